@@ -1,0 +1,65 @@
+package stdapi
+
+import "encoding/json"
+
+// Meta is the data of GET /plugins/{code}/bk_plugin/meta/.
+type Meta struct {
+	// Code is the plugin's code, such as "sops-exec".
+	Code string `json:"code"`
+	// Description describes the plugin (bk_plugin/meta.py's description).
+	Description string `json:"description"`
+	// Versions lists every registered semver version.
+	Versions []string `json:"versions"`
+	// Language is the plugin's implementation language; "go" for plugins
+	// written with this SDK ("python" in the Python framework).
+	Language string `json:"language"`
+	// FrameworkVersion is the version of the plugin framework (the SDK).
+	FrameworkVersion string `json:"framework_version"`
+	// RuntimeVersion is the version of the runtime serving the plugin; the
+	// Python framework may answer null, which decodes to "".
+	RuntimeVersion string `json:"runtime_version"`
+	// AllowScope maps a calling app code to the scope it may invoke with;
+	// the Python framework answers it too. Absent when the plugin declares none.
+	AllowScope map[string]AllowedScope `json:"allow_scope,omitempty"`
+}
+
+// AllowedScope is one entry of allow_scope: calls from the app pass only with
+// the Bkplugin-Scope-Type header equal to Type and Bkplugin-Scope-Value one
+// of Value.
+type AllowedScope struct {
+	// Type is the required scope type, such as "project".
+	Type string `json:"type"`
+	// Value lists the allowed scope values.
+	Value []string `json:"value"`
+}
+
+// EmptySchema is the schema the Python framework answers for a model a plugin
+// version does not declare (no Inputs, Outputs or ContextInputs).
+var EmptySchema = json.RawMessage(`{"type":"object","properties":{},"required":[],"definitions":{}}`)
+
+// Detail is the data of GET /plugins/{code}/bk_plugin/detail/{version}.
+type Detail struct {
+	// Version is the plugin version, such as "1.0.0".
+	Version string `json:"version"`
+	// Desc describes this version.
+	Desc string `json:"desc"`
+	// Inputs is the JSON Schema of the inputs
+	// ({type, properties, required, definitions}).
+	Inputs json.RawMessage `json:"inputs"`
+	// ContextInputs is the JSON Schema of the context inputs.
+	ContextInputs json.RawMessage `json:"context_inputs"`
+	// Outputs is the JSON Schema of the outputs.
+	Outputs json.RawMessage `json:"outputs"`
+	// Forms holds the version's front-end forms.
+	Forms Forms `json:"forms"`
+	// EnablePluginCallback tells whether the version calls back the platform
+	// when it finishes; newer Python frameworks answer it.
+	EnablePluginCallback bool `json:"enable_plugin_callback,omitempty"`
+}
+
+// Forms holds the forms a platform renders for a plugin version.
+type Forms struct {
+	// Renderform is the bk_plugin/forms/{version}/form.js content; "" when
+	// the version has no form.
+	Renderform string `json:"renderform"`
+}
