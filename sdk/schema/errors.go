@@ -32,7 +32,7 @@ func (p Problem) String() string {
 	return p.Field + ": " + p.Message
 }
 
-// ValidationError lists every problem found in a document. Callers that want
+// ValidationError lists every problem found in a document, sorted by field. Callers that want
 // the fields rather than the message use errors.As.
 type ValidationError struct {
 	Problems []Problem

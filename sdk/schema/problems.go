@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -61,6 +62,9 @@ func problems(root *jsonschema.ValidationError) []Problem {
 		add(Problem{Field: fieldPath(e.InstanceLocation), Message: msg})
 	}
 	walk(root)
+	// The validator walks properties in map order; sorting makes the
+	// message the same every time, so it can be compared and deduplicated.
+	slices.SortStableFunc(out, func(a, b Problem) int { return strings.Compare(a.Field, b.Field) })
 	return out
 }
 

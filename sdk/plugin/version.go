@@ -1,0 +1,118 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+
+	"github.com/bkplugin/bk-plugin-operator/sdk/schema"
+)
+
+// None is the type of inputs, context inputs or outputs a version does not
+// have. Its schema is an object with no properties.
+type None struct{}
+
+// Version is one version of a plugin: In is its inputs, Ctx its context
+// inputs and Out its outputs, each a struct whose json and jsonschema tags
+// define its JSON Schema (use None for what the version does not have).
+type Version[In, Ctx, Out any] struct {
+	// Version is the semver version, such as "1.0.0"; versions of one
+	// plugin never collide.
+	Version string
+	// Description describes this version.
+	Description string
+	// Form is the version's front-end form (form.js, often go:embed-ed);
+	// detail answers it as forms.renderform.
+	Form string
+	// Execute runs the plugin once; see the package documentation for how
+	// its outcome becomes the invocation's next state.
+	Execute func(ctx *Context[In, Ctx, Out]) error
+}
+
+// runFunc decodes an execute's typed values, runs Execute and encodes the
+// outputs back; everything else about an execute is shared, non-generic code.
+type runFunc func(ctx context.Context, st *execState, inputs, contextInputs json.RawMessage) error
+
+// AddVersion registers v with p. It generates and compiles the version's
+// schemas, once, and fails when the version is not semver, is already
+// registered, has no Execute, or has types that have no JSON Schema.
+func AddVersion[In, Ctx, Out any](p *Plugin, v Version[In, Ctx, Out]) error {
+	if v.Execute == nil {
+		return fmt.Errorf("plugin %s: version %s has no Execute", p.meta.Code, v.Version)
+	}
+	in, err := schema.For[In]()
+	if err != nil {
+		return fmt.Errorf("plugin %s %s: inputs schema: %w", p.meta.Code, v.Version, err)
+	}
+	cin, err := schema.For[Ctx]()
+	if err != nil {
+		return fmt.Errorf("plugin %s %s: context inputs schema: %w", p.meta.Code, v.Version, err)
+	}
+	out, err := schema.For[Out]()
+	if err != nil {
+		return fmt.Errorf("plugin %s %s: outputs schema: %w", p.meta.Code, v.Version, err)
+	}
+	for _, t := range []reflect.Type{reflect.TypeFor[In](), reflect.TypeFor[Ctx](), reflect.TypeFor[Out]()} {
+		if t.Kind() == reflect.Pointer {
+			return fmt.Errorf("plugin %s %s: %s is a pointer; use the struct type itself", p.meta.Code, v.Version, t)
+		}
+	}
+	return p.register(&entry{
+		info: VersionInfo{
+			Version:       v.Version,
+			Description:   v.Description,
+			Inputs:        in.JSON(),
+			ContextInputs: cin.JSON(),
+			Outputs:       out.JSON(),
+			Form:          v.Form,
+		},
+		inputs:  in,
+		context: cin,
+		run:     v.run,
+	})
+}
+
+// MustAddVersion is AddVersion for plugins defined at start-up, where a bad
+// version is a programming error; it panics on error.
+func MustAddVersion[In, Ctx, Out any](p *Plugin, v Version[In, Ctx, Out]) {
+	if err := AddVersion(p, v); err != nil {
+		panic(err)
+	}
+}
+
+func (v Version[In, Ctx, Out]) run(goctx context.Context, st *execState, inputs, contextInputs json.RawMessage) (err error) {
+	c := &Context[In, Ctx, Out]{
+		Context:     goctx,
+		TraceID:     st.req.TraceID,
+		PluginCode:  st.req.PluginCode,
+		Version:     st.req.PluginVersion,
+		State:       st.req.State,
+		InvokeCount: st.req.InvokeCount,
+		Storage:     st.storage,
+		Log:         st.logger,
+		st:          st,
+	}
+	// The schema accepted the documents; a Go type stricter than its own
+	// schema (a custom UnmarshalJSON, say) is still the caller's problem.
+	if err := json.Unmarshal(inputs, &c.Inputs); err != nil {
+		return &inputsError{fmt.Errorf("inputs: %w", err)}
+	}
+	if err := json.Unmarshal(contextInputs, &c.ContextInputs); err != nil {
+		return &inputsError{fmt.Errorf("context: %w", err)}
+	}
+	if len(st.req.Outputs) > 0 && string(st.req.Outputs) != "null" {
+		if err := json.Unmarshal(st.req.Outputs, &c.Outputs); err != nil {
+			return fmt.Errorf("decode the outputs of the previous execute: %w", err)
+		}
+	}
+	if cb := st.req.Callback; cb != nil {
+		c.Callback = &Callback{ID: cb.ID, Data: cb.Data}
+	}
+	// Outputs are kept whatever Execute does, a panic included: a plugin
+	// that fails after writing an output still reports it, as in Python.
+	defer func() {
+		st.outputs, st.outputsErr = json.Marshal(c.Outputs)
+	}()
+	return v.Execute(c)
+}
