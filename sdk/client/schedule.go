@@ -46,7 +46,8 @@ func (c *Client) WaitTerminal(ctx context.Context, code, traceID string, interva
 		s, err := c.Schedule(ctx, code, traceID)
 		if err != nil {
 			if ctx.Err() != nil {
-				return last, fmt.Errorf("wait for plugin %s trace %s: %w", code, traceID, ctx.Err())
+				// The context ended mid-call: report it, not the aborted call.
+				return last, waitEnded(ctx, code, traceID, last)
 			}
 			return last, fmt.Errorf("wait for plugin %s trace %s: %w", code, traceID, err)
 		}
@@ -59,8 +60,17 @@ func (c *Client) WaitTerminal(ctx context.Context, code, traceID string, interva
 		}
 		select {
 		case <-ctx.Done():
-			return last, fmt.Errorf("wait for plugin %s trace %s: still %s: %w", code, traceID, last.State, ctx.Err())
+			return last, waitEnded(ctx, code, traceID, last)
 		case <-ticker.C:
 		}
 	}
+}
+
+// waitEnded is WaitTerminal's error when ctx ends, naming the last state seen
+// so that the caller knows where the invocation was left.
+func waitEnded(ctx context.Context, code, traceID string, last *stdapi.ScheduleData) error {
+	if last == nil {
+		return fmt.Errorf("wait for plugin %s trace %s: no schedule seen: %w", code, traceID, ctx.Err())
+	}
+	return fmt.Errorf("wait for plugin %s trace %s: still %s: %w", code, traceID, last.State, ctx.Err())
 }
