@@ -30,12 +30,16 @@ const (
 	LogsRoute = PluginPrefixRoute + "/bk_plugin/logs/{trace_id}"
 )
 
-// Route variable names used in the templates above.
+// Route variable names used in the templates above, for mux.Vars.
 const (
-	VarCode    = "code"
+	// VarCode is the plugin code.
+	VarCode = "code"
+	// VarVersion is a version or semver constraint, already unescaped by mux.
 	VarVersion = "version"
+	// VarTraceID is an invocation's trace id.
 	VarTraceID = "trace_id"
-	VarToken   = "token"
+	// VarToken is a signed callback token.
+	VarToken = "token"
 )
 
 // PluginsPath returns the path of the plugin list.
