@@ -145,6 +145,10 @@ func (p *Plugin) register(e *entry) error {
 	if err != nil {
 		return fmt.Errorf("plugin %s: version %q is not a semantic version such as 1.0.0: %w", p.meta.Code, v, err)
 	}
+	if parsed.Metadata() != "" {
+		// Versions are label values and object names, where "+" is not allowed.
+		return fmt.Errorf("plugin %s: version %q has build metadata; use a pre-release such as 1.0.0-rc.1 instead", p.meta.Code, v)
+	}
 	if _, dup := p.versions[v]; dup {
 		return fmt.Errorf("plugin %s: version %s is registered twice", p.meta.Code, v)
 	}

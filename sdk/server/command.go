@@ -1,0 +1,129 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/bkplugin/bk-plugin-operator/sdk/manifest"
+	"github.com/bkplugin/bk-plugin-operator/sdk/plugin"
+)
+
+// Main is the whole main function of a plugin binary: it runs the command
+// in os.Args and exits, with status 2 for a usage error and 1 for a failure.
+//
+//	<plugin> [serve] [--addr :8080] [--shutdown-delay 5s] ...
+//	<plugin> manifest --service NAME [--port N] [--namespace NS]
+//	<plugin> manifest --url URL
+func Main(p *plugin.Plugin) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := Command(ctx, p, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		os.Exit(0)
+	case errors.As(err, new(*usageError)):
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	case err != nil:
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+// usageError is a command line that cannot be run.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// Command runs one command of a plugin binary (see Main) with args (without
+// the program name), until ctx is done for serve.
+func Command(ctx context.Context, p *plugin.Plugin, args []string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serveCommand(ctx, p, args, stderr)
+	case "manifest":
+		return manifestCommand(p, args, stdout, stderr)
+	case "help":
+		fmt.Fprintf(stderr, "usage: %s serve|manifest [flags]; run a command with -h for its flags\n", p.Meta().Code)
+		return flag.ErrHelp
+	}
+	return &usageError{fmt.Sprintf("unknown command %q: want serve or manifest", cmd)}
+}
+
+func serveCommand(ctx context.Context, p *plugin.Plugin, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet(p.Meta().Code+" serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", ":8080", "address to serve on")
+	maxBytes := fs.Int64("max-request-bytes", 8<<20, "largest request body accepted")
+	execTimeout := fs.Duration("execute-timeout", 0, "cancel an execute's context after this long (0: no bound)")
+	delay := fs.Duration("shutdown-delay", 5*time.Second, "keep serving, unready, this long after SIGTERM")
+	timeout := fs.Duration("shutdown-timeout", 30*time.Second, "wait this long for in-flight requests on shutdown")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewJSONHandler(stderr, nil))
+	s, err := New(p, Options{
+		Logger:          logger,
+		MaxRequestBytes: *maxBytes,
+		ExecuteTimeout:  *execTimeout,
+		ShutdownDelay:   *delay,
+		ShutdownTimeout: *timeout,
+	})
+	if err != nil {
+		return err
+	}
+	return s.Run(ctx, *addr)
+}
+
+func manifestCommand(p *plugin.Plugin, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet(p.Meta().Code+" manifest", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var opts manifest.Options
+	var port int
+	var versions string
+	fs.StringVar(&opts.Service, "service", "", "name of the Service in front of the plugin pods")
+	fs.IntVar(&port, "port", 0, "the Service's port (default 80)")
+	fs.StringVar(&opts.Namespace, "namespace", "", "namespace of the PluginVersions (default: kubectl's)")
+	fs.StringVar(&opts.URL, "url", "", "base URL of the plugin pod, instead of a Service")
+	fs.StringVar(&versions, "versions", "", "comma-separated versions to print (default: all)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if (opts.Service == "") == (opts.URL == "") {
+		return &usageError{"manifest: give --service NAME (with --port N) or --url URL"}
+	}
+	if port < 0 || port > 65535 {
+		return &usageError{fmt.Sprintf("manifest: --port %d is not a TCP port", port)}
+	}
+	opts.Port = int32(port)
+	if versions != "" {
+		opts.Versions = strings.Split(versions, ",")
+	}
+	return manifest.Write(stdout, p, opts)
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return &usageError{fmt.Sprintf("%s: unexpected arguments %q", fs.Name(), fs.Args())}
+	}
+	return nil
+}
