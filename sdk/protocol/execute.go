@@ -1,0 +1,105 @@
+package protocol
+
+import "encoding/json"
+
+// Version is the version of the plugin pod protocol described here. A plugin
+// pod announces it in its meta answer; the manager refuses an answer whose
+// protocol_version it does not know.
+const Version = "1"
+
+// Paths served by a plugin pod. Meta, detail and plugin_api have the shapes of
+// the standard BlueKing plugin API; execute is this protocol's own.
+const (
+	// ExecutePathPrefix is followed by the plugin version: POST /bk_plugin/execute/1.0.0
+	ExecutePathPrefix = "/bk_plugin/execute/"
+	// MetaPath answers the plugin's meta in the standard envelope.
+	MetaPath = "/bk_plugin/meta/"
+	// DetailPathPrefix is followed by the plugin version.
+	DetailPathPrefix = "/bk_plugin/detail/"
+	// PluginAPIPathPrefix prefixes the routes a plugin author registers.
+	PluginAPIPathPrefix = "/bk_plugin/plugin_api/"
+	// LogsPathPrefix is followed by a trace id and answers that invocation's log lines.
+	LogsPathPrefix = "/bk_plugin/logs/"
+)
+
+// Headers the manager and the shim set on requests to a plugin pod.
+const (
+	HeaderTraceID  = "Bk-Plugin-Trace-Id"
+	HeaderUsername = "Bk-Plugin-Username"
+	HeaderAppCode  = "Bk-Plugin-App-Code"
+)
+
+// ExecuteRequest is the body of POST /bk_plugin/execute/{version}. It carries
+// everything the plugin needs: plugin pods keep no state between executes.
+type ExecuteRequest struct {
+	// ProtocolVersion is Version.
+	ProtocolVersion string `json:"protocol_version"`
+	// TraceID identifies the invocation; it is the same for every execute.
+	TraceID string `json:"trace_id"`
+	// PluginCode is the plugin's code, such as "hello".
+	PluginCode string `json:"plugin_code"`
+	// PluginVersion is the resolved semver version being executed.
+	PluginVersion string `json:"plugin_version"`
+	// State is the invocation's state before this execute: EMPTY on the first
+	// execute, then POLL or CALLBACK.
+	State State `json:"state"`
+	// InvokeCount is 1 on the first execute and grows by one each time.
+	InvokeCount int `json:"invoke_count"`
+	// Inputs are the invocation's inputs as the caller sent them.
+	Inputs json.RawMessage `json:"inputs,omitempty"`
+	// Context is the invocation's context inputs (the seeds' context.data).
+	Context json.RawMessage `json:"context,omitempty"`
+	// Storage is what the previous execute left in storage.
+	Storage json.RawMessage `json:"storage,omitempty"`
+	// Outputs are the outputs so far.
+	Outputs json.RawMessage `json:"outputs,omitempty"`
+	// Callback is the callback being delivered; set only in CALLBACK state.
+	Callback *Callback `json:"callback,omitempty"`
+	// CallbackBaseURL is where third parties post callbacks; a prepared
+	// callback's URL is CallbackBaseURL + token + "/".
+	CallbackBaseURL string `json:"callback_base_url,omitempty"`
+	// CallbackKey is a signing key derived for this invocation only (see
+	// DeriveInvocationKey): it lets the plugin sign callback tokens that are
+	// valid for this invocation and no other, without holding the master key.
+	CallbackKey []byte `json:"callback_key,omitempty"`
+}
+
+// Callback is a callback delivered to a waiting invocation.
+type Callback struct {
+	// ID is the id that PrepareCallback returned.
+	ID string `json:"id"`
+	// Data is the JSON body the third party posted.
+	Data json.RawMessage `json:"data,omitempty"`
+}
+
+// PreparedCallback is a callback the plugin prepared during an execute.
+type PreparedCallback struct {
+	ID  string `json:"id"`
+	URL string `json:"url"`
+}
+
+// ExecuteResponse is the answer to an execute. Its HTTP status is 200 whatever
+// the outcome; any other status is a transport failure the manager retries.
+type ExecuteResponse struct {
+	// ProtocolVersion is Version.
+	ProtocolVersion string `json:"protocol_version"`
+	// State is the new state: POLL, CALLBACK, SUCCESS or FAIL.
+	State State `json:"state"`
+	// Outputs replace the invocation's outputs.
+	Outputs json.RawMessage `json:"outputs,omitempty"`
+	// Storage replaces the invocation's storage.
+	Storage json.RawMessage `json:"storage,omitempty"`
+	// PollIntervalSeconds is how long to wait before the next execute (POLL).
+	PollIntervalSeconds float64 `json:"poll_interval_seconds,omitempty"`
+	// CallbackTimeoutSeconds bounds the wait for a callback (CALLBACK); zero
+	// means the wait is bounded only by the invocation's deadline.
+	CallbackTimeoutSeconds float64 `json:"callback_timeout_seconds,omitempty"`
+	// Callbacks lists the callbacks prepared during this execute.
+	Callbacks []PreparedCallback `json:"callbacks,omitempty"`
+	// Error says why the invocation failed (FAIL).
+	Error string `json:"error,omitempty"`
+	// Logs are the lines the plugin logged during this execute, so that the
+	// manager can keep an invocation's log whichever replica served it.
+	// Optional: an older plugin pod leaves it out.
+	Logs []string `json:"logs,omitempty"`
+}
