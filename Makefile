@@ -1,0 +1,134 @@
+# bk-plugin-operator Makefile, laid out like kubebuilder's.
+
+# Image URLs for the manager, the shim and the examples.
+IMG_REGISTRY ?= bkplugin
+IMG_TAG ?= latest
+IMG ?= $(IMG_REGISTRY)/bk-plugin-manager:$(IMG_TAG)
+
+# The Kubernetes version of the envtest control plane. hack/setup-envtest.sh
+# builds kube-apiserver, kubectl and etcd from Go modules when no cached copy
+# exists, because these machines reach no download site.
+ENVTEST_K8S_VERSION ?= 1.37.1
+ENVTEST_ETCD_VERSION ?= 3.6.6
+
+# Get the currently used golang install path (in GOPATH/bin, unless GOBIN is set)
+ifeq (,$(shell go env GOBIN))
+GOBIN=$(shell go env GOPATH)/bin
+else
+GOBIN=$(shell go env GOBIN)
+endif
+
+# Setting SHELL to bash allows bash commands to be executed by recipes.
+SHELL = /usr/bin/env bash -o pipefail
+.SHELLFLAGS = -ec
+
+.PHONY: all
+all: build
+
+##@ General
+
+.PHONY: help
+help: ## Display this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "\nUsage:\n  make \033[36m<target>\033[0m\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) } ' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: manifests
+manifests: controller-gen ## Generate CRDs and RBAC from the markers in the code.
+	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./api/..." paths="./controllers/..." output:crd:artifacts:config=config/crd/bases
+
+.PHONY: generate
+generate: controller-gen ## Generate DeepCopy methods from the markers in the code.
+	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
+
+.PHONY: fmt
+fmt: ## Run go fmt against code.
+	go fmt ./...
+
+.PHONY: vet
+vet: ## Run go vet against code.
+	go vet ./...
+
+.PHONY: verify-generated
+verify-generated: manifests generate ## Fail when generated files differ from what is committed.
+	@if [ -n "$$(git status --porcelain -- api config)" ]; then \
+		echo "generated files are stale; run 'make manifests generate' and commit:"; \
+		git status --porcelain -- api config; git --no-pager diff --stat -- api config; exit 1; fi
+
+.PHONY: test
+test: manifests generate fmt vet envtest ## Run all tests against a real kube-apiserver and etcd.
+	KUBEBUILDER_ASSETS="$$($(ENVTEST))" go test ./... -count=1 -timeout 25m
+
+.PHONY: test-unit
+test-unit: ## Run the tests that need no control plane.
+	go test -count=1 $$(go list ./... | grep -v -e /test/ -e /controllers)
+
+##@ Build
+
+.PHONY: build
+build: manifests generate fmt vet ## Build the manager, the shim and the example plugins into bin/.
+	go build -o bin/manager ./cmd/manager
+
+.PHONY: run
+run: manifests generate fmt vet ## Run the manager against the cluster of the current kubeconfig.
+	go run ./cmd/manager
+
+.PHONY: docker-build
+docker-build: ## Build the manager's image (needs a Docker engine).
+	docker build -t $(IMG) .
+
+##@ Deployment
+
+ifndef ignore-not-found
+  ignore-not-found = false
+endif
+
+.PHONY: install
+install: manifests kubectl ## Install the CRDs into the cluster of the current kubeconfig.
+	$(KUBECTL) apply --server-side -f config/crd/bases
+
+.PHONY: uninstall
+uninstall: manifests kubectl ## Remove the CRDs from the cluster of the current kubeconfig.
+	$(KUBECTL) delete --ignore-not-found=$(ignore-not-found) -f config/crd/bases
+
+##@ Dependencies
+
+LOCALBIN ?= $(shell pwd)/bin
+$(LOCALBIN):
+	mkdir -p $(LOCALBIN)
+
+CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
+ENVTEST ?= ENVTEST_K8S_VERSION=$(ENVTEST_K8S_VERSION) ENVTEST_ETCD_VERSION=$(ENVTEST_ETCD_VERSION) hack/setup-envtest.sh
+KUBECTL ?= $$(dirname "$$($(ENVTEST))")/kubectl
+
+CONTROLLER_TOOLS_VERSION ?= v0.23.0
+
+.PHONY: controller-gen
+controller-gen: $(CONTROLLER_GEN) ## Install controller-gen into bin/ if needed.
+$(CONTROLLER_GEN): $(LOCALBIN)
+	$(call go-install-tool,$(CONTROLLER_GEN),sigs.k8s.io/controller-tools/cmd/controller-gen,$(CONTROLLER_TOOLS_VERSION))
+
+.PHONY: envtest
+envtest: ## Provision kube-apiserver, etcd and kubectl for envtest (offline; cached by version).
+	@$(ENVTEST) >/dev/null
+
+.PHONY: kubectl
+kubectl: envtest ## Provision kubectl alongside the envtest binaries.
+
+# go-install-tool will 'go install' any package with a custom target and the
+# name of the binary, keeping one binary per version so a version bump
+# reinstalls it.
+# $1 - target path with name of binary
+# $2 - package url which can be installed
+# $3 - specific version of package
+define go-install-tool
+@[ -f "$(1)-$(3)" ] || { \
+set -e; \
+package=$(2)@$(3) ;\
+echo "Downloading $${package}" ;\
+rm -f $(1) || true ;\
+GOBIN=$(LOCALBIN) go install $${package} ;\
+mv $(1) $(1)-$(3) ;\
+} ;\
+ln -sf $(1)-$(3) $(1)
+endef

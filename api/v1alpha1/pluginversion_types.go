@@ -1,0 +1,193 @@
+package v1alpha1
+
+import (
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// PluginVersionSpec describes one version of a plugin: where its plugin pod
+// answers and the schemas of its inputs and outputs.
+type PluginVersionSpec struct {
+	// Plugin is the plugin's code, such as "sops-exec". It names the plugin
+	// in the standard API's paths (/plugins/{code}) and in labels.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$`
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="plugin is immutable"
+	Plugin string `json:"plugin"`
+
+	// Version is this version's semantic version, such as "1.2.0". Build
+	// metadata ("+build") is not allowed because versions are label values.
+	// +required
+	// +kubebuilder:validation:MinLength=5
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$`
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="version is immutable"
+	Version string `json:"version"`
+
+	// Description says what this version does; the standard API's detail
+	// answers it as desc.
+	// +optional
+	// +kubebuilder:validation:MaxLength=4096
+	Description string `json:"description,omitempty"`
+
+	// Endpoint is where the plugin pod serving this version answers.
+	// +required
+	Endpoint PluginEndpoint `json:"endpoint"`
+
+	// TimeoutSeconds bounds one call to the plugin pod.
+	// +optional
+	// +kubebuilder:default=30
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=600
+	TimeoutSeconds *int32 `json:"timeoutSeconds,omitempty"`
+
+	// Inputs is the JSON Schema (type/properties/required/definitions) of the
+	// invocation inputs.
+	// +optional
+	// +kubebuilder:validation:Type=object
+	// +kubebuilder:pruning:PreserveUnknownFields
+	Inputs *apiextensionsv1.JSON `json:"inputs,omitempty"`
+
+	// ContextInputs is the JSON Schema of the invocation context (the seeds'
+	// context.data).
+	// +optional
+	// +kubebuilder:validation:Type=object
+	// +kubebuilder:pruning:PreserveUnknownFields
+	ContextInputs *apiextensionsv1.JSON `json:"contextInputs,omitempty"`
+
+	// Outputs is the JSON Schema of the outputs.
+	// +optional
+	// +kubebuilder:validation:Type=object
+	// +kubebuilder:pruning:PreserveUnknownFields
+	Outputs *apiextensionsv1.JSON `json:"outputs,omitempty"`
+
+	// Forms holds the version's forms as the standard API's detail answers
+	// them, such as {"renderform": "..."}.
+	// +optional
+	// +kubebuilder:validation:Type=object
+	// +kubebuilder:pruning:PreserveUnknownFields
+	Forms *apiextensionsv1.JSON `json:"forms,omitempty"`
+
+	// AllowScopes restricts which scopes may invoke this version. When a rule
+	// matches the calling app, the call must carry the Bkplugin-Scope-Type
+	// and Bkplugin-Scope-Value headers of one of that rule's scopes.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=64
+	AllowScopes []AllowScope `json:"allowScopes,omitempty"`
+}
+
+// PluginEndpoint locates a plugin pod: a Service in the PluginVersion's
+// namespace, or a URL for plugins running outside the cluster.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.service) != has(self.url)",message="exactly one of service or url must be set"
+type PluginEndpoint struct {
+	// Service is a Service in the PluginVersion's namespace.
+	// +optional
+	Service *ServiceReference `json:"service,omitempty"`
+
+	// URL is the plugin pod's base URL, such as http://10.0.0.5:8080.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && (self.startsWith('http://') || self.startsWith('https://'))",message="url must be an absolute http or https URL"
+	URL *string `json:"url,omitempty"`
+}
+
+// ServiceReference names a Service port in the same namespace.
+type ServiceReference struct {
+	// Name is the Service's name.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z]([-a-z0-9]*[a-z0-9])?$`
+	Name string `json:"name"`
+
+	// Port is the Service port the plugin pod serves on.
+	// +optional
+	// +kubebuilder:default=80
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	Port int32 `json:"port,omitempty"`
+}
+
+// AllowScope lets the callers of one app invoke the version only from the
+// listed scopes.
+type AllowScope struct {
+	// AppCode is the calling app the rule applies to; empty applies it to
+	// every caller.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	AppCode string `json:"appCode,omitempty"`
+
+	// ScopeType is the value the Bkplugin-Scope-Type header must carry,
+	// such as "project".
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	ScopeType string `json:"scopeType"`
+
+	// ScopeValues lists the accepted Bkplugin-Scope-Value header values;
+	// "*" accepts any value of the scope type.
+	// +required
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=1024
+	// +kubebuilder:validation:items:MaxLength=256
+	ScopeValues []string `json:"scopeValues"`
+}
+
+// PluginVersionStatus is what the manager last observed of the version.
+type PluginVersionStatus struct {
+	// ObservedGeneration is the generation the status reflects.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// EndpointURL is the base URL the manager calls, resolved from the endpoint.
+	// +optional
+	EndpointURL string `json:"endpointURL,omitempty"`
+
+	// Conditions hold Ready: True when the plugin pod serves this version
+	// with the schemas of the spec.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// PluginVersion registers one version of a plugin: its schemas and the
+// plugin pod that serves it. Users register versions with kubectl apply.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=plv,categories=bkplugin
+// +kubebuilder:printcolumn:name="Plugin",type=string,JSONPath=`.spec.plugin`
+// +kubebuilder:printcolumn:name="Version",type=string,JSONPath=`.spec.version`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type PluginVersion struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec describes the version.
+	// +required
+	Spec PluginVersionSpec `json:"spec"`
+
+	// Status is what the manager observed.
+	// +optional
+	Status PluginVersionStatus `json:"status,omitempty"`
+}
+
+// PluginVersionList is a list of PluginVersions.
+//
+// +kubebuilder:object:root=true
+type PluginVersionList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []PluginVersion `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&PluginVersion{}, &PluginVersionList{})
+}
