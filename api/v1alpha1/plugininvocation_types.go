@@ -168,6 +168,14 @@ type PluginInvocationStatus struct {
 	// +optional
 	Error string `json:"error,omitempty"`
 
+	// RetryCount is how many attempts of the current call have failed in a
+	// row: the execute while the invocation runs, the finish notification
+	// once it has ended. The Retrying condition's lastTransitionTime is when
+	// the first of them failed.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	RetryCount int32 `json:"retryCount,omitempty"`
+
 	// NextPollTime is when a POLL invocation is executed next.
 	// +optional
 	NextPollTime *metav1.Time `json:"nextPollTime,omitempty"`

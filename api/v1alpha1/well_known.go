@@ -1,5 +1,11 @@
 package v1alpha1
 
+import (
+	"encoding/json"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
 // Labels the operator sets on PluginInvocations so that they can be listed by
 // plugin and version with a label selector.
 const (
@@ -15,6 +21,15 @@ const (
 // callback is delivered and recorded in status.deliveredCallbacks.
 const CallbackAnnotationPrefix = "callback.bkplugin.io/"
 
+// CallbackAnnotation is the value of a callback annotation, as JSON.
+type CallbackAnnotation struct {
+	// Data is the JSON body the third party posted.
+	Data json.RawMessage `json:"data,omitempty"`
+	// ReceivedAt is when the shim received the callback; callbacks are
+	// delivered in the order they were received.
+	ReceivedAt metav1.MicroTime `json:"receivedAt"`
+}
+
 // Condition types.
 const (
 	// ConditionReady is True on a PluginVersion whose plugin pod serves it
@@ -25,4 +40,7 @@ const (
 	ConditionSucceeded = "Succeeded"
 	// ConditionNotified reports whether the finish notification was sent.
 	ConditionNotified = "Notified"
+	// ConditionRetrying is True while calls to the plugin pod (or to the
+	// finish-notification URL) fail and are being retried.
+	ConditionRetrying = "Retrying"
 )

@@ -1,0 +1,415 @@
+package controllers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+)
+
+// traceIDPattern is the shape of a trace id: the shim names invocations
+// after their trace id, 32 lowercase hex characters.
+var traceIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
+// cacheLagGrace is how long a new invocation whose plugin version is not in
+// the cache yet waits for it before failing: a version created a moment
+// before the invocation may not have reached the informer.
+const cacheLagGrace = 5 * time.Second
+
+// PluginInvocationReconciler runs PluginInvocations: it resolves the
+// version, calls the plugin pod and records the answer in status, which is
+// where all of an invocation's state lives.
+type PluginInvocationReconciler struct {
+	client.Client
+	// Recorder emits an event per transition.
+	Recorder events.EventRecorder
+	// Options configures the reconciler; zero values take defaults.
+	Options InvocationOptions
+	// Metrics, when set, records Prometheus metrics.
+	Metrics *InvocationMetrics
+	// Clock tells the time; nil means the real clock.
+	Clock clock.PassiveClock
+	// APIReader reads around the cache, to resolve write conflicts against
+	// the object as it is; nil means the manager's.
+	APIReader client.Reader
+
+	caller  *pluginCaller
+	expect  *writeExpectations
+	schemas *schemaCache
+}
+
+// +kubebuilder:rbac:groups=bkplugin.io,resources=plugininvocations,verbs=get;list;watch;update;patch;delete
+// +kubebuilder:rbac:groups=bkplugin.io,resources=plugininvocations/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=bkplugin.io,resources=pluginversions,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile moves one invocation forward.
+func (r *PluginInvocationReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	// 1. Load the invocation.
+	inv := &bkv1.PluginInvocation{}
+	if err := r.Get(ctx, req.NamespacedName, inv); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.expect.forget(req.NamespacedName)
+			return reconcile.Result{}, nil
+		}
+		return reconcile.Result{}, fmt.Errorf("get invocation %s: %w", req.NamespacedName, err)
+	}
+	if !inv.DeletionTimestamp.IsZero() {
+		return reconcile.Result{}, nil
+	}
+	// 2. Never act on a cached copy older than our own last write: it would
+	// execute the plugin again for an invoke count already done.
+	if r.expect.stale(req.NamespacedName, &inv.Status) {
+		return reconcile.Result{RequeueAfter: 20 * time.Millisecond}, nil
+	}
+	traceID := invocationTraceID(inv)
+	ctx = logf.IntoContext(ctx, logf.FromContext(ctx).WithValues("trace_id", traceID, "plugin", inv.Spec.Plugin))
+	now := r.Clock.Now()
+
+	// 3. A finished invocation only has its notification and TTL left.
+	if inv.Status.State.Terminal() {
+		return r.reconcileFinished(ctx, inv, now)
+	}
+
+	// 4. Resolve the version, once, and keep it in status.
+	plv, failure, wait := r.resolve(ctx, inv, now)
+	if wait > 0 {
+		return reconcile.Result{RequeueAfter: wait}, nil
+	}
+	if failure != nil {
+		return r.write(ctx, inv, traceID, "", applyFailure(inv, failure.reason, failure.message, now), now)
+	}
+
+	// 5. Decide what to do now.
+	pending, stale := pendingCallbacks(inv)
+	s := planStep(inv, pending, now)
+	switch s.kind {
+	case stepWait:
+		if len(stale) > 0 {
+			if err := r.patchMetadata(ctx, inv, "", "", stale); err != nil {
+				return reconcile.Result{}, err
+			}
+		}
+		return reconcile.Result{RequeueAfter: s.requeueAfter}, nil
+	case stepFail:
+		return r.write(ctx, inv, traceID, plv.Spec.Version, applyFailure(inv, s.reason, s.message, now), now)
+	}
+
+	// 6. Check the inputs before the first execute.
+	if inv.Status.InvokeCount == 0 {
+		if err := r.schemas.validateInputs(plv, inv); err != nil {
+			return r.write(ctx, inv, traceID, plv.Spec.Version, applyFailure(inv, ReasonInvalidInputs, err.Error(), now), now)
+		}
+	}
+
+	// 7. Call the plugin pod and apply its answer.
+	t, err := r.execute(ctx, inv, plv, traceID, s, pending, now)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	return r.write(ctx, inv, traceID, plv.Spec.Version, t, now)
+}
+
+// failure is a reason to end an invocation FAIL before any execute.
+type failure struct{ reason, message string }
+
+// resolve finds the PluginVersion an invocation runs: the recorded one, or
+// the one spec.version resolves to on the first reconcile.
+func (r *PluginInvocationReconciler) resolve(ctx context.Context, inv *bkv1.PluginInvocation, now time.Time) (*bkv1.PluginVersion, *failure, time.Duration) {
+	var list bkv1.PluginVersionList
+	if err := r.List(ctx, &list, client.InNamespace(inv.Namespace), client.MatchingFields{IndexPluginVersionPlugin: inv.Spec.Plugin}); err != nil {
+		// The cache cannot fail a list but for a missing index: a bug, not the invocation's fault.
+		return nil, nil, time.Second
+	}
+	if v := inv.Status.ResolvedVersion; v != "" {
+		for i := range list.Items {
+			if list.Items[i].Spec.Version == v {
+				return &list.Items[i], nil, 0
+			}
+		}
+		return nil, &failure{ReasonVersionDeleted, fmt.Sprintf("PluginVersion %s %s was deleted while the invocation ran", inv.Spec.Plugin, v)}, 0
+	}
+	plv, err := ResolveVersion(list.Items, inv.Spec.Plugin, inv.Spec.Version)
+	if err != nil {
+		if errors.Is(err, ErrNoMatchingVersion) && now.Sub(inv.CreationTimestamp.Time) < cacheLagGrace {
+			return nil, nil, 500 * time.Millisecond
+		}
+		return nil, &failure{ReasonNoVersion, err.Error()}, 0
+	}
+	return plv, nil, 0
+}
+
+// execute calls the plugin pod for step s and returns the transition its
+// answer (or failure to answer) makes.
+func (r *PluginInvocationReconciler) execute(ctx context.Context, inv *bkv1.PluginInvocation, plv *bkv1.PluginVersion,
+	traceID string, s step, pending []pendingCallback, now time.Time) (transition, error) {
+	baseURL, err := EndpointURL(plv, r.Options.ClusterDomain, r.Options.ResolveService)
+	if err != nil {
+		return applyFailure(inv, ReasonUnreachable, fmt.Sprintf("PluginVersion %s: %v", plv.Name, err), now), nil
+	}
+	if inv.Status.State == bkv1.StatePoll && inv.Status.NextPollTime != nil {
+		r.Metrics.pollLateness(now.Sub(inv.Status.NextPollTime.Time).Seconds())
+	}
+	req := buildExecuteRequest(inv, plv, traceID, s.callback, r.Options)
+	timeout := 30 * time.Second
+	if plv.Spec.TimeoutSeconds != nil {
+		timeout = time.Duration(*plv.Spec.TimeoutSeconds) * time.Second
+	}
+	start := time.Now()
+	answer, err := r.caller.execute(ctx, baseURL, req, timeout)
+	if err != nil {
+		r.Metrics.execute(inv.Spec.Plugin, "error", time.Since(start).Seconds())
+		var ce *callError
+		if errors.As(err, &ce) && ce.Retryable {
+			r.Metrics.retry(inv.Spec.Plugin)
+			logf.FromContext(ctx).Info("execute failed, will retry", "error", err.Error(), "attempt", inv.Status.RetryCount+1)
+			return applyCallError(inv, err, now, r.Options.RetryBudget, r.Options.RetryInitialInterval, r.Options.RetryMaxInterval), nil
+		}
+		reason := ReasonProtocolError
+		if strings.Contains(err.Error(), "storage too large") {
+			reason = ReasonStorageTooLarge
+		}
+		return applyFailure(inv, reason, err.Error(), now), nil
+	}
+	r.Metrics.execute(inv.Spec.Plugin, answer.State.String(), time.Since(start).Seconds())
+	rest := pending
+	if s.callback != nil && len(rest) > 0 {
+		rest = rest[1:]
+	}
+	return applyAnswer(inv, answer, s.callback, rest, now, transitionLimits{maxStatusBytes: r.Options.MaxStatusBytes}), nil
+}
+
+// write stores a transition's status with optimistic concurrency, then
+// labels the invocation and removes the callback annotations it consumed.
+func (r *PluginInvocationReconciler) write(ctx context.Context, inv *bkv1.PluginInvocation, traceID, version string, t transition, now time.Time) (reconcile.Result, error) {
+	key := client.ObjectKeyFromObject(inv)
+	before := inv.Status.DeepCopy()
+	st := t.status
+	st.TraceID = traceID
+	if version != "" {
+		st.ResolvedVersion = version
+	}
+	if st.State == "" {
+		st.State = bkv1.StateEmpty
+	}
+	if st.StartTime == nil {
+		start := metav1.NewTime(now)
+		st.StartTime = &start
+	}
+	st.ObservedGeneration = inv.Generation
+
+	obj := inv.DeepCopy()
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		obj.Status = st
+		err := r.Status().Update(ctx, obj)
+		if !apierrors.IsConflict(err) {
+			return err
+		}
+		// The object changed under us. Metadata changes (a callback
+		// annotation arriving) must not cost the execute we just made, so
+		// the status is applied to the fresh object, unless another writer
+		// moved the status itself, in which case its write wins.
+		fresh := &bkv1.PluginInvocation{}
+		if gerr := r.APIReader.Get(ctx, key, fresh); gerr != nil {
+			return gerr
+		}
+		if fresh.Status.InvokeCount != before.InvokeCount || fresh.Status.State != before.State {
+			return fmt.Errorf("status of %s was changed by another writer: %w", key, err)
+		}
+		obj = fresh
+		return err
+	})
+	if err != nil {
+		if (t.status.Outputs != nil || t.status.Storage != nil) &&
+			(apierrors.IsRequestEntityTooLargeError(err) || strings.Contains(err.Error(), "too large")) {
+			tooLarge := applyFailure(inv, ReasonStorageTooLarge, "storage too large: the API server refused the invocation's status: "+err.Error(), now)
+			tooLarge.status.Outputs, tooLarge.status.Storage = nil, nil
+			return r.write(ctx, inv, traceID, version, tooLarge, now)
+		}
+		return reconcile.Result{}, fmt.Errorf("update status of invocation %s: %w", key, err)
+	}
+	r.expect.wrote(key, &st)
+	inv = obj
+
+	// Labels and consumed callbacks: the status write above is what counts
+	// (a callback recorded as delivered is never delivered again), so this
+	// patch may fail and be redone by a later reconcile.
+	var consumed []string
+	for _, id := range st.DeliveredCallbacks {
+		if _, ok := inv.Annotations[bkv1.CallbackAnnotationPrefix+id]; ok {
+			consumed = append(consumed, bkv1.CallbackAnnotationPrefix+id)
+		}
+	}
+	if err := r.patchMetadata(ctx, inv, inv.Spec.Plugin, st.ResolvedVersion, consumed); err != nil {
+		return reconcile.Result{}, err
+	}
+	r.recordTransition(inv, before, &st, t)
+
+	switch {
+	case st.State.Terminal():
+		// Notification and TTL come next.
+		return reconcile.Result{RequeueAfter: time.Millisecond}, nil
+	case t.requeueNow:
+		return reconcile.Result{RequeueAfter: time.Millisecond}, nil
+	default:
+		return reconcile.Result{RequeueAfter: t.requeueAfter}, nil
+	}
+}
+
+// patchMetadata sets the plugin and version labels and removes annotations.
+// A JSON merge patch touches only those keys, so it is safe against a
+// callback annotation being added at the same time.
+func (r *PluginInvocationReconciler) patchMetadata(ctx context.Context, inv *bkv1.PluginInvocation, plugin, version string, remove []string) error {
+	labels := map[string]any{}
+	if plugin != "" && inv.Labels[bkv1.LabelPlugin] != plugin {
+		labels[bkv1.LabelPlugin] = plugin
+	}
+	if version != "" && inv.Labels[bkv1.LabelVersion] != version {
+		labels[bkv1.LabelVersion] = version
+	}
+	annotations := map[string]any{}
+	for _, k := range remove {
+		annotations[k] = nil
+	}
+	if len(labels) == 0 && len(annotations) == 0 {
+		return nil
+	}
+	meta := map[string]any{}
+	if len(labels) > 0 {
+		meta["labels"] = labels
+	}
+	if len(annotations) > 0 {
+		meta["annotations"] = annotations
+	}
+	patch, err := json.Marshal(map[string]any{"metadata": meta})
+	if err != nil {
+		return err
+	}
+	if err := r.Patch(ctx, inv, client.RawPatch(types.MergePatchType, patch)); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("patch metadata of invocation %s/%s: %w", inv.Namespace, inv.Name, err)
+	}
+	return nil
+}
+
+// recordTransition emits an event and counts the state an invocation entered.
+func (r *PluginInvocationReconciler) recordTransition(inv *bkv1.PluginInvocation, before, after *bkv1.PluginInvocationStatus, t transition) {
+	if before.State == after.State && !t.executed && after.RetryCount == 0 {
+		return
+	}
+	eventType, reason, note := corev1.EventTypeNormal, "", ""
+	switch after.State {
+	case bkv1.StateSuccess:
+		reason, note = ReasonSucceeded, fmt.Sprintf("succeeded after %d executes", after.InvokeCount)
+	case bkv1.StateFail:
+		eventType, reason = corev1.EventTypeWarning, "Failed"
+		note = fmt.Sprintf("failed after %d executes: %s", after.InvokeCount, truncate(after.Error, 512))
+	case bkv1.StatePoll:
+		reason, note = "Polling", fmt.Sprintf("execute %d: polling again at %s", after.InvokeCount, after.NextPollTime.UTC().Format(time.RFC3339))
+	case bkv1.StateCallback:
+		reason, note = "WaitingForCallback", fmt.Sprintf("execute %d: waiting for a callback", after.InvokeCount)
+	default:
+		if after.RetryCount > 0 {
+			eventType, reason = corev1.EventTypeWarning, ReasonRetrying
+			note = fmt.Sprintf("calling the plugin pod failed %d times; retrying", after.RetryCount)
+		} else {
+			return
+		}
+	}
+	if before.State != after.State {
+		r.Metrics.transition(inv.Spec.Plugin, string(after.State))
+	}
+	if r.Recorder != nil {
+		r.Recorder.Eventf(inv, nil, eventType, reason, "Execute", "%s", note)
+	}
+}
+
+// SetupWithManager registers the reconciler with mgr.
+func (r *PluginInvocationReconciler) SetupWithManager(mgr manager.Manager) error {
+	r.applyDefaults()
+	if r.APIReader == nil {
+		r.APIReader = mgr.GetAPIReader()
+	}
+	return builder.ControllerManagedBy(mgr).
+		For(&bkv1.PluginInvocation{}, builder.WithPredicates(predicate.Or(
+			// Status writes are the reconciler's own and it requeues itself
+			// after them; only spec changes (cancel) and callback
+			// annotations come from outside.
+			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.Options.MaxConcurrentReconciles}).
+		Named("plugininvocation").
+		Complete(r)
+}
+
+// applyDefaults fills in unset options and the reconciler's internals.
+func (r *PluginInvocationReconciler) applyDefaults() {
+	o := &r.Options
+	if o.HTTPClient == nil {
+		o.HTTPClient = newPooledHTTPClient()
+	}
+	if o.ClusterDomain == "" {
+		o.ClusterDomain = DefaultClusterDomain
+	}
+	if o.DefaultTTL == 0 {
+		o.DefaultTTL = DefaultTTLAfterFinished
+	}
+	if o.RetryBudget == 0 {
+		o.RetryBudget = 2 * time.Minute
+	}
+	if o.RetryInitialInterval == 0 {
+		o.RetryInitialInterval = time.Second
+	}
+	if o.RetryMaxInterval == 0 {
+		o.RetryMaxInterval = 30 * time.Second
+	}
+	if o.MaxStatusBytes == 0 {
+		o.MaxStatusBytes = DefaultMaxStatusBytes
+	}
+	if o.MaxConcurrentReconciles == 0 {
+		o.MaxConcurrentReconciles = 16
+	}
+	if r.Clock == nil {
+		r.Clock = clock.RealClock{}
+	}
+	r.caller = &pluginCaller{http: o.HTTPClient, maxAnswerBytes: int64(o.MaxStatusBytes)*2 + 64<<10}
+	r.expect = newWriteExpectations()
+	r.schemas = newSchemaCache()
+}
+
+// invocationTraceID is the invocation's trace id: its name when the name is
+// one, else its UID without dashes, which is as unique and never changes.
+func invocationTraceID(inv *bkv1.PluginInvocation) string {
+	if inv.Status.TraceID != "" {
+		return inv.Status.TraceID
+	}
+	if traceIDPattern.MatchString(inv.Name) {
+		return inv.Name
+	}
+	return strings.ReplaceAll(string(inv.UID), "-", "")
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
