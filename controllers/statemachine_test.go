@@ -78,7 +78,7 @@ func TestPlanStep(t *testing.T) {
 			inv: invocation(bkv1.StateCallback, func(i *bkv1.PluginInvocation) { i.Status.CallbackDeadline = at(time.Minute) }),
 			now: t0.Add(time.Minute), wantKind: stepFail, wantMessage: "callback timeout"},
 		{name: "a callback that arrived in time is delivered even past the callback deadline",
-			inv: invocation(bkv1.StateCallback, func(i *bkv1.PluginInvocation) { i.Status.CallbackDeadline = at(time.Minute) }),
+			inv:     invocation(bkv1.StateCallback, func(i *bkv1.PluginInvocation) { i.Status.CallbackDeadline = at(time.Minute) }),
 			pending: []pendingCallback{cb("a", 0)}, now: t0.Add(2 * time.Minute), wantKind: stepExecute, wantCallback: "a"},
 		{name: "cancel fails any running state",
 			inv: invocation(bkv1.StatePoll, func(i *bkv1.PluginInvocation) { i.Spec.Cancel = true; i.Status.NextPollTime = at(time.Hour) }),
@@ -385,7 +385,7 @@ func TestPendingCallbacks(t *testing.T) {
 			bkv1.CallbackAnnotationPrefix + "early":     ann(time.Second, `2`),
 			bkv1.CallbackAnnotationPrefix + "delivered": ann(0, `3`),
 			bkv1.CallbackAnnotationPrefix + "junk":      "not json",
-			"unrelated": "x",
+			"unrelated":                                 "x",
 		}
 		i.Status.DeliveredCallbacks = []string{"delivered"}
 	})

@@ -181,11 +181,15 @@ var _ = Describe("PluginInvocation validation", func() {
 		},
 		Entry("plugin", func(i *bkv1.PluginInvocation) { i.Spec.Plugin = "other" }, "spec.plugin", "plugin is immutable"),
 		Entry("version", func(i *bkv1.PluginInvocation) { i.Spec.Version = "1.3.0" }, "spec.version", "version is immutable"),
-		Entry("an input's value", func(i *bkv1.PluginInvocation) { i.Spec.Inputs = rawJSON(`{"name":"mallory","nested":{"list":[1,2,3]}}`) },
+		Entry("an input's value", func(i *bkv1.PluginInvocation) {
+			i.Spec.Inputs = rawJSON(`{"name":"mallory","nested":{"list":[1,2,3]}}`)
+		},
 			"spec.inputs", "inputs are immutable"),
 		Entry("a deeply nested input", func(i *bkv1.PluginInvocation) { i.Spec.Inputs = rawJSON(`{"name":"world","nested":{"list":[1,2,4]}}`) },
 			"spec.inputs", "inputs are immutable"),
-		Entry("an added input", func(i *bkv1.PluginInvocation) { i.Spec.Inputs = rawJSON(`{"name":"world","nested":{"list":[1,2,3]},"x":1}`) },
+		Entry("an added input", func(i *bkv1.PluginInvocation) {
+			i.Spec.Inputs = rawJSON(`{"name":"world","nested":{"list":[1,2,3]},"x":1}`)
+		},
 			"spec.inputs", "inputs are immutable"),
 		Entry("removed inputs", func(i *bkv1.PluginInvocation) { i.Spec.Inputs = nil }, "spec.inputs", "inputs are immutable"),
 		Entry("context", func(i *bkv1.PluginInvocation) { i.Spec.Context = rawJSON(`{"executor":"mallory"}`) },
