@@ -36,6 +36,7 @@ help: ## Display this help.
 .PHONY: manifests
 manifests: controller-gen ## Generate CRDs and RBAC from the markers in the code.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./api/..." paths="./controllers/..." output:crd:artifacts:config=config/crd/bases
+	$(CONTROLLER_GEN) rbac:roleName=shim-role paths="./cmd/apiserver/..." output:rbac:artifacts:config=config/rbac/shim
 
 .PHONY: generate
 generate: controller-gen ## Generate DeepCopy methods from the markers in the code.
@@ -68,6 +69,7 @@ test-unit: ## Run the tests that need no control plane.
 .PHONY: build
 build: manifests generate fmt vet ## Build the manager, the shim and the example plugins into bin/.
 	go build -o bin/manager ./cmd/manager
+	go build -o bin/apiserver ./cmd/apiserver
 
 .PHONY: run
 run: manifests generate fmt vet ## Run the manager against the cluster of the current kubeconfig.
