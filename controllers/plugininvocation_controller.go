@@ -142,12 +142,13 @@ func (r *PluginInvocationReconciler) resolve(ctx context.Context, inv *bkv1.Plug
 		return nil, nil, time.Second
 	}
 	if v := inv.Status.ResolvedVersion; v != "" {
-		for i := range list.Items {
-			if list.Items[i].Spec.Version == v {
-				return &list.Items[i], nil, 0
-			}
+		// An exact version resolves like any other, so that a duplicate
+		// registration in Conflict is never the one called.
+		plv, err := ResolveVersion(list.Items, inv.Spec.Plugin, v)
+		if err != nil {
+			return nil, &failure{ReasonVersionDeleted, fmt.Sprintf("PluginVersion %s %s was deleted while the invocation ran", inv.Spec.Plugin, v)}, 0
 		}
-		return nil, &failure{ReasonVersionDeleted, fmt.Sprintf("PluginVersion %s %s was deleted while the invocation ran", inv.Spec.Plugin, v)}, 0
+		return plv, nil, 0
 	}
 	plv, err := ResolveVersion(list.Items, inv.Spec.Plugin, inv.Spec.Version)
 	if err != nil {
