@@ -11,6 +11,7 @@ import (
 
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -66,6 +67,7 @@ func New(opts Options) (*Server, error) {
 		// Reading anything the shim does not cache on purpose (events) from
 		// the cache would start an informer per kind behind its back.
 		ReaderFailOnMissingInformer: true,
+		DefaultTransform:            slimForCache,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("shim: create informer cache: %w", err)
@@ -212,6 +214,20 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	stopCache()
 	return runErr
+}
+
+// slimForCache drops what the shim never answers from cached objects:
+// managed fields, and an invocation's storage, which may be most of its
+// size. The cache holds every invocation of the namespace, so this is most
+// of the shim's memory.
+func slimForCache(obj any) (any, error) {
+	if o, ok := obj.(metav1.Object); ok {
+		o.SetManagedFields(nil)
+	}
+	if inv, ok := obj.(*bkv1.PluginInvocation); ok {
+		inv.Status.Storage = nil
+	}
+	return obj, nil
 }
 
 func (s *Server) httpServer(h http.Handler) *http.Server {

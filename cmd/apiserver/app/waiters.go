@@ -125,11 +125,10 @@ func (w *waiter) wait(ctx context.Context, cur *bkv1.PluginInvocation, done func
 	for {
 		select {
 		case inv := <-w.ch:
-			// The cache may deliver an older version than the caller read
-			// live; never step back.
-			if cur == nil || newer(inv, cur) {
-				cur = inv
-			}
+			// The informer delivers versions in order and done only ever
+			// turns true, so the newest version is all that matters, even
+			// when cur was read live and is newer than inv.
+			cur = inv
 			if done(cur) {
 				return cur, nil
 			}
@@ -139,17 +138,4 @@ func (w *waiter) wait(ctx context.Context, cur *bkv1.PluginInvocation, done func
 			return cur, ctx.Err()
 		}
 	}
-}
-
-// newer reports whether a is a later version of the object than b. Resource
-// versions are opaque, but the status only moves forward, so a later state
-// or invoke count is what matters; ties take a.
-func newer(a, b *bkv1.PluginInvocation) bool {
-	if a.Status.InvokeCount != b.Status.InvokeCount {
-		return a.Status.InvokeCount > b.Status.InvokeCount
-	}
-	if b.Status.State.Terminal() && !a.Status.State.Terminal() {
-		return false
-	}
-	return true
 }

@@ -1,0 +1,135 @@
+package app
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
+)
+
+func TestDecodeInvoke(t *testing.T) {
+	tests := []struct {
+		name    string
+		body    string
+		wantErr string // "" means valid
+	}{
+		{"valid", `{"inputs":{"a":1},"context":{}}`, ""},
+		{"unknown fields are ignored, as by the Python serializer", `{"inputs":{},"context":{},"credentials":{}}`, ""},
+		{"surrounding space", " \n{\"inputs\":{},\"context\":{}}\n", ""},
+		{"empty", ``, "body is empty"},
+		{"null", `null`, "must be a JSON object"},
+		{"array", `[]`, "must be a JSON object, got []"},
+		{"truncated", `{"inputs":{}`, "not valid JSON"},
+		{"inputs missing", `{"context":{}}`, "inputs is required"},
+		{"context missing", `{"inputs":{}}`, "context is required"},
+		{"inputs null", `{"inputs":null,"context":{}}`, "inputs must be a JSON object, got null"},
+		{"inputs a string", `{"inputs":"x","context":{}}`, "inputs must be a JSON object"},
+		{"context an array", `{"inputs":{},"context":[1]}`, "context must be a JSON object"},
+		{"trailing value", `{"inputs":{},"context":{}}{}`, "more than one JSON value"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := decodeInvoke([]byte(tt.body))
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("decodeInvoke: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("decodeInvoke accepted %q", tt.body)
+			}
+			status, msg := statusOf(err)
+			if status != http.StatusBadRequest {
+				t.Errorf("status = %d, want 400", status)
+			}
+			if !strings.Contains(msg, tt.wantErr) || !strings.HasPrefix(msg, "invalid invoke body") {
+				t.Errorf("message %q, want it to start with 'invalid invoke body' and contain %q", msg, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestDecodeDispatch(t *testing.T) {
+	tests := []struct {
+		name, body, wantErr string
+	}{
+		{"valid GET", `{"url":"/bk_plugin/plugin_api/x","method":"GET","username":"u"}`, ""},
+		{"valid post with data", `{"url":"/bk_plugin/plugin_api/x","method":"post","username":"u","data":{"a":1}}`, ""},
+		{"url prefix", `{"url":"/x","method":"GET","username":"u"}`, `must start with "/bk_plugin/plugin_api/"`},
+		{"method", `{"url":"/bk_plugin/plugin_api/x","method":"PUT","username":"u"}`, "only GET and POST"},
+		{"username", `{"url":"/bk_plugin/plugin_api/x","method":"GET"}`, "username is required"},
+		{"url type", `{"url":1,"method":"GET","username":"u"}`, "field url must be a JSON string"},
+		{"data type", `{"url":"/bk_plugin/plugin_api/x","method":"GET","username":"u","data":"s"}`, "data must be a JSON object"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := decodeDispatch([]byte(tt.body))
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("decodeDispatch: %v", err)
+				}
+				return
+			}
+			if _, msg := statusOf(err); err == nil || !strings.Contains(msg, tt.wantErr) {
+				t.Errorf("error %v, want one containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestInvokeHeaders(t *testing.T) {
+	const valid = "0123456789abcdef0123456789abcdef"
+	tests := []struct {
+		name      string
+		header    map[string]string
+		wantTrace string // "" means any fresh valid id
+		wantAsync bool
+		wantErr   string
+	}{
+		{"nothing", nil, "", false, ""},
+		{"client trace id", map[string]string{stdapi.HeaderTraceID: valid}, valid, false, ""},
+		{"upper-case trace id", map[string]string{stdapi.HeaderTraceID: strings.ToUpper(valid)}, "", false, "lowercase hex"},
+		{"short trace id", map[string]string{stdapi.HeaderTraceID: "abc"}, "", false, "lowercase hex"},
+		{"async", map[string]string{stdapi.HeaderAsync: "true"}, "", true, ""},
+		{"async junk", map[string]string{stdapi.HeaderAsync: "yes please"}, "", false, "must be true or false"},
+		{"long username", map[string]string{stdapi.HeaderUsername: strings.Repeat("u", 257)}, "", false, stdapi.HeaderUsername},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodPost, "/", nil)
+			for k, v := range tt.header {
+				r.Header.Set(k, v)
+			}
+			trace, errT := invokeTraceID(r)
+			async, errA := asyncRequested(r)
+			_, errC := callerOf(r)
+			var err error
+			for _, e := range []error{errT, errA, errC} {
+				if e != nil {
+					err = e
+				}
+			}
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
+				}
+				if status, _ := statusOf(err); status != http.StatusBadRequest {
+					t.Errorf("status = %d, want 400", status)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !stdapi.ValidTraceID(trace) || (tt.wantTrace != "" && trace != tt.wantTrace) {
+				t.Errorf("trace id = %q, want %q", trace, tt.wantTrace)
+			}
+			if async != tt.wantAsync {
+				t.Errorf("async = %v, want %v", async, tt.wantAsync)
+			}
+		})
+	}
+}
