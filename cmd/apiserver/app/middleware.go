@@ -116,7 +116,7 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 func (s *Server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > s.opts.MaxBodyBytes {
-			s.fail(w, r, errorf(http.StatusRequestEntityTooLarge, "request body is %d bytes; at most %d are accepted", r.ContentLength, s.opts.MaxBodyBytes))
+			s.fail(w, r, errorf(http.StatusRequestEntityTooLarge, "request body is %d bytes; at most %d bytes are accepted", r.ContentLength, s.opts.MaxBodyBytes))
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)

@@ -11,7 +11,9 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/prometheus/client_golang/prometheus"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 	"github.com/bkplugin/bk-plugin-operator/cmd/apiserver/app"
 	bkclient "github.com/bkplugin/bk-plugin-operator/sdk/client"
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
@@ -52,6 +54,22 @@ var _ = Describe("plugin_api_dispatch and logs", func() {
 		var list []map[string]string
 		Expect(json.Unmarshal(data, &list)).To(Succeed())
 		Expect(list).To(ContainElement(map[string]string{"text": "full stop", "value": "."}))
+	})
+
+	It("answers 502 naming the pod when the plugin pod does not answer", func() {
+		down := "http://127.0.0.1:1"
+		plv := &bkv1.PluginVersion{
+			ObjectMeta: metav1.ObjectMeta{Name: "ghost-1-0-0", Namespace: namespace},
+			Spec:       bkv1.PluginVersionSpec{Plugin: "ghost", Version: "1.0.0", Endpoint: bkv1.PluginEndpoint{URL: &down}},
+		}
+		Expect(k8sClient.Create(suiteCtx, plv)).To(Succeed())
+		body := `{"url":"/bk_plugin/plugin_api/x","method":"POST","username":"u","data":{"a":1}}`
+		Eventually(func() rawAnswer {
+			return rawCall(http.MethodPost, stdapi.PluginAPIDispatchPath("ghost"), body, map[string]string{"Content-Type": "application/json"})
+		}).Should(And(
+			HaveField("Status", http.StatusBadGateway),
+			HaveField("Env", HaveKeyWithValue("message", ContainSubstring("plugin pod "+down+" of plugin ghost did not answer"))),
+		))
 	})
 
 	It("answers an invocation's events and plugin pod lines", func() {
