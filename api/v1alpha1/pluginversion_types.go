@@ -70,6 +70,12 @@ type PluginVersionSpec struct {
 	// +kubebuilder:pruning:PreserveUnknownFields
 	Forms *apiextensionsv1.JSON `json:"forms,omitempty"`
 
+	// TaskJSON is an optional BK-CI task.json-style description of the
+	// inputs and outputs: required fields, rules, rely conditions, groups
+	// and sensitive values, enforced on every invocation.
+	// +optional
+	TaskJSON *TaskDescription `json:"taskJSON,omitempty"`
+
 	// AllowScopes restricts which scopes may invoke this version. When a rule
 	// matches the calling app, the call must carry the Bkplugin-Scope-Type
 	// and Bkplugin-Scope-Value headers of one of that rule's scopes.

@@ -1,6 +1,7 @@
 package v1alpha1_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"sync/atomic"
 
@@ -211,4 +212,71 @@ var _ = Describe("PluginInvocation validation", func() {
 		inv.Status.State = "RUNNING"
 		expectInvalid(k8sClient.Status().Update(ctx, inv), "status.state", "Unsupported value")
 	})
+})
+
+var _ = Describe("PluginVersion task.json description", func() {
+	deployer := func() *bkv1.PluginVersion {
+		plv := validVersion()
+		Expect(json.Unmarshal([]byte(`{
+			"inputGroups": [{"name": "basic", "label": "Basic", "isExpanded": true}],
+			"input": {
+				"version": {"label": "Version", "type": "vuex-input", "required": true, "groupName": "basic",
+					"rule": {"regex": "^\\d+\\.\\d+\\.\\d+$", "min": 5, "max": 20}},
+				"env": {"label": "Env", "type": "selector", "required": true,
+					"options": [{"id": "dev", "name": "Dev"}, {"id": "prod", "name": "Prod"}]},
+				"approver": {"label": "Approver", "type": "user-input", "required": true,
+					"rely": {"operation": "AND", "expression": [{"key": "env", "value": "prod"}]}},
+				"token": {"label": "Token", "type": "vuex-input", "inputType": "password", "required": true, "isSensitive": true}
+			},
+			"output": {"deploy_id": {"type": "string"}, "report": {"type": "report", "description": "HTML"}}
+		}`), &plv.Spec.TaskJSON)).To(Succeed())
+		return plv
+	}
+
+	It("accepts a description and keeps component attributes as written", func() {
+		plv := deployer()
+		Expect(k8sClient.Create(ctx, plv)).To(Succeed())
+		got := &bkv1.PluginVersion{}
+		Expect(k8sClient.Get(ctx, keyOf(plv), got)).To(Succeed())
+		env := got.Spec.TaskJSON.Input["env"]
+		Expect(env.Required).To(BeTrue())
+		Expect(string(env.Extra["options"].Raw)).To(MatchJSON(`[{"id":"dev","name":"Dev"},{"id":"prod","name":"Prod"}]`))
+		Expect(string(got.Spec.TaskJSON.Input["token"].Extra["inputType"].Raw)).To(Equal(`"password"`))
+		Expect(got.Spec.TaskJSON.Input["approver"].Rely.Operation).To(Equal("AND"))
+	})
+
+	DescribeTable("refuses a malformed description, naming the field",
+		func(mutate func(*bkv1.TaskDescription), field, says string) {
+			plv := deployer()
+			mutate(plv.Spec.TaskJSON)
+			expectInvalid(k8sClient.Create(ctx, plv), field, says)
+		},
+		Entry("an unknown output type", func(d *bkv1.TaskDescription) { d.Output["deploy_id"] = bkv1.TaskOutput{Type: "number"} },
+			"spec.taskJSON.output.deploy_id.type", "Unsupported value"),
+		Entry("a rely operation other than AND/OR/NOT", func(d *bkv1.TaskDescription) {
+			in := d.Input["approver"]
+			in.Rely.Operation = "XOR"
+			d.Input["approver"] = in
+		}, "spec.taskJSON.input.approver.rely.operation", "Unsupported value"),
+		Entry("a rule regex that does not compile", func(d *bkv1.TaskDescription) {
+			in := d.Input["version"]
+			in.Rule.Regex = ptr.To("([a-z")
+			d.Input["version"] = in
+		}, "spec.taskJSON.input[version].rule.regex", "regex"),
+		Entry("a rely regex that does not compile", func(d *bkv1.TaskDescription) {
+			in := d.Input["approver"]
+			in.Rely.Expression = []bkv1.TaskRelyExpression{{Key: "env", Regex: ptr.To("*prod")}}
+			d.Input["approver"] = in
+		}, "spec.taskJSON.input[approver].rely.expression[0].regex", "regex"),
+		Entry("an input without a type", func(d *bkv1.TaskDescription) {
+			in := d.Input["env"]
+			in.Type = ""
+			d.Input["env"] = in
+		}, "spec.taskJSON.input.env.type", "at least 1 chars long"),
+		Entry("a rule whose min exceeds its max", func(d *bkv1.TaskDescription) {
+			in := d.Input["version"]
+			in.Rule.Min = ptr.To[int32](30)
+			d.Input["version"] = in
+		}, "spec.taskJSON.input[version].rule", "min must not exceed max"),
+	)
 })
