@@ -66,10 +66,19 @@ test-unit: ## Run the tests that need no control plane.
 
 ##@ Build
 
+# Every binary `make build` puts in bin/: the manager, the shim, the example
+# plugins and the local stack.
+BINARIES = ./cmd/manager ./cmd/apiserver \
+	./sdk/examples/hello ./sdk/examples/poller ./sdk/examples/callbacker \
+	./hack/localstack
+
 .PHONY: build
 build: manifests generate fmt vet ## Build the manager, the shim and the example plugins into bin/.
-	go build -o bin/manager ./cmd/manager
-	go build -o bin/apiserver ./cmd/apiserver
+	go build -o bin/ $(BINARIES)
+
+.PHONY: run-local
+run-local: build envtest ## Run the whole system on this machine until Ctrl-C (SHIM_ADDR=host:port moves the shim).
+	KUBEBUILDER_ASSETS="$$($(ENVTEST))" bin/localstack --bin-dir bin
 
 .PHONY: run
 run: manifests generate fmt vet ## Run the manager against the cluster of the current kubeconfig.

@@ -1,0 +1,107 @@
+// Command localstack runs the whole bk-plugin-operator system on one machine,
+// with no cluster and no internet: etcd and kube-apiserver from the envtest
+// assets, the CRDs, the manager, the standard-API shim and the three example
+// plugins as local processes.
+//
+//	KUBEBUILDER_ASSETS=$(hack/setup-envtest.sh) bin/localstack --bin-dir bin
+//
+// When every part answers it prints exactly one line on stdout,
+//
+//	READY shim=http://127.0.0.1:8080 kubeconfig=<path> logs=<dir>
+//
+// and everything else goes to stderr or to one log file per process in
+// <dir>. It runs until SIGINT or SIGTERM, then stops every process it
+// started. The logs folder is kept; the rest of its temporary folder is
+// removed.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+// Defaults of the command line.
+const (
+	defaultShimAddr     = "127.0.0.1:8080"
+	defaultNamespace    = "default"
+	defaultReadyTimeout = 2 * time.Minute
+	defaultStopTimeout  = 15 * time.Second
+)
+
+// config is what one run of the stack needs.
+type config struct {
+	// binDir holds the prebuilt manager, apiserver and example binaries.
+	binDir string
+	// assetsDir holds kube-apiserver, etcd and kubectl.
+	assetsDir string
+	// crdDir holds the CRDs to install.
+	crdDir string
+	// shimAddr is where the shim listens (SHIM_ADDR).
+	shimAddr string
+	// namespace holds the PluginVersions and invocations.
+	namespace string
+	// readyTimeout bounds the wait for every part to answer.
+	readyTimeout time.Duration
+	// stopTimeout bounds the wait for each process to stop after SIGTERM.
+	stopTimeout time.Duration
+}
+
+func main() {
+	// A re-executed control-plane binary (see controlplane.go) never returns.
+	execControlPlaneBinary()
+
+	cfg, err := parseFlags(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "localstack:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cfg, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "localstack:", err)
+		stop()
+		os.Exit(1)
+	}
+}
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	fs := flag.NewFlagSet("localstack", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg := config{}
+	shimAddr := os.Getenv("SHIM_ADDR")
+	if shimAddr == "" {
+		shimAddr = defaultShimAddr
+	}
+	fs.StringVar(&cfg.binDir, "bin-dir", "bin", "folder of the manager, apiserver, hello, poller and callbacker binaries (make build)")
+	fs.StringVar(&cfg.assetsDir, "assets", os.Getenv("KUBEBUILDER_ASSETS"), "folder of kube-apiserver, etcd and kubectl (env KUBEBUILDER_ASSETS; hack/setup-envtest.sh prints it)")
+	fs.StringVar(&cfg.crdDir, "crd-dir", "config/crd/bases", "folder of the CRDs to install")
+	fs.StringVar(&cfg.shimAddr, "shim-addr", shimAddr, "address of the shim (env SHIM_ADDR)")
+	fs.StringVar(&cfg.namespace, "namespace", defaultNamespace, "namespace of the PluginVersions and PluginInvocations")
+	fs.DurationVar(&cfg.readyTimeout, "ready-timeout", defaultReadyTimeout, "how long every part may take to answer")
+	fs.DurationVar(&cfg.stopTimeout, "stop-timeout", defaultStopTimeout, "how long each process may take to stop before it is killed")
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if cfg.assetsDir == "" {
+		return config{}, errors.New("no control-plane binaries: set KUBEBUILDER_ASSETS=$(hack/setup-envtest.sh) or pass --assets")
+	}
+	for _, dir := range []string{cfg.binDir, cfg.assetsDir, cfg.crdDir} {
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return config{}, fmt.Errorf("%s is not a folder (run from the repository root, after make build)", dir)
+		}
+	}
+	return cfg, nil
+}

@@ -1,0 +1,255 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+)
+
+// examplePlugins are the plugins the stack serves, by binary name.
+var examplePlugins = []string{"hello", "poller", "callbacker"}
+
+// pidsFile, in the logs folder, lists "<name> <pid>" for every process of
+// the stack, so that a test can check that none outlives it.
+const pidsFile = "pids"
+
+// stack is one running local system.
+type stack struct {
+	cfg     config
+	log     *log.Logger
+	logsDir string
+	runDir  string
+
+	cp        *controlPlane
+	processes []*process
+	// exited receives every process that ends; it has room for all.
+	exited chan *process
+}
+
+// run starts the stack, prints the READY line on stdout and keeps the stack
+// up until ctx ends or one of its processes dies.
+func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) {
+	logger := log.New(stderr, "localstack: ", log.Ltime)
+	if err := checkAddrFree(cfg.shimAddr, "SHIM_ADDR"); err != nil {
+		return err
+	}
+	root, err := os.MkdirTemp("", "bk-plugin-localstack-")
+	if err != nil {
+		return fmt.Errorf("create the stack's folder: %w", err)
+	}
+	s := &stack{
+		cfg:     cfg,
+		log:     logger,
+		logsDir: filepath.Join(root, "logs"),
+		runDir:  filepath.Join(root, "run"),
+		exited:  make(chan *process, 16),
+	}
+	for _, d := range []string{s.logsDir, s.runDir} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return fmt.Errorf("create %s: %w", d, err)
+		}
+	}
+	defer func() {
+		if stopErr := s.stop(); stopErr != nil {
+			err = errors.Join(err, stopErr)
+		}
+		logger.Printf("stopped; logs kept in %s", s.logsDir)
+	}()
+
+	kubeconfig, err := s.start(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "READY shim=http://%s kubeconfig=%s logs=%s\n", cfg.shimAddr, kubeconfig, s.logsDir)
+	logger.Printf("running; stop with Ctrl-C (SIGINT) or SIGTERM")
+	select {
+	case <-ctx.Done():
+		logger.Printf("stopping")
+		return nil
+	case p := <-s.exited:
+		return p.exitError()
+	}
+}
+
+// start brings every part up and returns the kubeconfig's path once all
+// of them answer.
+func (s *stack) start(ctx context.Context) (string, error) {
+	cfg := s.cfg
+	started := time.Now()
+	shimPort, err := portOf(cfg.shimAddr)
+	if err != nil {
+		return "", fmt.Errorf("SHIM_ADDR: %w", err)
+	}
+	s.log.Printf("starting etcd and kube-apiserver from %s", cfg.assetsDir)
+	s.cp, err = startControlPlane(cfg, s.runDir, s.logsDir)
+	if err != nil {
+		return "", err
+	}
+	kubeconfig := filepath.Join(s.runDir, "kubeconfig")
+	if err := s.cp.writeKubeconfig(kubeconfig); err != nil {
+		return "", err
+	}
+	keyFile := filepath.Join(s.runDir, "callback.key")
+	if err := writeCallbackKey(keyFile); err != nil {
+		return "", err
+	}
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return "", err
+	}
+	if err := bkv1.AddToScheme(scheme); err != nil {
+		return "", err
+	}
+	kc, err := client.New(s.cp.config, client.Options{Scheme: scheme})
+	if err != nil {
+		return "", fmt.Errorf("connect to kube-apiserver: %w", err)
+	}
+
+	// The manager's metrics and probe ports default to ones a second stack
+	// or the shim could hold, so every port but the shim's is chosen here.
+	ports, err := freePorts(len(examplePlugins)+2, shimPort)
+	if err != nil {
+		return "", err
+	}
+	hc := &http.Client{Timeout: 2 * time.Second}
+	var checks []check
+	pluginURLs := map[string]string{}
+	for i, name := range examplePlugins {
+		addr := loopback(ports[i])
+		pluginURLs[name] = "http://" + addr
+		if err := s.startChild(name, name, []string{"serve", "--addr", addr, "--shutdown-delay", "0s"}, nil); err != nil {
+			return "", err
+		}
+		checks = append(checks, check{name, httpOK(hc, pluginURLs[name]+"/readyz")})
+	}
+	env := []string{"KUBECONFIG=" + kubeconfig}
+	probeAddr := loopback(ports[len(examplePlugins)+1])
+	if err := s.startChild("manager", "manager", []string{
+		"--metrics-bind-address", loopback(ports[len(examplePlugins)]),
+		"--health-probe-bind-address", probeAddr,
+		"--leader-elect=false",
+		"--callback-base-url", "http://" + cfg.shimAddr,
+		"--callback-key-file", keyFile,
+	}, env); err != nil {
+		return "", err
+	}
+	checks = append(checks, check{"manager", httpOK(hc, "http://"+probeAddr+"/readyz")})
+	if err := s.startChild("shim", "apiserver", []string{
+		"--addr", cfg.shimAddr,
+		"--namespace", cfg.namespace,
+		"--callback-key-file", keyFile,
+	}, env); err != nil {
+		return "", err
+	}
+	checks = append(checks, check{"shim", httpOK(hc, "http://"+cfg.shimAddr+"/readyz")})
+	if err := s.writePIDs(); err != nil {
+		return "", err
+	}
+
+	versions := 0
+	for _, name := range examplePlugins {
+		n, err := applyPluginVersions(ctx, kc, filepath.Join(cfg.binDir, name), pluginURLs[name], cfg.namespace)
+		if err != nil {
+			return "", err
+		}
+		versions += n
+	}
+	checks = append(checks, check{"PluginVersions", versionsReady(kc, cfg.namespace, versions)})
+	s.log.Printf("waiting for %d plugins, the manager, the shim and %d PluginVersions (logs in %s)", len(examplePlugins), versions, s.logsDir)
+	if err := waitAll(ctx, cfg.readyTimeout, checks, s.alive); err != nil {
+		return "", fmt.Errorf("%w (logs in %s)", err, s.logsDir)
+	}
+	s.log.Printf("ready in %s", time.Since(started).Round(100*time.Millisecond))
+	return kubeconfig, nil
+}
+
+// startChild starts one process from the binaries folder.
+func (s *stack) startChild(name, bin string, args, env []string) error {
+	p, err := startProcess(name, filepath.Join(s.cfg.binDir, bin), args, env, s.logsDir, s.exited)
+	if err != nil {
+		return err
+	}
+	s.processes = append(s.processes, p)
+	return nil
+}
+
+// alive fails when a process has exited.
+func (s *stack) alive() error {
+	for _, p := range s.processes {
+		if p.exited() {
+			return p.exitError()
+		}
+	}
+	return nil
+}
+
+// writePIDs lists every process of the stack, control plane included.
+func (s *stack) writePIDs() error {
+	children, err := childProcesses()
+	if err != nil {
+		return err
+	}
+	for _, p := range s.processes {
+		children[p.pid()] = p.name
+	}
+	var lines []string
+	for pid, name := range children {
+		lines = append(lines, fmt.Sprintf("%s %d", name, pid))
+	}
+	sort.Strings(lines)
+	path := filepath.Join(s.logsDir, pidsFile)
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// stop stops the processes in the reverse order of their start (the shim
+// first, so that no new invocation arrives), then the control plane, and
+// removes everything but the logs.
+func (s *stack) stop() error {
+	var errs []error
+	for i := len(s.processes) - 1; i >= 0; i-- {
+		if err := s.processes[i].stop(s.cfg.stopTimeout); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if s.cp != nil {
+		if err := s.cp.stop(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := os.RemoveAll(s.runDir); err != nil {
+		errs = append(errs, fmt.Errorf("remove %s: %w", s.runDir, err))
+	}
+	return errors.Join(errs...)
+}
+
+// writeCallbackKey writes a fresh random callback signing key, hex-encoded
+// because both the manager and the shim trim whitespace from the file.
+func writeCallbackKey(path string) error {
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return fmt.Errorf("generate the callback key: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(hex.EncodeToString(key)), 0o600); err != nil {
+		return fmt.Errorf("write the callback key: %w", err)
+	}
+	return nil
+}
