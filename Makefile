@@ -70,11 +70,15 @@ test-unit: ## Run the tests that need no control plane.
 # plugins and the local stack.
 BINARIES = ./cmd/manager ./cmd/apiserver \
 	./sdk/examples/hello ./sdk/examples/poller ./sdk/examples/callbacker \
-	./hack/localstack
+	./hack/localstack ./hack/demo
 
 .PHONY: build
 build: manifests generate fmt vet ## Build the manager, the shim and the example plugins into bin/.
 	go build -o bin/ $(BINARIES)
+
+.PHONY: demo
+demo: build envtest ## Start the local stack, drive every example plugin through the shim, stop it.
+	KUBEBUILDER_ASSETS="$$($(ENVTEST))" bin/demo --bin-dir bin
 
 .PHONY: run-local
 run-local: build envtest ## Run the whole system on this machine until Ctrl-C (SHIM_ADDR=host:port moves the shim).

@@ -1,0 +1,8 @@
+//go:build !linux
+
+package main
+
+import "syscall"
+
+// sysProcAttr is empty where no parent-death signal exists.
+func sysProcAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{} }
