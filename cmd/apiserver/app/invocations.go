@@ -15,6 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
@@ -222,36 +223,63 @@ func (s *invocations) callback(ctx context.Context, code, token string, body []b
 	if err != nil {
 		return "", err
 	}
-	switch {
-	case inv.Spec.Plugin != code:
-		return "", errorf(http.StatusBadRequest, "callback token belongs to an invocation of plugin %s, not %s", inv.Spec.Plugin, code)
-	case inv.Status.State.Terminal():
-		return "", errorf(http.StatusBadRequest, "invocation %s has finished (%s)", inv.Name, inv.Status.State)
-	}
 	key := bkv1.CallbackAnnotationPrefix + claims.CallbackID
-	if _, pending := inv.Annotations[key]; pending || slices.Contains(inv.Status.DeliveredCallbacks, claims.CallbackID) {
-		// The manager delivers each callback id once; a third party that
-		// retries is told it got through.
-		return "callback already received", nil
-	}
 	value, err := json.Marshal(bkv1.CallbackAnnotation{Data: data, ReceivedAt: metav1.NewMicroTime(s.now())})
 	if err != nil {
 		return "", fmt.Errorf("encode callback annotation: %w", err)
 	}
-	// A merge patch of this one key: safe against the manager removing
-	// delivered callbacks and against other callbacks arriving at once.
-	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{key: string(value)}}})
-	if err != nil {
-		return "", fmt.Errorf("encode callback patch: %w", err)
-	}
-	target := &bkv1.PluginInvocation{ObjectMeta: metav1.ObjectMeta{Namespace: s.namespace, Name: inv.Name}}
-	if err := s.kube.Patch(ctx, target, client.RawPatch(types.MergePatchType, patch)); err != nil {
-		if apierrors.IsNotFound(err) {
-			return "", errorf(http.StatusNotFound, "no invocation with trace id %s", inv.Name)
+	// The checks below are made on a copy that may be stale (the cache), so
+	// the patch carries that copy's resourceVersion: if the invocation
+	// changed since, the API server refuses the patch and the checks are
+	// made again on the live object. A retried callback is thus always told
+	// it was already received, and a finished invocation never gets one.
+	var message string
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		switch {
+		case inv.Spec.Plugin != code:
+			return errorf(http.StatusBadRequest, "callback token belongs to an invocation of plugin %s, not %s", inv.Spec.Plugin, code)
+		case inv.Status.State.Terminal():
+			return errorf(http.StatusBadRequest, "invocation %s has finished (%s)", inv.Name, inv.Status.State)
 		}
+		if _, pending := inv.Annotations[key]; pending || slices.Contains(inv.Status.DeliveredCallbacks, claims.CallbackID) {
+			// The manager delivers each callback id once; a third party
+			// that retries is told it got through.
+			message = "callback already received"
+			return nil
+		}
+		patch, err := json.Marshal(map[string]any{"metadata": map[string]any{
+			"resourceVersion": inv.ResourceVersion,
+			"annotations":     map[string]string{key: string(value)},
+		}})
+		if err != nil {
+			return fmt.Errorf("encode callback patch: %w", err)
+		}
+		target := &bkv1.PluginInvocation{ObjectMeta: metav1.ObjectMeta{Namespace: s.namespace, Name: inv.Name}}
+		err = s.kube.Patch(ctx, target, client.RawPatch(types.MergePatchType, patch))
+		if apierrors.IsConflict(err) {
+			live := &bkv1.PluginInvocation{}
+			if gerr := s.kube.Get(ctx, client.ObjectKeyFromObject(target), live); gerr != nil {
+				return gerr
+			}
+			inv = live
+			return err
+		}
+		if err != nil {
+			return err
+		}
+		message = "success"
+		return nil
+	})
+	var ae *apiError
+	switch {
+	case errors.As(err, &ae):
+		return "", err
+	case apierrors.IsNotFound(err):
+		return "", errorf(http.StatusNotFound, "no invocation with trace id %s", inv.Name)
+	case err != nil:
 		return "", kubeErr(err, "record callback %s of invocation %s", claims.CallbackID, inv.Name)
 	}
-	return "success", nil
+	return message, nil
 }
 
 // callbackData checks a callback body: JSON, or empty for no data.
