@@ -92,6 +92,7 @@ func PluginVersions(p *plugin.Plugin, opts Options) ([]v1alpha1.PluginVersion, e
 				ContextInputs: &apiextensionsv1.JSON{Raw: v.ContextInputs},
 				Outputs:       &apiextensionsv1.JSON{Raw: v.Outputs},
 				AllowScopes:   scopes,
+				TaskJSON:      v.TaskJSON.DeepCopy(),
 			},
 		}
 		if opts.TimeoutSeconds > 0 {

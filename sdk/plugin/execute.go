@@ -11,6 +11,7 @@ import (
 
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
 	"github.com/bkplugin/bk-plugin-operator/sdk/schema"
+	"github.com/bkplugin/bk-plugin-operator/sdk/taskjson"
 )
 
 // RequestError is a malformed execute request: the caller broke the
@@ -90,7 +91,7 @@ func (p *Plugin) Execute(ctx context.Context, req *protocol.ExecuteRequest, opts
 	}
 	resp := &protocol.ExecuteResponse{ProtocolVersion: protocol.Version}
 
-	inputs, inErr := e.inputs.Normalize(req.Inputs)
+	inputs, inErr := e.normalizeInputs(req.Inputs)
 	cinputs, ctxErr := e.context.Normalize(req.Context)
 	if err := schema.NewInputsError(inErr, ctxErr); err != nil {
 		st.logger.Error("inputs rejected", "error", err.Error())
@@ -127,6 +128,25 @@ func (p *Plugin) Execute(ctx context.Context, req *protocol.ExecuteRequest, opts
 	}
 	resp.Logs = lines.close()
 	return resp, nil
+}
+
+// normalizeInputs applies the version's defaults and validates the inputs.
+// A task.json is enforced first: it is the judge of required, rule and
+// rely, which its derived schema can only approximate; the schema then
+// checks the types of what it accepted.
+func (e *entry) normalizeInputs(raw json.RawMessage) (json.RawMessage, error) {
+	if e.task != nil {
+		evaluated, err := e.task.Evaluate(raw)
+		var ve *taskjson.ViolationsError
+		if errors.As(err, &ve) {
+			return nil, &schema.ValidationError{Problems: ve.Problems()}
+		}
+		if err != nil {
+			return nil, err
+		}
+		raw = evaluated
+	}
+	return e.inputs.Normalize(raw)
 }
 
 // runProtected runs the plugin's code and turns a panic into an error, so

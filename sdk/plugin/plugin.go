@@ -10,9 +10,11 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 
+	"github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
 	"github.com/bkplugin/bk-plugin-operator/sdk/schema"
 	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
+	"github.com/bkplugin/bk-plugin-operator/sdk/taskjson"
 )
 
 // FrameworkVersion is the version of this SDK, answered in meta as
@@ -53,6 +55,7 @@ type entry struct {
 	info    VersionInfo
 	inputs  *schema.Schema
 	context *schema.Schema
+	task    *taskjson.Evaluator // nil without a task.json
 	run     runFunc
 }
 
@@ -67,11 +70,21 @@ type VersionInfo struct {
 	Inputs, ContextInputs, Outputs json.RawMessage
 	// Form is the version's form.js (renderform), or "".
 	Form string
+	// TaskJSON is the version's task.json description, or nil. Callers
+	// must not modify it: it is the one the version enforces.
+	TaskJSON *v1alpha1.TaskDescription
 }
 
 // Detail returns the version in the shape of the standard API's detail answer.
 func (v VersionInfo) Detail() stdapi.Detail {
+	var task json.RawMessage
+	if v.TaskJSON != nil {
+		// A description that Check accepted always encodes: its raw
+		// values are valid JSON.
+		task, _ = json.Marshal(v.TaskJSON)
+	}
 	return stdapi.Detail{
+		TaskJSON:      task,
 		Version:       v.Version,
 		Desc:          v.Description,
 		Inputs:        v.Inputs,

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"reflect"
 
+	"github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 	"github.com/bkplugin/bk-plugin-operator/sdk/schema"
+	"github.com/bkplugin/bk-plugin-operator/sdk/taskjson"
 )
 
 // None is the type of inputs, context inputs or outputs a version does not
@@ -25,6 +27,13 @@ type Version[In, Ctx, Out any] struct {
 	// Form is the version's front-end form (form.js, often go:embed-ed);
 	// detail answers it as forms.renderform.
 	Form string
+	// TaskJSON is an optional BK-CI task.json description of the inputs
+	// and outputs (taskjson.MustParse of a go:embed-ed task.json, or built
+	// in Go). With one, the inputs schema is derived from it (In only
+	// decodes), and so is the outputs schema when it declares outputs;
+	// every execute enforces its defaults, required, rule and rely before
+	// Execute runs; detail answers it as task_json.
+	TaskJSON *v1alpha1.TaskDescription
 	// Execute runs the plugin once; see the package documentation for how
 	// its outcome becomes the invocation's next state.
 	Execute func(ctx *Context[In, Ctx, Out]) error
@@ -53,6 +62,12 @@ func AddVersion[In, Ctx, Out any](p *Plugin, v Version[In, Ctx, Out]) error {
 	if err != nil {
 		return fmt.Errorf("plugin %s %s: outputs schema: %w", p.meta.Code, v.Version, err)
 	}
+	var task *taskjson.Evaluator
+	if v.TaskJSON != nil {
+		if task, in, out, err = fromTaskJSON(v.TaskJSON, out); err != nil {
+			return fmt.Errorf("plugin %s %s: task.json: %w", p.meta.Code, v.Version, err)
+		}
+	}
 	for _, t := range []reflect.Type{reflect.TypeFor[In](), reflect.TypeFor[Ctx](), reflect.TypeFor[Out]()} {
 		if t.Kind() == reflect.Pointer {
 			return fmt.Errorf("plugin %s %s: %s is a pointer; use the struct type itself", p.meta.Code, v.Version, t)
@@ -66,11 +81,35 @@ func AddVersion[In, Ctx, Out any](p *Plugin, v Version[In, Ctx, Out]) error {
 			ContextInputs: cin.JSON(),
 			Outputs:       out.JSON(),
 			Form:          v.Form,
+			TaskJSON:      v.TaskJSON,
 		},
 		inputs:  in,
 		context: cin,
+		task:    task,
 		run:     v.run,
 	})
+}
+
+// fromTaskJSON checks a version's task.json and derives its schemas: the
+// inputs schema always, so that the two descriptions cannot disagree, and
+// the outputs schema when the task.json declares outputs (else the Out
+// type's schema, typed is more precise than nothing).
+func fromTaskJSON(d *v1alpha1.TaskDescription, typedOut *schema.Schema) (*taskjson.Evaluator, *schema.Schema, *schema.Schema, error) {
+	task, err := taskjson.Compile(d)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	in, err := schema.Compile(taskjson.InputsSchema(d))
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("derived inputs schema: %w", err)
+	}
+	out := typedOut
+	if len(d.Output) > 0 {
+		if out, err = schema.Compile(taskjson.OutputsSchema(d)); err != nil {
+			return nil, nil, nil, fmt.Errorf("derived outputs schema: %w", err)
+		}
+	}
+	return task, in, out, nil
 }
 
 // MustAddVersion is AddVersion for plugins defined at start-up, where a bad

@@ -55,6 +55,10 @@ type Detail struct {
 	// EnablePluginCallback tells whether the version calls back the platform
 	// when it finishes; newer Python frameworks answer it.
 	EnablePluginCallback bool `json:"enable_plugin_callback,omitempty"`
+	// TaskJSON is the version's BK-CI task.json description ({inputGroups,
+	// input, output}), beside the JSON Schemas derived from it; absent when
+	// the version has none.
+	TaskJSON json.RawMessage `json:"task_json,omitempty"`
 }
 
 // Forms holds the forms a platform renders for a plugin version.
