@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/callbacker/callbackerplugin"
+	"github.com/bkplugin/bk-plugin-operator/sdk/examples/deployer/deployerplugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/hello/helloplugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/poller/pollerplugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/plugin"
@@ -75,7 +76,7 @@ func execute(t *testing.T, base, version string, req protocol.ExecuteRequest) pr
 	return decode[protocol.ExecuteResponse](t, b)
 }
 
-// The three examples answer meta, detail and execute in the documented
+// The examples answer meta, detail and execute in the documented
 // shapes over real HTTP.
 func TestExamplesOverHTTP(t *testing.T) {
 	tests := []struct {
@@ -88,6 +89,7 @@ func TestExamplesOverHTTP(t *testing.T) {
 		{helloplugin.Plugin(), []string{"1.0.0", "1.1.0"}, `{"name":"world"}`, protocol.StateSuccess, `{"greeting":"Hello, world!"}`},
 		{pollerplugin.Plugin(), []string{"1.0.0"}, `{"polls":1,"interval":7}`, protocol.StatePoll, `{"polls_done":0}`},
 		{callbackerplugin.Plugin(), []string{"1.0.0"}, `{}`, protocol.StateCallback, ""},
+		{deployerplugin.Plugin(), []string{"1.0.0"}, `{"version":"1.0.0","env":"dev","token":"t"}`, protocol.StateSuccess, ""},
 	}
 	for _, tt := range tests {
 		code := tt.p.Meta().Code
@@ -107,6 +109,10 @@ func TestExamplesOverHTTP(t *testing.T) {
 				d := decode[stdapi.Envelope[stdapi.Detail]](t, b)
 				if status != 200 || !d.Result || d.Data.Version != v || d.Data.Desc == "" {
 					t.Errorf("detail %s = %d %s", v, status, b)
+				}
+				// Only a version described by a task.json answers one.
+				if hasTask := len(d.Data.TaskJSON) > 0; hasTask != (code == deployerplugin.Code) {
+					t.Errorf("detail %s task_json = %s", v, d.Data.TaskJSON)
 				}
 				for name, s := range map[string]json.RawMessage{"inputs": d.Data.Inputs, "context_inputs": d.Data.ContextInputs, "outputs": d.Data.Outputs} {
 					var sch struct {
