@@ -107,3 +107,19 @@ func TestParse(t *testing.T) {
 		}
 	}
 }
+
+func TestMustParsePanicsOnAMalformedDescription(t *testing.T) {
+	for _, bad := range []string{`{`, `{"output":{"o":{"type":"file"}}}`} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("MustParse(%s) did not panic", bad)
+				}
+			}()
+			taskjson.MustParse([]byte(bad))
+		}()
+	}
+	if d := taskjson.MustParse([]byte(`{"input":{"a":{"type":"t"}}}`)); d.Input["a"].Type != "t" {
+		t.Errorf("MustParse = %+v", d)
+	}
+}

@@ -157,8 +157,6 @@ func scalarText(v any) (string, bool) {
 		return string(v), true
 	case bool:
 		return strconv.FormatBool(v), true
-	case float64: // values built in Go rather than decoded
-		return strconv.FormatFloat(v, 'g', -1, 64), true
 	}
 	return "", false
 }
@@ -175,7 +173,7 @@ func isNumber(s string) bool {
 // whatever their size, others as float64.
 func numbersEqual(a, b string) bool {
 	if isInteger(a) && isInteger(b) {
-		return strings.TrimPrefix(a, "-") == "0" && strings.TrimPrefix(b, "-") == "0" || a == b
+		return a == b || (strings.TrimPrefix(a, "-") == "0" && strings.TrimPrefix(b, "-") == "0")
 	}
 	x, errX := strconv.ParseFloat(a, 64)
 	y, errY := strconv.ParseFloat(b, 64)

@@ -42,6 +42,8 @@ func TestRely(t *testing.T) {
 		{"boolean equals string", `{"expression":[{"key":"a","value":"false"}]}`, "", `{"a":false}`, required},
 		{"string equals number", `{"expression":[{"key":"a","value":1}]}`, "", `{"a":"1"}`, required},
 		{"numbers compare by value", `{"expression":[{"key":"a","value":1}]}`, "", `{"a":1.0}`, required},
+		{"-0 equals 0", `{"expression":[{"key":"a","value":0}]}`, "", `{"a":-0}`, required},
+		{"a number string equals by value", `{"expression":[{"key":"a","value":"1e2"}]}`, "", `{"a":100}`, required},
 		{"large integers compare exactly", `{"expression":[{"key":"a","value":9007199254740993}]}`, "", `{"a":9007199254740992}`, ""},
 		{"different text is not equal", `{"expression":[{"key":"a","value":"x"}]}`, "", `{"a":"X"}`, ""},
 		{"a number is not a boolean", `{"expression":[{"key":"a","value":true}]}`, "", `{"a":1}`, ""},
