@@ -88,9 +88,22 @@ run-local: build envtest ## Run the whole system on this machine until Ctrl-C (S
 run: manifests generate fmt vet ## Run the manager against the cluster of the current kubeconfig.
 	go run ./cmd/manager
 
+# The images `make docker-build` builds: the manager, the shim and the
+# example plugins, each from the Dockerfile with its main package as CMD.
+IMAGES = manager=cmd/manager apiserver=cmd/apiserver \
+	hello=sdk/examples/hello poller=sdk/examples/poller callbacker=sdk/examples/callbacker
+
 .PHONY: docker-build
-docker-build: ## Build the manager's image (needs a Docker engine).
-	docker build -t $(IMG) .
+docker-build: ## Build every image as $(IMG_REGISTRY)/bk-plugin-<name>:$(IMG_TAG) (needs a Docker engine).
+	@for pair in $(IMAGES); do \
+		name=$${pair%%=*}; pkg=$${pair#*=}; \
+		echo "docker build $(IMG_REGISTRY)/bk-plugin-$$name:$(IMG_TAG) from $$pkg"; \
+		docker build --build-arg CMD=$$pkg --build-arg VERSION=$(IMG_TAG) -t $(IMG_REGISTRY)/bk-plugin-$$name:$(IMG_TAG) . ; \
+	done
+
+.PHONY: docker-push
+docker-push: ## Push every image built by docker-build.
+	@for pair in $(IMAGES); do docker push $(IMG_REGISTRY)/bk-plugin-$${pair%%=*}:$(IMG_TAG); done
 
 ##@ Deployment
 
@@ -101,6 +114,25 @@ endif
 .PHONY: install
 install: manifests kubectl ## Install the CRDs into the cluster of the current kubeconfig.
 	$(KUBECTL) apply --server-side -f config/crd/bases
+
+# The callback signing key of config/default: 32 random bytes, hex, made
+# once and never committed (.gitignore).
+config/default/callback.key:
+	@umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > $@
+	@echo "generated $@ (the callback signing key; keep it secret)"
+
+.PHONY: deploy
+deploy: manifests kubectl config/default/callback.key ## Deploy CRDs, RBAC, the manager and the shim (config/default) to the current kubeconfig's cluster.
+	$(KUBECTL) apply --server-side -k config/default
+
+.PHONY: undeploy
+undeploy: kubectl config/default/callback.key ## Remove what deploy created.
+	$(KUBECTL) delete --ignore-not-found=$(ignore-not-found) -k config/default
+
+.PHONY: deploy-examples
+deploy-examples: kubectl ## Deploy the example plugins (config/examples) and register their versions (config/samples).
+	$(KUBECTL) apply -k config/examples
+	$(KUBECTL) apply -f config/samples/bkplugin_v1alpha1_pluginversion.yaml
 
 .PHONY: uninstall
 uninstall: manifests kubectl ## Remove the CRDs from the cluster of the current kubeconfig.
@@ -114,7 +146,7 @@ $(LOCALBIN):
 
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
 ENVTEST ?= ENVTEST_K8S_VERSION=$(ENVTEST_K8S_VERSION) ENVTEST_ETCD_VERSION=$(ENVTEST_ETCD_VERSION) hack/setup-envtest.sh
-KUBECTL ?= $$(dirname "$$($(ENVTEST))")/kubectl
+KUBECTL ?= "$$($(ENVTEST))/kubectl"
 
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 
