@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/sdk/schema"
 )
 
 // traceIDPattern is the shape of a trace id: the shim names invocations
@@ -62,6 +63,7 @@ type PluginInvocationReconciler struct {
 // +kubebuilder:rbac:groups=bkplugin.io,resources=plugininvocations/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=bkplugin.io,resources=pluginversions,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=core,resources=secrets,verbs=get;create;update;patch
 
 // Reconcile moves one invocation forward.
 func (r *PluginInvocationReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
@@ -115,15 +117,40 @@ func (r *PluginInvocationReconciler) Reconcile(ctx context.Context, req reconcil
 		return r.write(ctx, inv, traceID, plv.Spec.Version, applyFailure(inv, s.reason, s.message, now), now)
 	}
 
-	// 6. Check the inputs before the first execute.
+	// 6. Gather the inputs: spec.inputs and the sensitive ones, which
+	// only ever live in the invocation's Secret.
+	compiled, err := r.schemas.get(plv)
+	if err != nil {
+		return r.write(ctx, inv, traceID, plv.Spec.Version, applyFailure(inv, ReasonInvalidVersion, err.Error(), now), now)
+	}
+	var sv sensitiveValues
+	if len(compiled.sensitiveInputs)+len(compiled.sensitiveOutputs) > 0 {
+		if clear := clearSensitiveInputs(raw(inv.Spec.Inputs), compiled.sensitiveInputs); len(clear) > 0 {
+			msg := fmt.Sprintf("%ssensitive inputs must not be given in spec.inputs, where every reader sees them: %s; put them in key %q of Secret %s",
+				schema.InputsErrorPrefix, strings.Join(clear, ", "), bkv1.SensitiveInputsKey, inv.SensitiveSecretName())
+			return r.write(ctx, inv, traceID, plv.Spec.Version, applyFailure(inv, ReasonInvalidInputs, msg, now), now)
+		}
+		if sv, err = r.loadSensitiveInputs(ctx, inv); err != nil {
+			return reconcile.Result{}, err
+		}
+		if err := r.adoptSensitiveSecret(ctx, inv, sv); err != nil {
+			logf.FromContext(ctx).Info("could not adopt the invocation's Secret; it will be retried", "error", err.Error())
+		}
+	}
+	inputs, err := mergeInputs(raw(inv.Spec.Inputs), sv.inputs)
+	if err != nil {
+		return r.write(ctx, inv, traceID, plv.Spec.Version, applyFailure(inv, ReasonInvalidInputs, err.Error(), now), now)
+	}
+
+	// 7. Check the inputs before the first execute.
 	if inv.Status.InvokeCount == 0 {
-		if err := r.schemas.validateInputs(plv, inv); err != nil {
+		if err := compiled.validateInputs(inputs, raw(inv.Spec.Context)); err != nil {
 			return r.write(ctx, inv, traceID, plv.Spec.Version, applyFailure(inv, ReasonInvalidInputs, err.Error(), now), now)
 		}
 	}
 
-	// 7. Call the plugin pod and apply its answer.
-	t, err := r.execute(ctx, inv, plv, traceID, s, pending, now)
+	// 8. Call the plugin pod and apply its answer.
+	t, err := r.execute(ctx, inv, plv, traceID, s, pending, now, executeInputs{inputs: inputs, sensitive: sv, sensitiveOutputs: compiled.sensitiveOutputs})
 	if err != nil {
 		return reconcile.Result{}, err
 	}
@@ -160,10 +187,18 @@ func (r *PluginInvocationReconciler) resolve(ctx context.Context, inv *bkv1.Plug
 	return plv, nil, 0
 }
 
+// executeInputs are the inputs of one execute and the sensitive values
+// to keep out of status.
+type executeInputs struct {
+	inputs           []byte
+	sensitive        sensitiveValues
+	sensitiveOutputs []string
+}
+
 // execute calls the plugin pod for step s and returns the transition its
 // answer (or failure to answer) makes.
 func (r *PluginInvocationReconciler) execute(ctx context.Context, inv *bkv1.PluginInvocation, plv *bkv1.PluginVersion,
-	traceID string, s step, pending []pendingCallback, now time.Time) (transition, error) {
+	traceID string, s step, pending []pendingCallback, now time.Time, in executeInputs) (transition, error) {
 	baseURL, err := EndpointURL(plv, r.Options.ClusterDomain, r.Options.ResolveService)
 	if err != nil {
 		return applyFailure(inv, ReasonUnreachable, fmt.Sprintf("PluginVersion %s: %v", plv.Name, err), now), nil
@@ -172,6 +207,7 @@ func (r *PluginInvocationReconciler) execute(ctx context.Context, inv *bkv1.Plug
 		r.Metrics.pollLateness(now.Sub(inv.Status.NextPollTime.Time).Seconds())
 	}
 	req := buildExecuteRequest(inv, plv, traceID, s.callback, r.Options)
+	req.Inputs = in.inputs
 	timeout := 30 * time.Second
 	if plv.Spec.TimeoutSeconds != nil {
 		timeout = time.Duration(*plv.Spec.TimeoutSeconds) * time.Second
@@ -193,6 +229,17 @@ func (r *PluginInvocationReconciler) execute(ctx context.Context, inv *bkv1.Plug
 		return applyFailure(inv, reason, err.Error(), now), nil
 	}
 	r.Metrics.execute(inv.Spec.Plugin, answer.State.String(), time.Since(start).Seconds())
+	masked, secretOutputs, err := splitOutputs(answer.Outputs, in.sensitiveOutputs)
+	if err != nil {
+		return transition{}, fmt.Errorf("mask sensitive outputs of invocation %s: %w", inv.Name, err)
+	}
+	if len(secretOutputs) > 0 {
+		if err := r.storeSensitiveOutputs(ctx, inv, in.sensitive, secretOutputs); err != nil {
+			return transition{}, err
+		}
+	}
+	answer.Outputs = masked
+	answer.Error = scrub(answer.Error, in.sensitive.inputs, secretOutputs)
 	rest := pending
 	if s.callback != nil && len(rest) > 0 {
 		rest = rest[1:]

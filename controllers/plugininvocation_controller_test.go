@@ -31,10 +31,8 @@ import (
 // invoke creates an invocation named after a fresh trace id, as the shim does.
 func invoke(ns, plugin, version, inputs string, mutate ...func(*bkv1.PluginInvocation)) *bkv1.PluginInvocation {
 	GinkgoHelper()
-	traceID, err := stdapi.NewTraceID()
-	Expect(err).NotTo(HaveOccurred())
 	inv := &bkv1.PluginInvocation{
-		ObjectMeta: metav1.ObjectMeta{Name: traceID, Namespace: ns},
+		ObjectMeta: metav1.ObjectMeta{Name: newTraceID(), Namespace: ns},
 		Spec:       bkv1.PluginInvocationSpec{Plugin: plugin, Version: version, Inputs: rawJSON(inputs)},
 	}
 	for _, m := range mutate {
@@ -42,6 +40,19 @@ func invoke(ns, plugin, version, inputs string, mutate ...func(*bkv1.PluginInvoc
 	}
 	Expect(k8sClient.Create(suiteCtx, inv)).To(Succeed())
 	return inv
+}
+
+// newTraceID returns a fresh trace id.
+func newTraceID() string {
+	GinkgoHelper()
+	id, err := stdapi.NewTraceID()
+	Expect(err).NotTo(HaveOccurred())
+	return id
+}
+
+// named names the invocation, for specs that prepare its Secret first.
+func named(name string) func(*bkv1.PluginInvocation) {
+	return func(i *bkv1.PluginInvocation) { i.Name = name }
 }
 
 // get reads an invocation from the API server.

@@ -30,6 +30,7 @@ const (
 	ReasonDeadline         = "DeadlineExceeded"
 	ReasonCallbackTimeout  = "CallbackTimeout"
 	ReasonInvalidInputs    = "InvalidInputs"
+	ReasonInvalidVersion   = "InvalidVersion"
 	ReasonNoVersion        = "NoMatchingVersion"
 	ReasonUnreachable      = "PluginUnreachable"
 	ReasonProtocolError    = "ProtocolError"

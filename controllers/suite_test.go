@@ -1,9 +1,12 @@
 package controllers_test
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net/http/httptest"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -46,6 +49,10 @@ var (
 
 	// callbackKey is the master key the manager derives callback keys from.
 	callbackKey = []byte("suite-callback-key-0123456789abcdef")
+
+	// managerLogs holds everything the managers logged, so that specs can
+	// check that no sensitive value reached a log line.
+	managerLogs = &syncBuffer{}
 
 	// manager is the running manager; specs that restart it use startManager.
 	stopManager context.CancelFunc
@@ -125,7 +132,7 @@ func stopRunningManager() {
 }
 
 var _ = BeforeSuite(func() {
-	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
+	logf.SetLogger(zap.New(zap.WriteTo(io.MultiWriter(GinkgoWriter, managerLogs)), zap.UseDevMode(true)))
 	SetDefaultEventuallyTimeout(eventuallyTimeout)
 	SetDefaultEventuallyPollingInterval(pollEvery)
 	suiteCtx, stopSuite = context.WithCancel(context.Background())
@@ -165,3 +172,21 @@ var _ = AfterSuite(func() {
 		Expect(testEnv.Stop()).To(Succeed())
 	}
 })
+
+// syncBuffer is a bytes.Buffer safe for the loggers of concurrent reconciles.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

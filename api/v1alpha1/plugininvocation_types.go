@@ -66,6 +66,18 @@ type PluginInvocationSpec struct {
 	// +kubebuilder:pruning:PreserveUnknownFields
 	Context *apiextensionsv1.JSON `json:"context,omitempty"`
 
+	// SensitiveSecretName names the Secret holding the invocation's
+	// sensitive values (fields the version's task.json marks isSensitive):
+	// key "inputs" holds the sensitive inputs as a JSON object, which are
+	// never put in spec.inputs; key "outputs" receives the sensitive
+	// outputs, which status shows masked. Unset means
+	// "<invocation name>-sensitive". The manager makes the invocation the
+	// Secret's owner, so it is deleted with it.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="sensitiveSecretName is immutable"
+	SensitiveSecretName string `json:"sensitiveSecretName,omitempty"`
+
 	// Caller records who made the call, as the shim saw it.
 	// +optional
 	Caller *Caller `json:"caller,omitempty"`

@@ -21,6 +21,27 @@ const (
 // callback is delivered and recorded in status.deliveredCallbacks.
 const CallbackAnnotationPrefix = "callback.bkplugin.io/"
 
+// Keys and mask of the Secret that holds an invocation's sensitive values.
+const (
+	// SensitiveInputsKey holds the sensitive inputs, a JSON object.
+	SensitiveInputsKey = "inputs"
+	// SensitiveOutputsKey holds the sensitive outputs, a JSON object.
+	SensitiveOutputsKey = "outputs"
+	// SensitiveMask stands in status for a sensitive output's value.
+	SensitiveMask = "******"
+	// SensitiveSecretSuffix names an invocation's Secret when
+	// spec.sensitiveSecretName is unset.
+	SensitiveSecretSuffix = "-sensitive"
+)
+
+// SensitiveSecretName is the name of the Secret holding inv's sensitive values.
+func (inv *PluginInvocation) SensitiveSecretName() string {
+	if inv.Spec.SensitiveSecretName != "" {
+		return inv.Spec.SensitiveSecretName
+	}
+	return inv.Name + SensitiveSecretSuffix
+}
+
 // CallbackAnnotation is the value of a callback annotation, as JSON.
 type CallbackAnnotation struct {
 	// Data is the JSON body the third party posted.
