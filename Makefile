@@ -73,16 +73,23 @@ BINARIES = ./cmd/manager ./cmd/apiserver \
 	./hack/localstack ./hack/demo
 
 .PHONY: build
-build: manifests generate fmt vet ## Build the manager, the shim and the example plugins into bin/.
+build: manifests generate fmt vet binaries ## Regenerate, format, vet, then build every binary into bin/.
+
+.PHONY: binaries
+binaries: ## Build the manager, the shim, the example plugins, the local stack and the demo into bin/.
 	go build -o bin/ $(BINARIES)
 
 .PHONY: demo
-demo: build envtest ## Start the local stack, drive every example plugin through the shim, stop it.
-	KUBEBUILDER_ASSETS="$$($(ENVTEST))" bin/demo --bin-dir bin
+demo: envtest ## Start the local stack, drive every example plugin through the shim, stop it.
+	@$(MAKE) --no-print-directory binaries >&2
+	@KUBEBUILDER_ASSETS="$$($(ENVTEST) 2>/dev/null)" bin/demo --bin-dir bin
 
 .PHONY: run-local
-run-local: build envtest ## Run the whole system on this machine until Ctrl-C (SHIM_ADDR=host:port moves the shim).
-	KUBEBUILDER_ASSETS="$$($(ENVTEST))" bin/localstack --bin-dir bin
+# Only the READY line goes to stdout, so that scripts can read it; the
+# build's output goes to stderr.
+run-local: envtest ## Run the whole system on this machine until Ctrl-C (SHIM_ADDR=host:port moves the shim).
+	@$(MAKE) --no-print-directory binaries >&2
+	@KUBEBUILDER_ASSETS="$$($(ENVTEST) 2>/dev/null)" bin/localstack --bin-dir bin
 
 .PHONY: run
 run: manifests generate fmt vet ## Run the manager against the cluster of the current kubeconfig.
