@@ -83,11 +83,16 @@ func (p *Plugin) Execute(ctx context.Context, req *protocol.ExecuteRequest, opts
 	}
 	lines := newLineBuffer(opts.MaxLogLines)
 	defer lines.close()
+	secrets := sensitiveValues(e.sensitive, req.Inputs)
+	logger := newLogger(lines, opts.Logger, req)
+	if len(secrets) > 0 {
+		logger = slog.New(redactHandler{next: logger.Handler(), values: secrets})
+	}
 	st := &execState{
 		req:     req,
 		now:     opts.Now,
 		storage: storage,
-		logger:  newLogger(lines, opts.Logger, req),
+		logger:  logger,
 	}
 	resp := &protocol.ExecuteResponse{ProtocolVersion: protocol.Version}
 
@@ -95,7 +100,7 @@ func (p *Plugin) Execute(ctx context.Context, req *protocol.ExecuteRequest, opts
 	cinputs, ctxErr := e.context.Normalize(req.Context)
 	if err := schema.NewInputsError(inErr, ctxErr); err != nil {
 		st.logger.Error("inputs rejected", "error", err.Error())
-		resp.State, resp.Error = StateFail, err.Error()
+		resp.State, resp.Error = StateFail, redact(err.Error(), secrets)
 		resp.Outputs, resp.Storage = orEmpty(req.Outputs), orEmpty(req.Storage)
 		resp.Logs = lines.close()
 		return resp, nil
@@ -126,6 +131,7 @@ func (p *Plugin) Execute(ctx context.Context, req *protocol.ExecuteRequest, opts
 	default:
 		resp.State = StateSuccess
 	}
+	resp.Error = redact(resp.Error, secrets)
 	resp.Logs = lines.close()
 	return resp, nil
 }

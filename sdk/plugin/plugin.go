@@ -56,7 +56,10 @@ type entry struct {
 	inputs  *schema.Schema
 	context *schema.Schema
 	task    *taskjson.Evaluator // nil without a task.json
-	run     runFunc
+	// sensitive names the inputs the task.json marks isSensitive, whose
+	// values are redacted from the execute's logs and error.
+	sensitive []string
+	run       runFunc
 }
 
 // VersionInfo describes a registered version, as detail answers it and as

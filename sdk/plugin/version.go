@@ -83,10 +83,11 @@ func AddVersion[In, Ctx, Out any](p *Plugin, v Version[In, Ctx, Out]) error {
 			Form:          v.Form,
 			TaskJSON:      v.TaskJSON,
 		},
-		inputs:  in,
-		context: cin,
-		task:    task,
-		run:     v.run,
+		inputs:    in,
+		context:   cin,
+		task:      task,
+		sensitive: sensitiveInputs(v.TaskJSON),
+		run:       v.run,
 	})
 }
 
@@ -154,4 +155,12 @@ func (v Version[In, Ctx, Out]) run(goctx context.Context, st *execState, inputs,
 		st.outputs, st.outputsErr = json.Marshal(c.Outputs)
 	}()
 	return v.Execute(c)
+}
+
+// sensitiveInputs names the inputs d marks isSensitive; none without d.
+func sensitiveInputs(d *v1alpha1.TaskDescription) []string {
+	if d == nil {
+		return nil
+	}
+	return taskjson.SensitiveInputs(d)
 }
