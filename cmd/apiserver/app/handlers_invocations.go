@@ -48,7 +48,9 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	env := stdapi.OK(invokeData(out.Invocation), traceID)
+	data := invokeData(out.Invocation)
+	data.Outputs = s.invocations.revealOutputs(r.Context(), out.Invocation, data.Outputs)
+	env := stdapi.OK(data, traceID)
 	if out.TimedOut {
 		env.Message = fmt.Sprintf("the first execute of invocation %s has not finished after %s; poll schedule for its state",
 			traceID, s.opts.InvokeTimeout)
@@ -66,7 +68,9 @@ func (s *Server) schedule(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	env := stdapi.OK(scheduleData(inv), traceID)
+	data := scheduleData(inv)
+	data.Outputs = s.invocations.revealOutputs(r.Context(), inv, data.Outputs)
+	env := stdapi.OK(data, traceID)
 	env.Message = "" // the Python framework's schedule answers no message
 	writeJSON(w, http.StatusOK, env)
 }

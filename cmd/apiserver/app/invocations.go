@@ -36,6 +36,7 @@ type invocations struct {
 	cache     client.Reader
 	namespace string
 	versions  *versions
+	tasks     *taskEvaluators
 	waiters   *waiters
 	metrics   *metrics
 	timeout   time.Duration
@@ -70,6 +71,20 @@ func (s *invocations) invoke(ctx context.Context, call invokeCall) (invokeOutcom
 	if err := checkScope(plv.Spec.AllowScopes, call.Caller.AppCode, call.Caller.ScopeType, call.Caller.ScopeValue); err != nil {
 		return invokeOutcome{}, err
 	}
+	// The task.json rules are checked here, before anything is created,
+	// and again by the manager, so that no caller can bypass them.
+	if err := s.tasks.check(plv, call.Request.Inputs); err != nil {
+		return invokeOutcome{}, err
+	}
+	inputs, secretInputs, err := splitSensitiveInputs(call.Request.Inputs, sensitiveOf(plv))
+	if err != nil {
+		return invokeOutcome{}, err
+	}
+	if secretInputs != nil {
+		if err := s.createSensitiveSecret(ctx, call.TraceID, call.Code, secretInputs); err != nil {
+			return invokeOutcome{}, err
+		}
+	}
 
 	// The waiter goes first: the manager may finish the first execute before
 	// Create returns, and that update must reach this request.
@@ -85,7 +100,7 @@ func (s *invocations) invoke(ctx context.Context, call invokeCall) (invokeOutcom
 		Spec: bkv1.PluginInvocationSpec{
 			Plugin:  call.Code,
 			Version: call.Version,
-			Inputs:  &apiextensionsv1.JSON{Raw: call.Request.Inputs},
+			Inputs:  &apiextensionsv1.JSON{Raw: inputs},
 			Context: &apiextensionsv1.JSON{Raw: call.Request.Context},
 		},
 	}

@@ -110,7 +110,7 @@ func New(opts Options) (*Server, error) {
 	p := pods{clusterDomain: opts.ClusterDomain, resolveService: opts.ResolveService}
 	s.versions = &versions{reader: c, namespace: opts.Namespace, runtimeVersion: opts.Version}
 	s.invocations = &invocations{
-		kube: kube, cache: c, namespace: opts.Namespace, versions: s.versions, waiters: w,
+		kube: kube, cache: c, namespace: opts.Namespace, versions: s.versions, tasks: newTaskEvaluators(), waiters: w,
 		metrics: m, timeout: opts.InvokeTimeout, keys: keys, now: opts.Now,
 	}
 	s.logs = &logs{events: kube, namespace: opts.Namespace, versions: s.versions, pods: p, http: opts.HTTPClient}

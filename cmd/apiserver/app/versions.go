@@ -111,6 +111,13 @@ func (v *versions) detail(ctx context.Context, code, requested string) (stdapi.D
 		ContextInputs: schemaOrEmpty(plv.Spec.ContextInputs),
 		Outputs:       schemaOrEmpty(plv.Spec.Outputs),
 	}
+	if plv.Spec.TaskJSON != nil {
+		// The description as written, beside the schemas, so a platform
+		// can render BK-CI's form.
+		if b, err := json.Marshal(plv.Spec.TaskJSON); err == nil {
+			d.TaskJSON = b
+		}
+	}
 	if plv.Spec.Forms != nil && len(plv.Spec.Forms.Raw) > 0 {
 		// The CRD admits any object here; a renderform that is not a string
 		// is not one a platform could render, so it is left out.
