@@ -58,7 +58,11 @@ type PluginVersionReconciler struct {
 }
 
 // The reconciler reads and watches PluginVersions, patches their status and
-// emits events.k8s.io events: all granted by the markers in doc.go.
+// emits events.k8s.io events.
+//
+// +kubebuilder:rbac:groups=bkplugin.io,resources=pluginversions,verbs=get;list;watch
+// +kubebuilder:rbac:groups=bkplugin.io,resources=pluginversions/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile probes one PluginVersion and records what it found in status.
 func (r *PluginVersionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {

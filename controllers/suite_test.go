@@ -26,6 +26,7 @@ import (
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 	"github.com/bkplugin/bk-plugin-operator/controllers"
+	"github.com/bkplugin/bk-plugin-operator/internal/testenv"
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/callbacker/callbackerplugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/hello/helloplugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/poller/pollerplugin"
@@ -37,12 +38,14 @@ import (
 // HTTP, as a cluster would.
 
 var (
-	testEnv   *envtest.Environment
-	cfg       *rest.Config
-	k8sClient client.Client
-	scheme    *runtime.Scheme
-	suiteCtx  context.Context
-	stopSuite context.CancelFunc
+	testEnv *envtest.Environment
+	cfg     *rest.Config
+	// managerCfg is a user bound only to the manager's generated ClusterRole.
+	managerCfg *rest.Config
+	k8sClient  client.Client
+	scheme     *runtime.Scheme
+	suiteCtx   context.Context
+	stopSuite  context.CancelFunc
 
 	// Example plugin pods, served on loopback.
 	helloPod, pollerPod, callbackerPod *httptest.Server
@@ -94,7 +97,7 @@ func versionOptions() controllers.PluginVersionOptions {
 // startManager starts a manager running both reconcilers and returns once it
 // has started; stopManager stops it and waits until it has.
 func startManager(invOpts controllers.InvocationOptions) {
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+	mgr, err := ctrl.NewManager(managerCfg, ctrl.Options{
 		Scheme:  scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
 		Logger:  logf.Log,
@@ -155,6 +158,10 @@ var _ = BeforeSuite(func() {
 	pollerPod = httptest.NewServer(server.Handler(pollerplugin.Plugin()))
 	callbackerPod = httptest.NewServer(server.Handler(callbackerplugin.Plugin()))
 
+	// The manager runs with exactly the RBAC controller-gen generates for
+	// it, so a missing marker fails here and not in a cluster.
+	managerCfg, err = testenv.UserWithRole(suiteCtx, testEnv, k8sClient, filepath.Join("..", "config", "rbac", "role.yaml"), "bk-plugin-manager")
+	Expect(err).NotTo(HaveOccurred())
 	startManager(invocationOptions())
 })
 

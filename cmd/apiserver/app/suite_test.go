@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -28,7 +29,9 @@ import (
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 	"github.com/bkplugin/bk-plugin-operator/cmd/apiserver/app"
 	"github.com/bkplugin/bk-plugin-operator/controllers"
+	"github.com/bkplugin/bk-plugin-operator/internal/testenv"
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/callbacker/callbackerplugin"
+	"github.com/bkplugin/bk-plugin-operator/sdk/examples/deployer/deployerplugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/hello/helloplugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/poller/pollerplugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/server"
@@ -69,6 +72,10 @@ var (
 	gate *executeGate
 
 	pods []*httptest.Server
+
+	// allLogs holds every line the shim, the manager and the plugin pods
+	// logged, so that specs can check no sensitive value reached a log.
+	allLogs = &syncBuffer{}
 )
 
 func TestShim(t *testing.T) {
@@ -77,7 +84,7 @@ func TestShim(t *testing.T) {
 }
 
 var _ = BeforeSuite(func() {
-	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
+	logf.SetLogger(zap.New(zap.WriteTo(io.MultiWriter(GinkgoWriter, allLogs)), zap.UseDevMode(true)))
 	SetDefaultEventuallyTimeout(eventuallyTimeout)
 	SetDefaultEventuallyPollingInterval(pollEvery)
 	suiteCtx, stopSuite = context.WithCancel(context.Background())
@@ -102,15 +109,19 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 	shimURL = "http://" + ln.Addr().String()
 	registry = prometheus.NewRegistry()
+	// The shim runs with exactly the RBAC controller-gen generates for it,
+	// so a missing marker fails here and not in a cluster.
+	shimCfg, err := testenv.UserWithRole(suiteCtx, testEnv, k8sClient, filepath.Join("..", "..", "..", "config", "rbac", "shim", "role.yaml"), "bk-plugin-shim")
+	Expect(err).NotTo(HaveOccurred())
 	shim, err := app.New(app.Options{
-		Config:               cfg,
+		Config:               shimCfg,
 		Namespace:            namespace,
 		CallbackKey:          callbackKey,
 		PreviousCallbackKeys: [][]byte{previousKey},
 		InvokeTimeout:        invokeTimeout,
 		MaxBodyBytes:         maxBodyBytes,
 		Registry:             registry,
-		Logger:               GinkgoLogr.WithName("shim"),
+		Logger:               logf.Log.WithName("shim"),
 		Listener:             ln,
 		ShutdownTimeout:      5 * time.Second,
 	})
@@ -128,12 +139,16 @@ var _ = BeforeSuite(func() {
 	callbacker := serve(server.Handler(callbackerplugin.Plugin()))
 	scoped := serve(server.Handler(scopedPlugin()))
 	slow := serve(gate.wrap(server.Handler(slowPlugin())))
+	deployer := serve(pluginPod(deployerplugin.Plugin()))
+	keeper := serve(pluginPod(keeperPlugin()))
 	var all []bkv1.PluginVersion
 	all = append(all, registerVersions(helloplugin.Plugin(), hello.URL)...)
 	all = append(all, registerVersions(pollerplugin.Plugin(), poller.URL)...)
 	all = append(all, registerVersions(callbackerplugin.Plugin(), callbacker.URL)...)
 	all = append(all, registerVersions(scopedPlugin(), scoped.URL)...)
 	all = append(all, registerVersions(slowPlugin(), slow.URL)...)
+	all = append(all, registerVersions(deployerplugin.Plugin(), deployer.URL)...)
+	all = append(all, registerVersions(keeperPlugin(), keeper.URL)...)
 	waitReady(all)
 })
 
