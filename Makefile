@@ -69,7 +69,7 @@ test-unit: ## Run the tests that need no control plane.
 # Every binary `make build` puts in bin/: the manager, the shim, the example
 # plugins and the local stack.
 BINARIES = ./cmd/manager ./cmd/apiserver \
-	./sdk/examples/hello ./sdk/examples/poller ./sdk/examples/callbacker \
+	./sdk/examples/hello ./sdk/examples/poller ./sdk/examples/callbacker ./sdk/examples/deployer \
 	./hack/localstack ./hack/demo
 
 .PHONY: build
@@ -98,7 +98,8 @@ run: manifests generate fmt vet ## Run the manager against the cluster of the cu
 # The images `make docker-build` builds: the manager, the shim and the
 # example plugins, each from the Dockerfile with its main package as CMD.
 IMAGES = manager=cmd/manager apiserver=cmd/apiserver \
-	hello=sdk/examples/hello poller=sdk/examples/poller callbacker=sdk/examples/callbacker
+	hello=sdk/examples/hello poller=sdk/examples/poller callbacker=sdk/examples/callbacker \
+	deployer=sdk/examples/deployer
 
 .PHONY: docker-build
 docker-build: ## Build every image as $(IMG_REGISTRY)/bk-plugin-<name>:$(IMG_TAG) (needs a Docker engine).

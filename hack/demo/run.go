@@ -51,6 +51,7 @@ func run(ctx context.Context, cfg config, w io.Writer) (err error) {
 		{`hello "^1.1", a semver constraint the manager resolves`, helloConstraint},
 		{"poller 1.0.0, polled 3 times 1 s apart (asynchronous invoke, then schedule)", poller},
 		{"callbacker 1.0.0, which waits for a third party's callback", callbacker},
+		{"deployer 1.0.0, described by a BK-CI task.json: rules, rely and a sensitive token", deployer},
 	}
 	var failed []error
 	for i, s := range steps {

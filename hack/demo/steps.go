@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -27,7 +28,7 @@ func listPlugins(ctx context.Context, p *printer, c *client.Client) error {
 		p.field(r.Code, strings.Join(r.Versions, ", "))
 		codes = append(codes, r.Code)
 	}
-	for _, want := range []string{"callbacker", "hello", "poller"} {
+	for _, want := range []string{"callbacker", "deployer", "hello", "poller"} {
 		if !slices.Contains(codes, want) {
 			return fmt.Errorf("the shim does not list %s", want)
 		}
@@ -214,4 +215,48 @@ func shorten(url string) string {
 	}
 	head := url[:i+len("/callback/")+keep]
 	return head + "...(signed token)/"
+}
+
+// deployer shows the task.json rules enforced before anything is created,
+// then a deploy whose token never enters the invocation.
+func deployer(ctx context.Context, p *printer, c *client.Client) error {
+	bad := map[string]any{"version": "latest", "env": "prod", "token": "s3cret-demo-token"}
+	p.line("POST /plugins/deployer/bk_plugin/invoke/1.0.0  inputs %s", compact(redacted(bad)))
+	_, err := invoke(ctx, c, "deployer", "1.0.0", bad, false)
+	var apiErr *client.APIError
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 {
+		return fmt.Errorf("deployer with a bad version and no approver answered %v; want 400 naming both", err)
+	}
+	p.line("  -> 400 %s", apiErr.Message)
+	if strings.Contains(apiErr.Message, "s3cret-demo-token") {
+		return fmt.Errorf("the 400 shows the sensitive token")
+	}
+
+	good := map[string]any{"version": "1.4.2", "env": "prod", "approver": "alice", "token": "s3cret-demo-token"}
+	p.line("POST /plugins/deployer/bk_plugin/invoke/1.0.0  inputs %s", compact(redacted(good)))
+	res, err := invoke(ctx, c, "deployer", "1.0.0", good, false)
+	if err != nil {
+		return err
+	}
+	var out struct {
+		DeployID string `json:"deploy_id"`
+	}
+	_ = json.Unmarshal(res.Outputs, &out)
+	p.state(res.State, fmt.Sprintf("deploy_id %q  (the token went to Secret %s-sensitive, not to the invocation)", out.DeployID, res.TraceID))
+	if res.State != protocol.StateSuccess || out.DeployID == "" {
+		return fmt.Errorf("deployer ended %s with error %q; want SUCCESS with a deploy_id", res.State, res.Err)
+	}
+	return nil
+}
+
+// redacted shows inputs with the token masked, as the operator does.
+func redacted(in map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range in {
+		out[k] = v
+	}
+	if _, ok := out["token"]; ok {
+		out["token"] = "******"
+	}
+	return out
 }

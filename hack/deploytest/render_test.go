@@ -157,7 +157,7 @@ func TestDefaultRendersTheOperator(t *testing.T) {
 // Service exists in config/examples.
 func TestExamplesRenderThePluginPods(t *testing.T) {
 	objs := render(t, "examples")
-	for _, p := range []string{"hello", "poller", "callbacker"} {
+	for _, p := range []string{"hello", "poller", "callbacker", "deployer"} {
 		find(t, objs, "Deployment", p)
 		find(t, objs, "Service", p)
 	}

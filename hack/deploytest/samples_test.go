@@ -15,6 +15,7 @@ import (
 
 	"github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/callbacker/callbackerplugin"
+	"github.com/bkplugin/bk-plugin-operator/sdk/examples/deployer/deployerplugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/hello/helloplugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/poller/pollerplugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/manifest"
@@ -70,7 +71,7 @@ func TestSamplePluginVersionsMatchThePluginsCode(t *testing.T) {
 		}
 		samples[pv.Name] = pv
 	}
-	for _, p := range []*plugin.Plugin{helloplugin.Plugin(), pollerplugin.Plugin(), callbackerplugin.Plugin()} {
+	for _, p := range []*plugin.Plugin{helloplugin.Plugin(), pollerplugin.Plugin(), callbackerplugin.Plugin(), deployerplugin.Plugin()} {
 		code := p.Meta().Code
 		want, err := manifest.PluginVersions(p, manifest.Options{Service: code, Port: samplePort})
 		if err != nil {

@@ -82,7 +82,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if shimAddr == "" {
 		shimAddr = defaultShimAddr
 	}
-	fs.StringVar(&cfg.binDir, "bin-dir", "bin", "folder of the manager, apiserver, hello, poller and callbacker binaries (make build)")
+	fs.StringVar(&cfg.binDir, "bin-dir", "bin", "folder of the manager, apiserver, hello, poller, callbacker and deployer binaries (make build)")
 	fs.StringVar(&cfg.assetsDir, "assets", os.Getenv("KUBEBUILDER_ASSETS"), "folder of kube-apiserver, etcd and kubectl (env KUBEBUILDER_ASSETS; hack/setup-envtest.sh prints it)")
 	fs.StringVar(&cfg.crdDir, "crd-dir", "config/crd/bases", "folder of the CRDs to install")
 	fs.StringVar(&cfg.shimAddr, "shim-addr", shimAddr, "address of the shim (env SHIM_ADDR)")
