@@ -10,6 +10,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"strings"
 	"time"
@@ -37,6 +40,7 @@ type options struct {
 	shutdownTimeout              time.Duration
 	maxBodyBytes                 int64
 	clusterDomain                string
+	pprofAddr                    string
 }
 
 func main() {
@@ -57,6 +61,7 @@ func main() {
 	flag.DurationVar(&o.shutdownTimeout, "shutdown-timeout", app.DefaultShutdownTimeout, "How long requests in flight may finish after a stop signal.")
 	flag.Int64Var(&o.maxBodyBytes, "max-body-bytes", app.DefaultMaxBodyBytes, "Largest request body accepted.")
 	flag.StringVar(&o.clusterDomain, "cluster-domain", "cluster.local", "DNS domain of Services, to reach plugin pods.")
+	flag.StringVar(&o.pprofAddr, "pprof-addr", "", "Serve net/http/pprof on this address (off when empty); for profiling, never expose it.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -93,6 +98,13 @@ func run(o options) error {
 		log.Info("no --auth-token-file: callers are not authenticated")
 	}
 
+	if o.pprofAddr != "" {
+		if err := servePprof(o.pprofAddr); err != nil {
+			return err
+		}
+		log.Info("serving pprof", "addr", o.pprofAddr)
+	}
+
 	cfg, err := ctrl.GetConfig()
 	if err != nil {
 		return fmt.Errorf("load kubeconfig: %w", err)
@@ -117,6 +129,23 @@ func run(o options) error {
 		return err
 	}
 	return srv.Run(ctrl.SetupSignalHandler())
+}
+
+// servePprof serves net/http/pprof on addr, on a mux of its own so that
+// the profiles are never reachable on the API's address.
+func servePprof(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen for pprof on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	go func() { _ = (&http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}).Serve(ln) }()
+	return nil
 }
 
 // readKey reads a callback key file; "" means no key.

@@ -39,6 +39,7 @@ type options struct {
 	callbackKeyFile         string
 	clusterDomain           string
 	probeInterval           time.Duration
+	pprofAddr               string
 }
 
 func main() {
@@ -57,6 +58,7 @@ func main() {
 	flag.StringVar(&o.callbackKeyFile, "callback-key-file", os.Getenv("BKPLUGIN_CALLBACK_KEY_FILE"), "File holding the callback signing key (mounted from a Secret).")
 	flag.StringVar(&o.clusterDomain, "cluster-domain", controllers.DefaultClusterDomain, "DNS domain of Services.")
 	flag.DurationVar(&o.probeInterval, "probe-interval", 5*time.Minute, "How often a Ready PluginVersion's plugin pod is probed again.")
+	flag.StringVar(&o.pprofAddr, "pprof-addr", "", "Serve net/http/pprof on this address (off when empty); for profiling, never expose it.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -105,6 +107,7 @@ func run(o options) error {
 			TLSOpts: []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }},
 		},
 		HealthProbeBindAddress:  o.probeAddr,
+		PprofBindAddress:        o.pprofAddr,
 		LeaderElection:          o.leaderElect,
 		LeaderElectionID:        "bk-plugin-operator.bkplugin.io",
 		LeaderElectionNamespace: o.leaderElectionNamespace,

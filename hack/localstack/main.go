@@ -23,6 +23,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -51,7 +52,17 @@ type config struct {
 	readyTimeout time.Duration
 	// stopTimeout bounds the wait for each process to stop after SIGTERM.
 	stopTimeout time.Duration
+	// managerArgs and shimArgs are appended to the manager's and the
+	// shim's command lines; a flag given again overrides the stack's own
+	// (hack/bench moves the manager's metrics address and turns on pprof).
+	managerArgs, shimArgs stringList
 }
+
+// stringList is a flag that may be given many times.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, " ") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 func main() {
 	// A re-executed control-plane binary (see controlplane.go) never returns.
@@ -89,6 +100,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.namespace, "namespace", defaultNamespace, "namespace of the PluginVersions and PluginInvocations")
 	fs.DurationVar(&cfg.readyTimeout, "ready-timeout", defaultReadyTimeout, "how long every part may take to answer")
 	fs.DurationVar(&cfg.stopTimeout, "stop-timeout", defaultStopTimeout, "how long each process may take to stop before it is killed")
+	fs.Var(&cfg.managerArgs, "manager-arg", "an extra argument of the manager, after the stack's own (repeatable)")
+	fs.Var(&cfg.shimArgs, "shim-arg", "an extra argument of the shim, after the stack's own (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}

@@ -140,21 +140,23 @@ func (s *stack) start(ctx context.Context) (string, error) {
 	}
 	env := []string{"KUBECONFIG=" + kubeconfig}
 	probeAddr := loopback(ports[len(examplePlugins)+1])
-	if err := s.startChild("manager", "manager", []string{
+	managerArgs := append([]string{
 		"--metrics-bind-address", loopback(ports[len(examplePlugins)]),
 		"--health-probe-bind-address", probeAddr,
 		"--leader-elect=false",
 		"--callback-base-url", "http://" + cfg.shimAddr,
 		"--callback-key-file", keyFile,
-	}, env); err != nil {
+	}, cfg.managerArgs...)
+	if err := s.startChild("manager", "manager", managerArgs, env); err != nil {
 		return "", err
 	}
 	checks = append(checks, check{"manager", httpOK(hc, "http://"+probeAddr+"/readyz")})
-	if err := s.startChild("shim", "apiserver", []string{
+	shimArgs := append([]string{
 		"--addr", cfg.shimAddr,
 		"--namespace", cfg.namespace,
 		"--callback-key-file", keyFile,
-	}, env); err != nil {
+	}, cfg.shimArgs...)
+	if err := s.startChild("shim", "apiserver", shimArgs, env); err != nil {
 		return "", err
 	}
 	checks = append(checks, check{"shim", httpOK(hc, "http://"+cfg.shimAddr+"/readyz")})
