@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Callback tokens are bound to one invocation: they are signed with a key
@@ -43,6 +44,12 @@ func DeriveInvocationKey(master []byte, traceID string) []byte {
 func SignToken(invocationKey []byte, claims TokenClaims) (string, error) {
 	if claims.TraceID == "" || claims.CallbackID == "" {
 		return "", fmt.Errorf("%w: trace id and callback id are required", ErrInvalidToken)
+	}
+	// JSON would replace invalid UTF-8 with U+FFFD, and the token would then
+	// name (and be verified for) another trace id: refuse rather than sign a
+	// token that can never verify.
+	if !utf8.ValidString(claims.TraceID) || !utf8.ValidString(claims.CallbackID) {
+		return "", fmt.Errorf("%w: trace id and callback id must be valid UTF-8", ErrInvalidToken)
 	}
 	payload, err := json.Marshal(claims)
 	if err != nil {
