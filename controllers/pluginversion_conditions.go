@@ -21,6 +21,10 @@ const (
 	// VersionReasonInvalidEndpoint: the endpoint resolves to no usable URL.
 	// The CRD's validation keeps it rare.
 	VersionReasonInvalidEndpoint = "InvalidEndpoint"
+	// VersionReasonInvalidDescription: the task.json description breaks a
+	// rule the CRD cannot check (a rely expression with both value and
+	// regex, a rely on an unknown field or a cycle).
+	VersionReasonInvalidDescription = "InvalidDescription"
 )
 
 // Event reasons of the PluginVersion reconciler.

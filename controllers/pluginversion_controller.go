@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/sdk/taskjson"
 )
 
 // Defaults of PluginVersionOptions.
@@ -129,6 +130,12 @@ func (r *PluginVersionReconciler) observe(ctx context.Context, plv *bkv1.PluginV
 		return probeResult{VersionReasonInvalidEndpoint, err.Error()}, nil, nil
 	}
 	plv.Status.EndpointURL = base
+	// What the CRD's CEL rules cannot see (a rely with both value and
+	// regex, a rely on an unknown field, a cycle) would fail every
+	// invocation; say so here, naming the field.
+	if err := taskjson.Check(plv.Spec.TaskJSON); err != nil {
+		return probeResult{VersionReasonInvalidDescription, "spec.taskJSON: " + err.Error()}, nil, nil
+	}
 
 	older, err := r.olderDuplicate(ctx, plv)
 	if err != nil {

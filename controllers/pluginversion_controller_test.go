@@ -132,6 +132,16 @@ var _ = Describe("PluginVersion controller", func() {
 			helloPod.URL+"/bk_plugin/detail/9.9.9", "404")
 	})
 
+	It("reports a task.json description that would fail every invocation as InvalidDescription, naming the field", func() {
+		plv := helloVersion(newNamespace(), "1.0.0")
+		Expect(json.Unmarshal([]byte(`{"input": {
+			"name": {"type": "vuex-input", "rely": {"expression": [{"key": "mode", "value": "a", "regex": "^a"}]}},
+			"mode": {"type": "vuex-input"}}}`), &plv.Spec.TaskJSON)).To(Succeed())
+		Expect(k8sClient.Create(suiteCtx, plv)).To(Succeed())
+		expectReady(client.ObjectKeyFromObject(plv), metav1.ConditionFalse, controllers.VersionReasonInvalidDescription,
+			"spec.taskJSON", "input.name.rely.expression[0]")
+	})
+
 	It("reports a spec whose inputs schema differs from the pod's as SchemaMismatch until the spec is fixed", func() {
 		ns := newNamespace()
 		plv := helloVersion(ns, "1.0.0")
