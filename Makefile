@@ -91,6 +91,15 @@ run-local: envtest ## Run the whole system on this machine until Ctrl-C (SHIM_AD
 	@$(MAKE) --no-print-directory binaries >&2
 	@KUBEBUILDER_ASSETS="$$($(ENVTEST) 2>/dev/null)" bin/localstack --bin-dir bin
 
+.PHONY: bench
+# Like run-local, only the results go to stdout: the table, then one JSON
+# line. BENCH_SCALE=10000 skips the 50,000-invocation scale point;
+# BENCH_ARGS passes flags (bin/bench --help).
+bench: envtest ## Start the local stack and measure it against the API server's write rate (docs/benchmarks.md).
+	@$(MAKE) --no-print-directory binaries >&2
+	@go build -o bin/ ./hack/bench >&2
+	@KUBEBUILDER_ASSETS="$$($(ENVTEST) 2>/dev/null)" bin/bench --bin-dir bin $(BENCH_ARGS)
+
 .PHONY: run
 run: manifests generate fmt vet ## Run the manager against the cluster of the current kubeconfig.
 	go run ./cmd/manager

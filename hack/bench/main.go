@@ -1,0 +1,188 @@
+// Command bench measures the whole system against the one limit that
+// matters here, the API server's write rate, in one run:
+//
+//   - baseline: raw create + status-update pairs/s and single status
+//     updates/s of a PluginInvocation-sized object, at concurrency 50;
+//   - invoke: throughput and latency of synchronous invokes of hello
+//     through the shim;
+//   - schedule: poll executes/s the manager achieves with 1000 pollers;
+//   - callback: callback POST -> SUCCESS round trip on an idle stack;
+//   - lateness: poll lateness p99 with 10,000 pollers;
+//   - scale: manager RSS per waiting invocation at 10,000 and 50,000.
+//
+// It starts the local stack (bin/localstack) with the manager watching only
+// the stack's namespace, so that the baseline runs beside it in a namespace
+// nobody reconciles. Progress goes to stderr; the table and, as the last
+// line, one JSON object go to stdout.
+//
+//	KUBEBUILDER_ASSETS=$(hack/setup-envtest.sh) bin/bench --bin-dir bin
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// config is the command line.
+type config struct {
+	binDir, assetsDir, crdDir string
+	phases                    map[string]bool
+	concurrency               int
+	baselineDuration          time.Duration
+	invokes                   int
+	pollers                   int
+	scheduleWindow            time.Duration
+	callbacks                 int
+	latenessPollers           int
+	latenessInterval          time.Duration
+	latenessWindow            time.Duration
+	waiting                   []int
+	pprofDir                  string
+	managerArgs, shimArgs     stringList
+}
+
+// allPhases, in the order they run.
+var allPhases = []string{"baseline", "invoke", "schedule", "callback", "lateness", "scale"}
+
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, " ") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
+func main() {
+	cfg, err := parseFlags(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cfg, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		stop()
+		os.Exit(1)
+	}
+}
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg config
+	waiting := os.Getenv("BENCH_SCALE")
+	if waiting == "" {
+		waiting = "10000,50000"
+	}
+	phases := strings.Join(allPhases, ",")
+	fs.StringVar(&cfg.binDir, "bin-dir", "bin", "folder of the localstack, manager, apiserver and example binaries (make binaries)")
+	fs.StringVar(&cfg.assetsDir, "assets", os.Getenv("KUBEBUILDER_ASSETS"), "folder of kube-apiserver, etcd and kubectl (env KUBEBUILDER_ASSETS)")
+	fs.StringVar(&cfg.crdDir, "crd-dir", "config/crd/bases", "folder of the CRDs")
+	fs.StringVar(&phases, "phases", phases, "comma-separated phases to run, of "+strings.Join(allPhases, ","))
+	fs.IntVar(&cfg.concurrency, "concurrency", 50, "concurrent clients of the baseline and invoke phases")
+	fs.DurationVar(&cfg.baselineDuration, "baseline-duration", 10*time.Second, "how long each baseline measurement runs")
+	fs.IntVar(&cfg.invokes, "invokes", 1000, "synchronous invokes of hello in the invoke phase")
+	fs.IntVar(&cfg.pollers, "pollers", 1000, "poller invocations (interval 0) of the schedule phase")
+	fs.DurationVar(&cfg.scheduleWindow, "schedule-window", 20*time.Second, "how long poll executes are counted")
+	fs.IntVar(&cfg.callbacks, "callbacks", 200, "sequential callback round trips")
+	fs.IntVar(&cfg.latenessPollers, "lateness-pollers", 10000, "poller invocations of the lateness phase")
+	fs.DurationVar(&cfg.latenessInterval, "lateness-interval", 30*time.Second, "their poll interval (whole seconds)")
+	fs.DurationVar(&cfg.latenessWindow, "lateness-window", 60*time.Second, "how long lateness is recorded once all are polling")
+	fs.StringVar(&waiting, "waiting", waiting, "comma-separated totals of waiting invocations for the scale phase (env BENCH_SCALE)")
+	fs.StringVar(&cfg.pprofDir, "pprof-dir", "", "when set, write CPU profiles of the manager and the shim during the invoke and schedule phases, and heap profiles after scale, into this folder")
+	fs.Var(&cfg.managerArgs, "manager-arg", "an extra argument of the manager (repeatable)")
+	fs.Var(&cfg.shimArgs, "shim-arg", "an extra argument of the shim (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if cfg.assetsDir == "" {
+		return config{}, errors.New("no control-plane binaries: set KUBEBUILDER_ASSETS=$(hack/setup-envtest.sh) or pass --assets")
+	}
+	cfg.phases = map[string]bool{}
+	for _, p := range strings.Split(phases, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		known := false
+		for _, a := range allPhases {
+			known = known || a == p
+		}
+		if !known {
+			return config{}, fmt.Errorf("unknown phase %q; phases are %s", p, strings.Join(allPhases, ","))
+		}
+		cfg.phases[p] = true
+	}
+	for _, w := range strings.Split(waiting, ",") {
+		if w = strings.TrimSpace(w); w == "" {
+			continue
+		}
+		n, err := strconv.Atoi(w)
+		if err != nil || n <= 0 {
+			return config{}, fmt.Errorf("--waiting: %q is not a positive count", w)
+		}
+		if len(cfg.waiting) > 0 && n <= cfg.waiting[len(cfg.waiting)-1] {
+			return config{}, fmt.Errorf("--waiting: totals must grow (%d after %d)", n, cfg.waiting[len(cfg.waiting)-1])
+		}
+		cfg.waiting = append(cfg.waiting, n)
+	}
+	if cfg.latenessInterval < time.Second {
+		return config{}, errors.New("--lateness-interval must be at least 1s: the poller's interval is whole seconds")
+	}
+	return cfg, nil
+}
+
+// run starts the stack, runs the phases and prints the report.
+func run(ctx context.Context, cfg config, stdout io.Writer) error {
+	started := time.Now()
+	st, err := startStack(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.stop()
+	b := &bench{cfg: cfg, st: st}
+	if err := b.init(); err != nil {
+		return err
+	}
+	var r results
+	steps := []struct {
+		name string
+		fn   func(context.Context, *results) error
+	}{
+		{"baseline", b.baseline},
+		{"invoke", b.invoke},
+		{"schedule", b.schedule},
+		{"callback", b.callback},
+		{"lateness", b.lateness},
+		{"scale", b.scale},
+	}
+	for _, s := range steps {
+		if !cfg.phases[s.name] {
+			continue
+		}
+		progress("phase %s", s.name)
+		if err := s.fn(ctx, &r); err != nil {
+			return fmt.Errorf("phase %s: %w", s.name, err)
+		}
+		if err := st.alive(); err != nil {
+			return err
+		}
+	}
+	progress("done in %s", time.Since(started).Round(time.Second))
+	return r.print(stdout, cfg)
+}
+
+// progress writes one progress line to stderr.
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s bench: %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"text/tabwriter"
+)
+
+// results are the figures of one run; zero when a phase did not run.
+type results struct {
+	BaselinePairsPerS   float64
+	BaselineUpdatesPerS float64
+	InvokePerS          float64
+	InvokeP50Ms         float64
+	InvokeP95Ms         float64
+	InvokeP99Ms         float64
+	SchedulePerS        float64
+	CallbackP50Ms       float64
+	CallbackP99Ms       float64
+	LatenessPollers     int
+	LatenessIntervalS   int
+	PollLatenessP50Ms   float64
+	PollLatenessP99Ms   float64
+	Scale               []scalePoint
+}
+
+type scalePoint struct {
+	Waiting         int
+	RSSBytes        int64
+	BytesPerWaiting float64
+}
+
+// Targets of issue 8.
+const (
+	targetInvokeRatio     = 0.8
+	targetScheduleRatio   = 0.7
+	targetInvokeP99Ms     = 100
+	targetCallbackP99Ms   = 100
+	targetLatenessP99Ms   = 1000
+	targetBytesPerWaiting = 10 << 10
+)
+
+// print writes the table, then the JSON line, last.
+func (r *results) print(w io.Writer, cfg config) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "figure\tvalue\tx baseline\ttarget\tmet")
+	row := func(name, value, ratio, target string, met *bool) {
+		m := ""
+		if met != nil {
+			m = map[bool]string{true: "yes", false: "NO"}[*met]
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", name, value, ratio, target, m)
+	}
+	yes := func(b bool) *bool { return &b }
+	ratio := func(v, base float64) float64 {
+		if base == 0 {
+			return math.NaN()
+		}
+		return v / base
+	}
+	if cfg.phases["baseline"] {
+		row(fmt.Sprintf("baseline create+status pairs/s (c=%d)", cfg.concurrency), fmt.Sprintf("%.0f", r.BaselinePairsPerS), "1.00", "", nil)
+		row(fmt.Sprintf("baseline status updates/s (c=%d)", cfg.concurrency), fmt.Sprintf("%.0f", r.BaselineUpdatesPerS), fmt.Sprintf("%.2f", ratio(r.BaselineUpdatesPerS, r.BaselinePairsPerS)), "", nil)
+	}
+	if cfg.phases["invoke"] {
+		q := ratio(r.InvokePerS, r.BaselinePairsPerS)
+		row(fmt.Sprintf("invoke hello/s (c=%d, n=%d)", cfg.concurrency, cfg.invokes), fmt.Sprintf("%.0f", r.InvokePerS), fmt.Sprintf("%.2f of pairs", q), fmt.Sprintf(">= %.1f x pairs", targetInvokeRatio), yes(q >= targetInvokeRatio))
+		row("invoke p50 / p95 ms", fmt.Sprintf("%.1f / %.1f", r.InvokeP50Ms, r.InvokeP95Ms), "", "", nil)
+		row("invoke p99 ms", fmt.Sprintf("%.1f", r.InvokeP99Ms), "", fmt.Sprintf("<= %d", targetInvokeP99Ms), yes(r.InvokeP99Ms <= targetInvokeP99Ms))
+	}
+	if cfg.phases["schedule"] {
+		q := ratio(r.SchedulePerS, r.BaselineUpdatesPerS)
+		row(fmt.Sprintf("poll executes/s (%d pollers)", cfg.pollers), fmt.Sprintf("%.0f", r.SchedulePerS), fmt.Sprintf("%.2f of updates", q), fmt.Sprintf(">= %.1f x updates", targetScheduleRatio), yes(q >= targetScheduleRatio))
+	}
+	if cfg.phases["callback"] {
+		row("callback round trip p50 ms", fmt.Sprintf("%.1f", r.CallbackP50Ms), "", "", nil)
+		row("callback round trip p99 ms", fmt.Sprintf("%.1f", r.CallbackP99Ms), "", fmt.Sprintf("<= %d", targetCallbackP99Ms), yes(r.CallbackP99Ms <= targetCallbackP99Ms))
+	}
+	if cfg.phases["lateness"] {
+		due := float64(r.LatenessPollers) / float64(max(r.LatenessIntervalS, 1))
+		row(fmt.Sprintf("poll lateness p50 ms (%d pollers, %ds)", r.LatenessPollers, r.LatenessIntervalS), fmt.Sprintf("%.0f", r.PollLatenessP50Ms), "", "", nil)
+		row(fmt.Sprintf("poll lateness p99 ms (%.0f polls/s due)", due), fmt.Sprintf("%.0f", r.PollLatenessP99Ms), fmt.Sprintf("%.2f of updates due", ratio(due, r.BaselineUpdatesPerS)), fmt.Sprintf("<= %d", targetLatenessP99Ms), yes(r.PollLatenessP99Ms <= targetLatenessP99Ms))
+	}
+	for _, p := range r.Scale {
+		row(fmt.Sprintf("manager RSS at %d waiting (MiB)", p.Waiting), fmt.Sprintf("%.1f", float64(p.RSSBytes)/(1<<20)), "", "", nil)
+		row(fmt.Sprintf("manager bytes per waiting (%d)", p.Waiting), fmt.Sprintf("%.0f", p.BytesPerWaiting), "", fmt.Sprintf("<= %d", targetBytesPerWaiting), yes(p.BytesPerWaiting <= targetBytesPerWaiting))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	perWaiting := 0.0
+	if len(r.Scale) > 0 {
+		perWaiting = r.Scale[len(r.Scale)-1].BytesPerWaiting
+	}
+	round := func(v float64) float64 {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return 0
+		}
+		return math.Round(v*10) / 10
+	}
+	line, err := json.Marshal(map[string]float64{
+		"baseline_pairs_per_s":   round(r.BaselinePairsPerS),
+		"baseline_updates_per_s": round(r.BaselineUpdatesPerS),
+		"invoke_per_s":           round(r.InvokePerS),
+		"invoke_p99_ms":          round(r.InvokeP99Ms),
+		"schedule_per_s":         round(r.SchedulePerS),
+		"callback_rtt_p99_ms":    round(r.CallbackP99Ms),
+		"poll_lateness_p99_ms":   round(r.PollLatenessP99Ms),
+		"rss_bytes_per_waiting":  round(perWaiting),
+	})
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(w, string(line))
+	return err
+}
