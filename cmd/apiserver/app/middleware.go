@@ -14,6 +14,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/bkplugin/bk-plugin-operator/cmd/apiserver/app/ui"
 	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
 )
 
@@ -125,8 +126,8 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 }
 
 // authenticate requires one of Options.AuthTokens as a bearer token, except
-// on the probes, the metrics and callbacks: third parties calling back hold
-// only the signed callback token.
+// on the probes, the metrics, the debug panel's page and callbacks: third
+// parties calling back hold only the signed callback token.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	if len(s.opts.AuthTokens) == 0 {
 		return next
@@ -145,6 +146,9 @@ func exemptFromAuth(r *http.Request) bool {
 	switch r.URL.Path {
 	case HealthzPath, ReadyzPath, MetricsPath:
 		return true
+	}
+	if ui.IsPanelRequest(r) {
+		return true // the page asks the user for the token its calls send
 	}
 	// /plugins/{code}/bk_plugin/callback/{token}/
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")

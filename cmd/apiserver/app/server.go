@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/cmd/apiserver/app/ui"
 	"github.com/bkplugin/bk-plugin-operator/controllers"
 	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
 )
@@ -274,6 +275,10 @@ func (s *Server) routes() http.Handler {
 	handle(stdapi.CallbackRoute, post, s.callback)
 	handle(stdapi.PluginAPIDispatchRoute, post, s.pluginAPIDispatch)
 	handle(stdapi.LogsRoute, get, s.logsHandler)
+	// The debug panel, a page for plugin authors that calls the routes above.
+	panel := ui.Handler()
+	r.Handle(ui.IndexPath, panel).Methods(get, http.MethodHead)
+	r.PathPrefix(ui.AssetsPrefix).Handler(panel).Methods(get, http.MethodHead)
 
 	var h http.Handler = r
 	h = s.authenticate(h)

@@ -1,0 +1,348 @@
+// The debug panel: pick a plugin version, fill its form, invoke it, and
+// follow the invocation until it ends. The timeline is built here from
+// successive schedule answers: the standard API has no history of executes,
+// so every change of state, outputs or error seen while polling is one
+// entry.
+
+import { api, token, ApiError } from "./api.js";
+import { Form, h } from "./form.js";
+import { parseValidationError } from "./taskjson.js";
+
+const STATES = { 1: "EMPTY", 2: "POLL", 3: "CALLBACK", 4: "SUCCESS", 5: "FAIL" };
+const TERMINAL = new Set([4, 5]);
+const POLL_MS = 300;
+
+const $ = (id) => document.getElementById(id);
+const pretty = (v) => JSON.stringify(v, null, 2);
+
+let current = null; // {code, version, detail, form}
+let follow = 0; // generation of the invocation being followed; a new invoke stops the old
+let callbackSent = false; // a callback was sent to the invocation followed
+
+// ---- token ---------------------------------------------------------------
+
+function setupToken() {
+  const input = $("token");
+  input.value = token.get();
+  input.addEventListener("change", () => {
+    token.set(input.value.trim());
+    $("token-error").textContent = "";
+    loadPlugins();
+  });
+}
+
+// authProblem shows a 401 next to the token field; it reports whether err
+// was one.
+function authProblem(err) {
+  if (!(err instanceof ApiError) || err.status !== 401) return false;
+  $("token-error").textContent = token.get()
+    ? "The shim refused this token. " + err.message
+    : "The shim requires a bearer token: type it here.";
+  $("token-box").open = true;
+  $("token").focus();
+  return true;
+}
+
+// ---- plugins -------------------------------------------------------------
+
+async function loadPlugins() {
+  const list = $("plugin-list"), status = $("plugins-status");
+  status.textContent = "Loading…";
+  status.classList.remove("error");
+  try {
+    const env = await api.plugins();
+    list.replaceChildren();
+    const results = (env.data && env.data.results) || [];
+    for (const p of results) {
+      const versions = (p.versions || []).map((v) =>
+        h("a", { href: `#/${encodeURIComponent(p.code)}/${encodeURIComponent(v)}`, class: "version", "data-plugin": p.code, "data-version": v, text: v }));
+      list.append(h("li", { class: "plugin" }, h("span", { class: "code", text: p.code }), h("span", { class: "versions" }, versions)));
+    }
+    status.textContent = results.length ? "" : "No plugin is registered in the shim's namespace.";
+    markSelected();
+  } catch (err) {
+    status.classList.add("error");
+    status.textContent = authProblem(err) ? "A token is needed to list plugins." : err.message;
+  }
+}
+
+function markSelected() {
+  for (const a of document.querySelectorAll("#plugin-list a.version")) {
+    const on = current && a.dataset.plugin === current.code && a.dataset.version === current.version;
+    if (on) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
+  }
+}
+
+// route reads #/<code>/<version> and shows that version's form.
+async function route() {
+  const m = /^#\/([^/]+)\/([^/]+)$/.exec(location.hash);
+  if (!m) {
+    $("empty").hidden = false;
+    $("version").hidden = true;
+    return;
+  }
+  const code = decodeURIComponent(m[1]), version = decodeURIComponent(m[2]);
+  if (current && current.code === code && current.version === version) return;
+  await selectVersion(code, version);
+}
+
+async function selectVersion(code, version) {
+  $("empty").hidden = true;
+  stopFollowing(); // the invocation shown was another version's
+  const section = $("version");
+  section.hidden = false;
+  section.setAttribute("aria-busy", "true");
+  $("version-title").textContent = `${code} ${version}`;
+  $("version-desc").textContent = "";
+  $("plugin-desc").textContent = "";
+  $("input-area").replaceChildren();
+  $("form-error").textContent = "";
+  try {
+    const [detail, meta] = await Promise.all([api.detail(code, version), api.meta(code).catch(() => null)]);
+    const d = detail.data;
+    const form = new Form(d);
+    current = { code, version: d.version || version, detail: d, form };
+    $("version-title").textContent = `${code} ${d.version || version}`;
+    $("version-desc").textContent = d.desc || "";
+    const pluginDesc = (meta && meta.data && meta.data.description) || "";
+    if (pluginDesc !== d.desc) $("plugin-desc").textContent = pluginDesc;
+    $("input-area").append(form.inputsEl);
+    if (!form.fields.some((f) => !f.key.startsWith("context."))) {
+      $("input-area").append(h("p", { class: "hint", text: "This version takes no inputs." }));
+    }
+    $("context-box").hidden = !form.hasContext;
+    $("context-area").replaceChildren(form.contextEl);
+    $("invoke-form").hidden = false;
+    markSelected();
+  } catch (err) {
+    current = null;
+    $("invoke-form").hidden = true;
+    $("form-error").textContent = "";
+    $("version-desc").textContent = authProblem(err) ? "A token is needed." : err.message;
+  } finally {
+    section.removeAttribute("aria-busy");
+  }
+}
+
+// ---- invoke --------------------------------------------------------------
+
+async function submit(ev) {
+  ev.preventDefault();
+  if (!current) return;
+  const { form, code, version } = current;
+  $("form-error").textContent = "";
+  const errors = form.validate();
+  if (errors.length) {
+    const rest = form.showErrors(errors);
+    $("form-error").textContent = rest.map((e) => e.message).join("; ") || "Check the fields marked above.";
+    const first = form.fields.find((f) => f.wrap.classList.contains("invalid"));
+    if (first) first.wrap.querySelector("input,select,textarea")?.focus();
+    return;
+  }
+  const { inputs, context } = form.read();
+  const button = $("invoke");
+  button.disabled = true;
+  stopFollowing();
+  try {
+    const env = await api.invoke(code, version, inputs, context);
+    startFollowing(code, env.trace_id, env.data, form);
+  } catch (err) {
+    if (authProblem(err)) return;
+    if (!showValidation(form, err.message)) $("form-error").textContent = err.message;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// showValidation puts an "inputs validation error: ..." message next to
+// the fields it names; it reports whether the message was one.
+function showValidation(form, message) {
+  const parsed = parseValidationError(message, form.keys());
+  if (!parsed) return false;
+  const rest = form.showErrors(parsed);
+  $("form-error").textContent = rest.length
+    ? rest.map((e) => e.message).join("; ")
+    : "The shim refused the inputs: see the fields marked above.";
+  return true;
+}
+
+// ---- following an invocation --------------------------------------------
+
+// stopFollowing stops polling the invocation shown and hides it.
+function stopFollowing() {
+  follow++;
+  const view = $("invocation");
+  view.hidden = true;
+  delete view.dataset.state;
+}
+
+function startFollowing(code, traceId, first, form) {
+  const gen = ++follow;
+  callbackSent = false;
+  const started = performance.now();
+  const view = $("invocation");
+  view.hidden = false;
+  $("trace-id").textContent = traceId;
+  $("timeline").replaceChildren();
+  $("logs").textContent = "";
+  $("callback-box").hidden = true;
+  $("callback-result").textContent = "";
+  $("callback-error").textContent = "";
+  $("follow-error").textContent = "";
+  let last = null;
+  let logsBusy = false, logsAgain = false;
+
+  const fetchLogs = async () => {
+    if (logsBusy) { logsAgain = true; return; }
+    logsBusy = true;
+    try {
+      do {
+        logsAgain = false;
+        const env = await api.logs(code, traceId);
+        if (gen !== follow) return;
+        $("logs").textContent = (env.data && env.data.log) || "(no log lines yet)";
+      } while (logsAgain);
+    } catch (err) {
+      if (gen === follow) $("logs").textContent = "logs unavailable: " + err.message;
+    } finally {
+      logsBusy = false;
+    }
+  };
+
+  const record = (s) => {
+    const outputs = s.outputs || {};
+    const key = JSON.stringify([s.state, outputs, s.err || ""]);
+    if (last && key === last) return false;
+    last = key;
+    const name = STATES[s.state] || String(s.state);
+    const ms = performance.now() - started;
+    const entry = h("li", { class: "entry", "data-state": name },
+      h("div", { class: "entry-head" },
+        h("span", { class: `badge state-${name}`, text: name }),
+        h("span", { class: "elapsed", text: `+${(ms / 1000).toFixed(1)}s` }),
+        h("span", { class: "entry-n", text: `#${$("timeline").children.length + 1}` })),
+      Object.keys(outputs).length ? h("pre", { class: "mono small", text: pretty(outputs) }) : null,
+      s.err ? h("p", { class: "err", text: s.err }) : null);
+    $("timeline").append(entry);
+    showState(s);
+    return true;
+  };
+
+  const showState = (s) => {
+    const name = STATES[s.state] || String(s.state);
+    const badge = $("state");
+    badge.textContent = name;
+    badge.className = `badge big state-${name}`;
+    view.dataset.state = name;
+    $("plugin-version").textContent = s.plugin_version ? `${code} ${s.plugin_version}` : code;
+    renderOutputs(s.outputs || {});
+    $("err").textContent = s.err || "";
+    $("err").hidden = !s.err;
+    const url = s.outputs && typeof s.outputs.callback_url === "string" ? s.outputs.callback_url : "";
+    // The box stays once a callback was sent, so that its answer can be
+    // read after the invocation moves on.
+    const waiting = s.state === 3 && !!url;
+    $("callback-box").hidden = !(waiting || callbackSent);
+    $("callback-send").disabled = !waiting;
+    $("callback-data").disabled = !waiting;
+    if (url) $("callback-box").dataset.url = url;
+    if (s.state === 5 && s.err && form === current?.form) showValidation(form, s.err);
+  };
+
+  record({ state: first.state, outputs: first.outputs, err: first.err });
+  fetchLogs();
+
+  const tick = async () => {
+    if (gen !== follow) return;
+    let s;
+    try {
+      s = (await api.schedule(code, traceId)).data;
+      $("follow-error").textContent = "";
+    } catch (err) {
+      if (gen !== follow) return;
+      $("follow-error").textContent = authProblem(err) ? "A token is needed to follow the invocation." : `schedule: ${err.message}; retrying`;
+      if (err.status === 404) return; // gone: its TTL passed or it was deleted
+      setTimeout(tick, POLL_MS * 3);
+      return;
+    }
+    if (gen !== follow) return;
+    if (record(s)) fetchLogs();
+    if (TERMINAL.has(s.state)) {
+      $("finished").textContent = s.finish_at ? `finished ${s.finish_at} UTC` : "";
+      fetchLogs(); // the last lines may land after the state
+      return;
+    }
+    setTimeout(tick, POLL_MS);
+  };
+  $("finished").textContent = "";
+  setTimeout(tick, POLL_MS);
+  view.scrollIntoView({ block: "nearest" });
+}
+
+// renderOutputs shows the outputs as a list of name and value, titled by
+// the outputs schema where it has titles.
+function renderOutputs(outputs) {
+  const props = (current && current.detail.outputs && current.detail.outputs.properties) || {};
+  const dl = $("outputs");
+  dl.replaceChildren();
+  const names = Object.keys(outputs);
+  if (!names.length) { dl.append(h("p", { class: "hint", text: "(no outputs yet)" })); return; }
+  for (const n of names) {
+    const v = outputs[n];
+    const title = props[n] && props[n].title ? `${props[n].title} (${n})` : n;
+    dl.append(h("div", { class: "output", "data-output": n },
+      h("dt", { text: title }),
+      h("dd", {}, typeof v === "string" ? h("span", { class: "value", text: v }) : h("pre", { class: "mono small value", text: pretty(v) }))));
+  }
+}
+
+async function sendCallback() {
+  const box = $("callback-box"), text = $("callback-data"), err = $("callback-error"), res = $("callback-result");
+  err.textContent = "";
+  res.textContent = "";
+  text.removeAttribute("aria-invalid");
+  let data = null;
+  if (text.value.trim() !== "") {
+    try {
+      data = JSON.parse(text.value);
+    } catch (e) {
+      err.textContent = "not valid JSON: " + e.message;
+      text.setAttribute("aria-invalid", "true");
+      text.focus();
+      return;
+    }
+  }
+  const button = $("callback-send");
+  button.disabled = true;
+  try {
+    const env = await api.callback(box.dataset.url, data);
+    res.textContent = `callback sent: ${env.message}`;
+    callbackSent = true;
+  } catch (e) {
+    err.textContent = e.message;
+  } finally {
+    button.disabled = box.hidden || $("invocation").dataset.state !== "CALLBACK";
+  }
+}
+
+// ---- start ---------------------------------------------------------------
+
+setupToken();
+$("invoke-form").addEventListener("submit", submit);
+// Rely is judged as the user types: a field appears or goes at once.
+for (const ev of ["input", "change"]) {
+  $("invoke-form").addEventListener(ev, (e) => {
+    if (!current) return;
+    current.form.refresh();
+    // An error goes as soon as its field is edited.
+    const wrap = e.target.closest && e.target.closest(".field.invalid");
+    if (wrap) {
+      const f = current.form.fields.find((x) => x.wrap === wrap);
+      if (f) f.setError("");
+    }
+  });
+}
+$("callback-send").addEventListener("click", sendCallback);
+window.addEventListener("hashchange", route);
+loadPlugins().then(route);
+document.documentElement.dataset.ready = "true";
