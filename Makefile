@@ -57,8 +57,8 @@ verify-generated: manifests generate ## Fail when generated files differ from wh
 		git status --porcelain -- api config; git --no-pager diff --stat -- api config; exit 1; fi
 
 .PHONY: test
-test: manifests generate fmt vet envtest ## Run all tests against a real kube-apiserver and etcd.
-	KUBEBUILDER_ASSETS="$$($(ENVTEST))" go test ./... -count=1 -timeout 25m
+test: manifests generate fmt vet envtest chromium ## Run all tests against a real kube-apiserver and etcd, and the debug panel in chromium.
+	KUBEBUILDER_ASSETS="$$($(ENVTEST))" CHROMIUM_PATH="$$(command -v chromium)" go test ./... -count=1 -timeout 25m
 
 .PHONY: test-unit
 test-unit: ## Run the tests that need no control plane.
@@ -178,6 +178,14 @@ envtest: ## Provision kube-apiserver, etcd and kubectl for envtest (offline; cac
 
 .PHONY: kubectl
 kubectl: envtest ## Provision kubectl alongside the envtest binaries.
+
+# The debug panel's browser test (hack/paneltest) drives Debian's chromium;
+# browser downloads by test tools are not reachable from these machines.
+.PHONY: chromium
+chromium: ## Install Debian's chromium for the debug panel's browser test, when it is missing (needs root).
+	@command -v chromium >/dev/null || { \
+		echo "installing Debian's chromium for hack/paneltest" >&2; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
 
 # go-install-tool will 'go install' any package with a custom target and the
 # name of the binary, keeping one binary per version so a version bump
