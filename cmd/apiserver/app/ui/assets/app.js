@@ -14,6 +14,9 @@ const POLL_MS = 300;
 
 const $ = (id) => document.getElementById(id);
 const pretty = (v) => JSON.stringify(v, null, 2);
+// compact keeps short values on one line, so that the timeline stays
+// readable at a glance.
+const compact = (v) => { const s = JSON.stringify(v); return s.length <= 100 ? s : pretty(v); };
 
 let current = null; // {code, version, detail, form}
 let follow = 0; // generation of the invocation being followed; a new invoke stops the old
@@ -221,7 +224,7 @@ function startFollowing(code, traceId, first, form) {
         h("span", { class: `badge state-${name}`, text: name }),
         h("span", { class: "elapsed", text: `+${(ms / 1000).toFixed(1)}s` }),
         h("span", { class: "entry-n", text: `#${$("timeline").children.length + 1}` })),
-      Object.keys(outputs).length ? h("pre", { class: "mono small", text: pretty(outputs) }) : null,
+      Object.keys(outputs).length ? h("pre", { class: "mono small", text: compact(outputs) }) : null,
       s.err ? h("p", { class: "err", text: s.err }) : null);
     $("timeline").append(entry);
     showState(s);
@@ -292,7 +295,7 @@ function renderOutputs(outputs) {
     const title = props[n] && props[n].title ? `${props[n].title} (${n})` : n;
     dl.append(h("div", { class: "output", "data-output": n },
       h("dt", { text: title }),
-      h("dd", {}, typeof v === "string" ? h("span", { class: "value", text: v }) : h("pre", { class: "mono small value", text: pretty(v) }))));
+      h("dd", {}, v === null || typeof v !== "object" ? h("span", { class: "value", text: String(v) }) : h("pre", { class: "mono small value", text: pretty(v) }))));
   }
 }
 
