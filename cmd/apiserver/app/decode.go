@@ -74,6 +74,10 @@ func decodeInvoke(body []byte) (stdapi.InvokeRequest, error) {
 	if err := req.Validate(); err != nil {
 		return req, errorf(http.StatusBadRequest, "invalid invoke body: %v", err)
 	}
+	// Checked on the whole body once it is known to be one valid object.
+	if err := checkJSONValues(body, "invalid invoke body"); err != nil {
+		return req, err
+	}
 	return req, nil
 }
 

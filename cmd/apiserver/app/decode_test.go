@@ -133,3 +133,44 @@ func TestInvokeHeaders(t *testing.T) {
 		})
 	}
 }
+
+// TestDecodeInvokeHostile checks the bodies the API server would store as
+// something else than sent, or that only an attacker sends: each is a 400
+// naming the problem, never accepted.
+func TestDecodeInvokeHostile(t *testing.T) {
+	// The body and inputs objects are two levels of the limit.
+	deep := strings.Repeat("[", maxJSONDepth-1) + strings.Repeat("]", maxJSONDepth-1)
+	tests := []struct {
+		name, body, wantErr string // wantErr "" means accepted
+	}{
+		{"invalid UTF-8 in a string", "{\"inputs\":{\"a\":\"\xff\xfe\"},\"context\":{}}", "not valid UTF-8"},
+		{"invalid UTF-8 in a key", "{\"inputs\":{\"\xc3\x28\":1},\"context\":{}}", "not valid UTF-8"},
+		{"integer beyond int64", `{"inputs":{"n":1234567890123456789012345678901234567890},"context":{}}`, "does not fit in 64 bits"},
+		{"float beyond float64", `{"inputs":{"n":1e400},"context":{}}`, "out of the range"},
+		{"negative float beyond float64", `{"inputs":{"n":-1e400},"context":{}}`, "out of the range"},
+		{"int64 max", `{"inputs":{"n":9223372036854775807},"context":{}}`, ""},
+		{"int64 overflow by one", `{"inputs":{"n":9223372036854775808},"context":{}}`, "does not fit in 64 bits"},
+		{"large finite float", `{"inputs":{"n":1.7976931348623157e308},"context":{}}`, ""},
+		{"nesting at the limit", `{"inputs":{"a":` + deep[1:len(deep)-1] + `},"context":{}}`, ""},
+		{"nesting past the limit", `{"inputs":{"a":` + deep + `},"context":{}}`, "nested deeper than"},
+		{"ten thousand levels", `{"inputs":{"a":` + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + `},"context":{}}`, "invalid invoke body"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := decodeInvoke([]byte(tt.body))
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("decodeInvoke refused: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("decodeInvoke accepted %.80q", tt.body)
+			}
+			status, msg := statusOf(err)
+			if status != http.StatusBadRequest || !strings.Contains(msg, tt.wantErr) {
+				t.Errorf("got %d %q, want 400 containing %q", status, msg, tt.wantErr)
+			}
+		})
+	}
+}

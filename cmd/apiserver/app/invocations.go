@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"slices"
 	"time"
+	"unicode/utf8"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -307,6 +308,9 @@ func callbackData(body []byte) (json.RawMessage, error) {
 		return nil, errorf(http.StatusRequestEntityTooLarge, "callback data is %d bytes; at most %d are kept", len(body), maxCallbackDataBytes)
 	case !json.Valid(body):
 		return nil, errorf(http.StatusBadRequest, "invalid request body: callback data must be JSON")
+	case !utf8.Valid(body):
+		// The API server would store U+FFFD in place of the bad bytes.
+		return nil, errorf(http.StatusBadRequest, "invalid request body: callback data is not valid UTF-8")
 	}
 	return json.RawMessage(body), nil
 }
