@@ -90,7 +90,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	status, msg := statusOf(err)
 	if status >= 500 {
-		s.opts.Logger.Error(err, "callback failed", "path", r.URL.Path)
+		s.opts.Logger.Error(err, "callback failed", "path", logPath(r))
 	}
 	writeJSON(w, status, stdapi.CallbackResult{Result: false, Message: msg})
 }

@@ -77,7 +77,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		if ri.route == HealthzPath || ri.route == ReadyzPath || ri.route == MetricsPath {
 			return // probes every few seconds would drown the log
 		}
-		s.opts.Logger.Info("access", "method", r.Method, "path", r.URL.Path, "route", ri.route,
+		s.opts.Logger.Info("access", "method", r.Method, "path", logPath(r), "route", ri.route,
 			"status", rec.status, "duration", elapsed.String(), "trace_id", ri.traceID,
 			"remote", r.RemoteAddr, "app_code", r.Header.Get(stdapi.HeaderAppCode))
 	})
@@ -105,8 +105,8 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.opts.Logger.Error(fmt.Errorf("panic: %v", v), "handler panicked", "path", r.URL.Path, "stack", string(debug.Stack()))
-				s.fail(w, r, fmt.Errorf("panic serving %s", r.URL.Path))
+				s.opts.Logger.Error(fmt.Errorf("panic: %v", v), "handler panicked", "path", logPath(r), "stack", string(debug.Stack()))
+				s.fail(w, r, fmt.Errorf("panic serving %s", logPath(r)))
 			}
 		}()
 		next.ServeHTTP(w, r)
@@ -150,9 +150,28 @@ func exemptFromAuth(r *http.Request) bool {
 	if ui.IsPanelRequest(r) {
 		return true // the page asks the user for the token its calls send
 	}
-	// /plugins/{code}/bk_plugin/callback/{token}/
+	return r.Method == http.MethodPost && isCallbackPath(r.URL.Path)
+}
+
+// isCallbackPath tells whether path is /plugins/{code}/bk_plugin/callback/{token}/.
+func isCallbackPath(path string) bool {
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	return len(parts) == 5 && parts[0] == "plugins" && parts[2] == "bk_plugin" && parts[3] == "callback"
+}
+
+// redactedToken stands for a callback token in logs.
+const redactedToken = "REDACTED"
+
+// logPath is the request's path as logs show it: a callback token is a
+// credential (whoever holds it can wake the invocation), so it never
+// reaches a log, where more people read than hold tokens.
+func logPath(r *http.Request) string {
+	if !isCallbackPath(r.URL.Path) {
+		return r.URL.Path
+	}
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
-	return r.Method == http.MethodPost && len(parts) == 5 && parts[0] == "plugins" && parts[2] == "bk_plugin" && parts[3] == "callback"
+	parts[4] = redactedToken
+	return "/" + strings.Join(parts, "/") + "/"
 }
 
 // validBearer compares in constant time against every token, so that the
@@ -173,7 +192,7 @@ func (s *Server) validBearer(header string) bool {
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status, msg := statusOf(err)
 	if status >= 500 {
-		s.opts.Logger.Error(err, "request failed", "path", r.URL.Path, "status", status, "trace_id", infoOf(r).traceID)
+		s.opts.Logger.Error(err, "request failed", "path", logPath(r), "status", status, "trace_id", infoOf(r).traceID)
 	}
 	writeJSON(w, status, stdapi.Fail(msg, infoOf(r).traceID))
 }

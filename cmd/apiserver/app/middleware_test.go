@@ -118,3 +118,19 @@ func TestLimitBody(t *testing.T) {
 		})
 	}
 }
+
+// TestLogPathRedactsCallbackTokens: a callback token in the access log would
+// let anyone who reads the logs deliver that callback.
+func TestLogPathRedactsCallbackTokens(t *testing.T) {
+	for path, want := range map[string]string{
+		"/plugins/cb/bk_plugin/callback/eyJ0Ijoi.c2ln/": "/plugins/cb/bk_plugin/callback/REDACTED/",
+		"/plugins/cb/bk_plugin/callback/eyJ0Ijoi.c2ln":  "/plugins/cb/bk_plugin/callback/REDACTED/",
+		"/plugins/cb/bk_plugin/schedule/0123":           "/plugins/cb/bk_plugin/schedule/0123",
+		"/plugins/cb/bk_plugin/meta/":                   "/plugins/cb/bk_plugin/meta/",
+	} {
+		r := httptest.NewRequest(http.MethodPost, path, nil)
+		if got := logPath(r); got != want {
+			t.Errorf("logPath(%s) = %s, want %s", path, got, want)
+		}
+	}
+}
