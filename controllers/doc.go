@@ -5,4 +5,4 @@ package controllers
 // The manager keeps a leader-election lease so that only one replica
 // reconciles; each reconciler declares the rest of its RBAC above Reconcile.
 //
-// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;create;update

@@ -59,8 +59,8 @@ type PluginInvocationReconciler struct {
 	schemas *schemaCache
 }
 
-// +kubebuilder:rbac:groups=bkplugin.io,resources=plugininvocations,verbs=get;list;watch;update;patch;delete
-// +kubebuilder:rbac:groups=bkplugin.io,resources=plugininvocations/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=bkplugin.io,resources=plugininvocations,verbs=get;list;watch;patch;delete
+// +kubebuilder:rbac:groups=bkplugin.io,resources=plugininvocations/status,verbs=update
 // +kubebuilder:rbac:groups=bkplugin.io,resources=pluginversions,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=core,resources=secrets,verbs=get;create;update;patch

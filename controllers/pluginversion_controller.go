@@ -62,7 +62,7 @@ type PluginVersionReconciler struct {
 // emits events.k8s.io events.
 //
 // +kubebuilder:rbac:groups=bkplugin.io,resources=pluginversions,verbs=get;list;watch
-// +kubebuilder:rbac:groups=bkplugin.io,resources=pluginversions/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=bkplugin.io,resources=pluginversions/status,verbs=patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile probes one PluginVersion and records what it found in status.

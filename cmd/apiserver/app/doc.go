@@ -12,7 +12,7 @@
 // writes them to config/rbac/shim as the ClusterRole shim-role.
 //
 // +kubebuilder:rbac:groups=bkplugin.io,resources=plugininvocations,verbs=get;list;watch;create;patch
-// +kubebuilder:rbac:groups=bkplugin.io,resources=pluginversions,verbs=get;list;watch
+// +kubebuilder:rbac:groups=bkplugin.io,resources=pluginversions,verbs=list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=list
 // +kubebuilder:rbac:groups=core,resources=secrets,verbs=get;create
 package app

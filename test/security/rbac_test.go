@@ -1,0 +1,219 @@
+package security
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// use is one permission the code needs, and where: site is a fragment of the
+// line that needs it, in file (relative to the repository root), or "" for
+// a permission a library needs on the code's behalf (an informer's list and
+// watch, the event recorder, leader election), explained in why.
+type use struct {
+	group, resource, verb string
+	file, site, why       string
+}
+
+// A Get or List through the manager's cache still counts as get or list:
+// the code asks for it, and a cache option (DisableFor, an uncached reader)
+// turns it into a live request without touching this table.
+var managerUses = []use{
+	{"bkplugin.io", "plugininvocations", "get", "controllers/plugininvocation_controller.go", "r.Get(ctx, req.NamespacedName, inv)", ""},
+	{"bkplugin.io", "plugininvocations", "get", "controllers/plugininvocation_controller.go", "r.APIReader.Get(ctx, key, fresh)", "re-read after a write conflict"},
+	{"bkplugin.io", "plugininvocations", "list", "", "", "the controller's informer"},
+	{"bkplugin.io", "plugininvocations", "watch", "", "", "the controller's informer"},
+	{"bkplugin.io", "plugininvocations", "patch", "controllers/plugininvocation_controller.go", "r.Patch(ctx, inv, client.RawPatch(types.MergePatchType, patch))", "labels, consumed callback annotations"},
+	{"bkplugin.io", "plugininvocations", "delete", "controllers/finish_notification.go", "r.Delete(ctx, inv,", "TTL after finish"},
+	{"bkplugin.io", "plugininvocations/status", "update", "controllers/plugininvocation_controller.go", "r.Status().Update(ctx, obj)", "every transition"},
+	{"bkplugin.io", "plugininvocations/status", "update", "controllers/finish_notification.go", "r.Status().Update(ctx, obj)", "finish notification"},
+	{"bkplugin.io", "pluginversions", "get", "controllers/pluginversion_controller.go", "r.Get(ctx, req.NamespacedName, plv)", ""},
+	{"bkplugin.io", "pluginversions", "list", "controllers/plugininvocation_controller.go", "r.List(ctx, &list, client.InNamespace(inv.Namespace)", "resolve a version"},
+	{"bkplugin.io", "pluginversions", "list", "controllers/pluginversion_controller.go", "r.List(ctx, &list, client.InNamespace(plv.Namespace),", "duplicate registrations"},
+	{"bkplugin.io", "pluginversions", "watch", "", "", "the controller's informer"},
+	{"bkplugin.io", "pluginversions/status", "patch", "controllers/pluginversion_controller.go", "r.Status().Patch(ctx, plv, client.MergeFrom(orig))", "conditions"},
+	{"", "secrets", "get", "controllers/sensitive.go", "r.APIReader.Get(ctx, client.ObjectKey{Namespace: inv.Namespace, Name: inv.SensitiveSecretName()}, secret)", "sensitive inputs, read live: Secrets are not cached"},
+	{"", "secrets", "create", "controllers/sensitive.go", "r.Create(ctx, secret)", "sensitive outputs"},
+	{"", "secrets", "update", "controllers/sensitive.go", "r.Update(ctx, secret)", "sensitive outputs"},
+	{"", "secrets", "patch", "controllers/sensitive.go", "r.Patch(ctx, sv.secret,", "adopt the shim's Secret"},
+	{"events.k8s.io", "events", "create", "", "", "the event recorder"},
+	{"events.k8s.io", "events", "patch", "", "", "the event recorder (series of one event)"},
+	{"coordination.k8s.io", "leases", "get", "", "", "leader election (resourcelock.LeaseLock)"},
+	{"coordination.k8s.io", "leases", "create", "", "", "leader election"},
+	{"coordination.k8s.io", "leases", "update", "", "", "leader election, release on cancel"},
+}
+
+var shimUses = []use{
+	{"bkplugin.io", "plugininvocations", "create", "cmd/apiserver/app/invocations.go", "s.kube.Create(ctx, inv)", "invoke"},
+	{"bkplugin.io", "plugininvocations", "get", "cmd/apiserver/app/invocations.go", "s.kube.Get(ctx, client.ObjectKey{Namespace: s.namespace, Name: call.TraceID}, existing)", "idempotent invoke"},
+	{"bkplugin.io", "plugininvocations", "get", "cmd/apiserver/app/invocations.go", "err = s.kube.Get(ctx, key, inv)", "schedule of an invocation the cache has not seen"},
+	{"bkplugin.io", "plugininvocations", "get", "cmd/apiserver/app/invocations.go", "err := s.cache.Get(ctx, key, inv)", "schedule"},
+	{"bkplugin.io", "plugininvocations", "get", "cmd/apiserver/app/invocations.go", "s.kube.Get(ctx, client.ObjectKeyFromObject(target), live)", "callback after a conflict"},
+	{"bkplugin.io", "plugininvocations", "list", "", "", "the shared informer"},
+	{"bkplugin.io", "plugininvocations", "watch", "", "", "the shared informer"},
+	{"bkplugin.io", "plugininvocations", "patch", "cmd/apiserver/app/invocations.go", "s.kube.Patch(ctx, target, client.RawPatch(types.MergePatchType, patch))", "callback annotation"},
+	{"bkplugin.io", "pluginversions", "list", "cmd/apiserver/app/versions.go", "v.reader.List(ctx, &list, client.InNamespace(v.namespace)", "meta, detail, resolve"},
+	{"bkplugin.io", "pluginversions", "watch", "", "", "the shared informer"},
+	{"events.k8s.io", "events", "list", "cmd/apiserver/app/logs.go", "l.events.List(ctx, &list, client.InNamespace(l.namespace),", "logs, read live"},
+	{"", "secrets", "create", "cmd/apiserver/app/sensitive.go", "s.kube.Create(ctx, secret)", "sensitive inputs"},
+	{"", "secrets", "get", "cmd/apiserver/app/sensitive.go", "s.kube.Get(ctx, client.ObjectKey{Namespace: inv.Namespace, Name: inv.SensitiveSecretName()}, secret)", "retried invoke with sensitive inputs"},
+}
+
+// clientCall matches a line that calls the Kubernetes client: a method named
+// like a verb, called with a context first.
+var clientCall = regexp.MustCompile(`\.(Get|List|Create|Update|Patch|Delete|DeleteAllOf|Apply)\(ctx\b`)
+
+// TestRBACIsLeastPrivilege checks each generated ClusterRole against the
+// table of what its component's code does: a verb granted that no call
+// needs fails (least privilege), as does a verb a call needs that is not
+// granted, a table row whose call is gone, and a client call in the code
+// that no row accounts for (so the table cannot fall behind the code).
+func TestRBACIsLeastPrivilege(t *testing.T) {
+	for _, c := range []struct {
+		name, role string
+		dirs       []string
+		uses       []use
+	}{
+		{"manager", "config/rbac/role.yaml", []string{"controllers", "cmd/manager"}, managerUses},
+		{"shim", "config/rbac/shim/role.yaml", []string{"cmd/apiserver/app", "cmd/apiserver"}, shimUses},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			granted := grantedVerbs(t, c.role)
+			needed := map[string]bool{}
+			for _, u := range c.uses {
+				needed[key(u.group, u.resource, u.verb)] = true
+				if u.file == "" {
+					if u.why == "" {
+						t.Errorf("row %s %s has neither a call site nor a reason", u.resource, u.verb)
+					}
+					continue
+				}
+				if !fileHas(t, u.file, u.site) {
+					t.Errorf("%s no longer calls %q (%s %s): update the table, and the RBAC markers", u.file, u.site, u.resource, u.verb)
+				}
+			}
+			for _, k := range sortedKeys(granted) {
+				if !needed[k] {
+					t.Errorf("%s grants %s, which no call in the code needs: remove it from the +kubebuilder:rbac markers", c.role, k)
+				}
+			}
+			for _, k := range sortedKeys(needed) {
+				if !granted[k] {
+					t.Errorf("%s does not grant %s, which the code needs: add it to the +kubebuilder:rbac markers", c.role, k)
+				}
+			}
+			checkCallsAccounted(t, c.dirs, c.uses)
+		})
+	}
+}
+
+// checkCallsAccounted fails for a client call in dirs that no row names.
+func checkCallsAccounted(t *testing.T, dirs []string, uses []use) {
+	t.Helper()
+	for _, dir := range dirs {
+		files, err := filepath.Glob(filepath.Join(repoRoot, dir, "*.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, path := range files {
+			if strings.HasSuffix(path, "_test.go") {
+				continue
+			}
+			rel, _ := filepath.Rel(repoRoot, path)
+			forEachLine(t, path, func(n int, line string) {
+				if !clientCall.MatchString(line) {
+					return
+				}
+				for _, u := range uses {
+					if u.file == rel && u.site != "" && strings.Contains(line, u.site) {
+						return
+					}
+				}
+				t.Errorf("%s:%d calls the Kubernetes API (%s) but no row of the RBAC table names it", rel, n, strings.TrimSpace(line))
+			})
+		}
+	}
+}
+
+// grantedVerbs reads a ClusterRole and lists its "group resource verb"s.
+func grantedVerbs(t *testing.T, file string) map[string]bool {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var role rbacv1.ClusterRole
+	if err := yaml.Unmarshal(b, &role); err != nil {
+		t.Fatalf("decode %s: %v", file, err)
+	}
+	granted := map[string]bool{}
+	for _, r := range role.Rules {
+		if len(r.ResourceNames) > 0 || len(r.NonResourceURLs) > 0 {
+			t.Errorf("%s: rule %v narrows by name or URL, which this test does not model", file, r)
+		}
+		for _, g := range r.APIGroups {
+			for _, res := range r.Resources {
+				for _, v := range r.Verbs {
+					if g == "*" || res == "*" || v == "*" {
+						t.Errorf("%s grants a wildcard: %s %s %s", file, g, res, v)
+					}
+					granted[key(g, res, v)] = true
+				}
+			}
+		}
+	}
+	return granted
+}
+
+func key(group, resource, verb string) string {
+	if group == "" {
+		group = "core"
+	}
+	return group + " " + resource + " " + verb
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// fileHas tells whether a line of file contains site.
+func fileHas(t *testing.T, file, site string) bool {
+	t.Helper()
+	found := false
+	forEachLine(t, filepath.Join(repoRoot, file), func(_ int, line string) {
+		found = found || strings.Contains(line, site)
+	})
+	return found
+}
+
+func forEachLine(t *testing.T, path string, fn func(n int, line string)) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		fn(n, sc.Text())
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatalf("read %s: %v", path, err)
+	}
+}
+
+// repoRoot is the repository root, from this package's folder.
+const repoRoot = "../.."
