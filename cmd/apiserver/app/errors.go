@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 )
@@ -52,6 +53,9 @@ func statusOf(err error) (int, string) {
 	}
 	var ke *kubeError
 	if errors.As(err, &ke) {
+		if storageTooLarge(ke.err) {
+			return http.StatusRequestEntityTooLarge, "object too large to store (the API server's request limit, 1.5 MiB by default): " + ke.Error()
+		}
 		return kubeStatus(ke.err), "Kubernetes API: " + ke.Error()
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -70,10 +74,21 @@ func kubeStatus(err error) int {
 		return http.StatusNotFound
 	case apierrors.IsInvalid(err), apierrors.IsBadRequest(err):
 		return http.StatusBadRequest
-	case apierrors.IsRequestEntityTooLargeError(err):
+	case apierrors.IsRequestEntityTooLargeError(err), storageTooLarge(err):
 		return http.StatusRequestEntityTooLarge
 	case apierrors.IsConflict(err), apierrors.IsAlreadyExists(err):
 		return http.StatusConflict
 	}
 	return http.StatusServiceUnavailable
+}
+
+// storageTooLarge recognises an object that etcd refused for its size: the
+// API server passes that on as an internal error, not as 413, but a retry
+// would only be refused again, so it must not answer 503.
+func storageTooLarge(err error) bool {
+	if !apierrors.IsInternalError(err) && !strings.Contains(err.Error(), "ResourceExhausted") {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "request is too large") || strings.Contains(msg, "larger than max")
 }

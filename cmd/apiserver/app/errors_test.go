@@ -31,6 +31,11 @@ func TestStatusOf(t *testing.T) {
 		{"cache not started", kubeErr(&cache.ErrCacheNotStarted{}, "get"), 503},
 		{"object refused as invalid", kubeErr(apierrors.NewInvalid(schema.GroupKind{Kind: "PluginInvocation"}, "x", nil), "create"), 400},
 		{"object too large", kubeErr(apierrors.NewRequestEntityTooLargeError("limit"), "create"), 413},
+		// What kube-apiserver answers when etcd refuses an object over its
+		// request limit (seen by test/reliability).
+		{"object too large for etcd", kubeErr(apierrors.NewInternalError(errors.New("rpc error: code = ResourceExhausted desc = trying to send message larger than max (2097747 vs. 2097152)")), "create"), 413},
+		{"object too large for etcd, older message", kubeErr(apierrors.NewInternalError(errors.New("etcdserver: request is too large")), "create"), 413},
+		{"other internal error", kubeErr(apierrors.NewInternalError(errors.New("etcd leader changed")), "create"), 503},
 		{"deadline", context.DeadlineExceeded, 503},
 		{"a bug", errors.New("nil map"), 500},
 	}
