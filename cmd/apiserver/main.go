@@ -41,6 +41,7 @@ type options struct {
 	maxBodyBytes                 int64
 	clusterDomain                string
 	pprofAddr                    string
+	debugAPI                     bool
 }
 
 func main() {
@@ -62,6 +63,7 @@ func main() {
 	flag.Int64Var(&o.maxBodyBytes, "max-body-bytes", app.DefaultMaxBodyBytes, "Largest request body accepted.")
 	flag.StringVar(&o.clusterDomain, "cluster-domain", "cluster.local", "DNS domain of Services, to reach plugin pods.")
 	flag.StringVar(&o.pprofAddr, "pprof-addr", "", "Serve net/http/pprof on this address (off when empty); for profiling, never expose it.")
+	flag.BoolVar(&o.debugAPI, "debug-api", false, "Serve /debug/api/: each invocation's execute count and storage, for the debug panel's timeline.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -124,6 +126,7 @@ func run(o options) error {
 		MetricsAddr:          o.metricsAddr,
 		ShutdownTimeout:      o.shutdownTimeout,
 		Version:              version,
+		DebugAPI:             o.debugAPI,
 	})
 	if err != nil {
 		return err

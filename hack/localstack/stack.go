@@ -155,6 +155,8 @@ func (s *stack) start(ctx context.Context) (string, error) {
 		"--addr", cfg.shimAddr,
 		"--namespace", cfg.namespace,
 		"--callback-key-file", keyFile,
+		// The debug panel at the shim's root shows each execute's storage.
+		"--debug-api",
 	}, cfg.shimArgs...)
 	if err := s.startChild("shim", "apiserver", shimArgs, env); err != nil {
 		return "", err

@@ -86,43 +86,48 @@ func TestPanel(t *testing.T) {
 		}
 	})
 
-	do := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+	// do runs one step within its own deadline, so that a step that never
+	// happens fails with what the page showed instead of using up the test.
+	do := func(t *testing.T, what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		if err := chromedp.Do(tab, actions...); err != nil {
-			shot(t, tab, artifacts, "failed.png")
-			t.Fatalf("%s: %v", what, err)
+		stepCtx, cancel := context.WithTimeout(tab, 30*time.Second)
+		defer cancel()
+		if err := chromedp.Do(stepCtx, actions...); err != nil {
+			fail(t, tab, artifacts, "%s: %v", what, err)
 		}
 	}
-	text := func(sel string) string {
+	text := func(t *testing.T, sel string) string {
 		t.Helper()
 		s, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS(sel)))
 		if err != nil {
-			t.Fatalf("read %s: %v", sel, err)
+			fail(t, tab, artifacts, "read %s: %v", sel, err)
 		}
 		return s
 	}
 
 	t.Run("hello", func(t *testing.T) {
-		do("pick hello 1.0.0",
+		do(t, "pick hello 1.0.0",
 			chromedp.Click(chromedp.CSS(`a.version[data-plugin="hello"][data-version="1.0.0"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`#invoke-form[data-plugin="hello"][data-version="1.0.0"]`)),
 			chromedp.WaitVisible(chromedp.CSS(`#in-name`)),
 			chromedp.SendKeys(chromedp.CSS(`#in-name`), "Panel"),
 			chromedp.Click(chromedp.CSS(`#invoke`)))
 		if got := waitTerminal(t, tab); got != "SUCCESS" {
-			t.Fatalf("hello ended %s, want SUCCESS; error: %q", got, text("#err"))
+			t.Fatalf("hello ended %s, want SUCCESS; error: %q", got, text(t, "#err"))
 		}
-		if got := text("#outputs"); !strings.Contains(got, "Hello, Panel!") {
+		if got := text(t, "#outputs"); !strings.Contains(got, "Hello, Panel!") {
 			t.Errorf("outputs %q do not hold the greeting Hello, Panel!", got)
 		}
-		if got := text(`#timeline`); !strings.Contains(got, "SUCCESS") {
+		if got := text(t, `#timeline`); !strings.Contains(got, "SUCCESS") {
 			t.Errorf("timeline %q has no SUCCESS entry", got)
 		}
 		shot(t, tab, artifacts, "hello-desktop.png")
 	})
 
 	t.Run("poller", func(t *testing.T) {
-		do("pick poller 1.0.0 and invoke it with 3 polls a second apart",
+		do(t, "pick poller 1.0.0 and invoke it with 3 polls a second apart",
 			chromedp.Click(chromedp.CSS(`a.version[data-plugin="poller"][data-version="1.0.0"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`#invoke-form[data-plugin="poller"][data-version="1.0.0"]`)),
 			chromedp.WaitVisible(chromedp.CSS(`#in-polls`)),
 			chromedp.SetValue(chromedp.CSS(`#in-polls`), "3"),
 			chromedp.SetValue(chromedp.CSS(`#in-interval`), "1"),
@@ -138,27 +143,26 @@ func TestPanel(t *testing.T) {
 				 return (n > %d || s === "SUCCESS" || s === "FAIL") ? [s, n] : null; })()`, n),
 				chromedp.WithPollingTimeout(30*time.Second)))
 			if err != nil {
-				shot(t, tab, artifacts, "failed.png")
-				t.Fatalf("poller: no new timeline entry after %d: %v", n, err)
+				fail(t, tab, artifacts, "poller: no new timeline entry after %d: %v", n, err)
 			}
 			state, n = res[0].(string), int(res[1].(float64))
 			seen = append(seen, n)
 		}
 		if state != "SUCCESS" {
-			t.Fatalf("poller ended %s, want SUCCESS; error: %q", state, text("#err"))
+			t.Fatalf("poller ended %s, want SUCCESS; error: %q", state, text(t, "#err"))
 		}
 		// EMPTY (the async invoke), POLL 1, 2, 3, then SUCCESS: at least 4
 		// entries, seen arriving one at a time rather than all at the end.
 		if n < 4 || len(seen) < 3 {
 			t.Errorf("timeline grew %v to %d entries, want >= 4 seen growing", seen, n)
 		}
-		if got := text(`#timeline`); strings.Count(got, "POLL") < 2 {
-			t.Errorf("timeline %q has fewer than 2 POLL entries", got)
+		if got := text(t, `#timeline`); strings.Count(got, "POLL") < 2 || !strings.Contains(got, "executes: 4") {
+			t.Errorf("timeline %q: want 2 or more POLL entries and the 4th execute (from --debug-api)", got)
 		}
-		if got := text(`#outputs`); !strings.Contains(got, "3") {
+		if got := text(t, `#outputs`); !strings.Contains(got, "3") {
 			t.Errorf("outputs %q: want polls_done 3", got)
 		}
-		do("wait for the log", chromedp.Poll[chromedp.Void](`document.querySelector("#logs").textContent.includes("Succeeded")`,
+		do(t, "wait for the log", chromedp.Poll[chromedp.Void](`document.querySelector("#logs").textContent.includes("Succeeded")`,
 			chromedp.WithPollingTimeout(15*time.Second)))
 		shot(t, tab, artifacts, "poller-desktop.png")
 		if os.Getenv("PANEL_UPDATE_DOCS") == "1" {
@@ -167,32 +171,36 @@ func TestPanel(t *testing.T) {
 	})
 
 	t.Run("callbacker", func(t *testing.T) {
-		do("pick callbacker 1.0.0 and invoke it",
+		do(t, "pick callbacker 1.0.0 and invoke it",
 			chromedp.Click(chromedp.CSS(`a.version[data-plugin="callbacker"][data-version="1.0.0"]`)),
-			chromedp.WaitVisible(chromedp.CSS(`#version-title`)),
-			chromedp.Poll[chromedp.Void](`document.querySelector("#version-title").textContent === "callbacker 1.0.0"`),
+			chromedp.WaitVisible(chromedp.CSS(`#invoke-form[data-plugin="callbacker"][data-version="1.0.0"]`)),
 			chromedp.Click(chromedp.CSS(`#invoke`)),
 			chromedp.WaitVisible(chromedp.CSS(`#invocation[data-state="CALLBACK"] #callback-send`)))
-		do("type the callback's data and send it",
+		do(t, "type the callback's data and send it",
 			chromedp.Clear(chromedp.CSS(`#callback-data`)),
 			chromedp.SendKeys(chromedp.CSS(`#callback-data`), `{"approved": true, "by": "panel-test"}`),
 			chromedp.Click(chromedp.CSS(`#callback-send`)))
 		if got := waitTerminal(t, tab); got != "SUCCESS" {
-			t.Fatalf("callbacker ended %s, want SUCCESS; error: %q", got, text("#err"))
+			t.Fatalf("callbacker ended %s, want SUCCESS; error: %q", got, text(t, "#err"))
 		}
-		if got := text(`#outputs`); !strings.Contains(got, `"by": "panel-test"`) {
+		if got := text(t, `#outputs`); !strings.Contains(got, `"by": "panel-test"`) {
 			t.Errorf("outputs %q do not hold the callback's data", got)
 		}
-		if got := text(`#callback-result`); !strings.Contains(got, "success") {
+		// The first execute kept the callback id in its storage.
+		if got := text(t, `#timeline .storage`); !strings.Contains(got, "callback_id") {
+			t.Errorf("timeline storage %q does not hold the callback id", got)
+		}
+		if got := text(t, `#callback-result`); !strings.Contains(got, "success") {
 			t.Errorf("callback result %q, want success", got)
 		}
 		shot(t, tab, artifacts, "callbacker-desktop.png")
 	})
 
 	t.Run("deployer on a phone", func(t *testing.T) {
-		do("pick deployer 1.0.0 on a phone-sized screen",
+		do(t, "pick deployer 1.0.0 on a phone-sized screen",
 			chromedp.EmulateViewport(phoneW, phoneH, chromedp.EmulateScale(2), chromedp.EmulateMobile),
 			chromedp.Click(chromedp.CSS(`a.version[data-plugin="deployer"][data-version="1.0.0"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`#invoke-form[data-plugin="deployer"][data-version="1.0.0"]`)),
 			chromedp.WaitVisible(chromedp.CSS(`#in-version`)))
 		// The sensitive token is typed into a password field.
 		if typ := attr(t, tab, `#in-token`, "type"); typ != "password" {
@@ -202,8 +210,8 @@ func TestPanel(t *testing.T) {
 			t.Errorf("the bearer token field is type %q, want password", typ)
 		}
 		// approver relies on env == prod: hidden until production is chosen.
-		do("approver hidden for another environment", chromedp.WaitNotVisible(chromedp.CSS(`#in-approver`)))
-		do("choose production and fill all but the approver",
+		do(t, "approver hidden for another environment", chromedp.WaitNotVisible(chromedp.CSS(`#in-approver`)))
+		do(t, "choose production and fill all but the approver",
 			chromedp.Evaluate[chromedp.Void](`(() => { const s = document.querySelector("#in-env");
 				s.value = [...s.options].find((o) => o.textContent === "Production").value;
 				s.dispatchEvent(new Event("change", { bubbles: true })); })()`),
@@ -212,7 +220,7 @@ func TestPanel(t *testing.T) {
 			chromedp.SendKeys(chromedp.CSS(`#in-token`), "s3cret"),
 			chromedp.Click(chromedp.CSS(`#invoke`)),
 			chromedp.WaitVisible(chromedp.CSS(`[data-field="approver"] .field-error`)))
-		if got := text(`[data-field="approver"] .field-error`); got != "required" {
+		if got := text(t, `[data-field="approver"] .field-error`); got != "required" {
 			t.Errorf("approver error %q, want required", got)
 		}
 		// One column, and nothing wider than the phone.
@@ -224,7 +232,7 @@ func TestPanel(t *testing.T) {
 		if cols, width := int(layout[0].(float64)), int(layout[1].(float64)); cols != 1 || width > phoneW {
 			t.Errorf("on a %dpx phone the layout has %d columns and is %dpx wide, want 1 column within the screen", phoneW, cols, width)
 		}
-		do("scroll to the error", chromedp.ScrollIntoView(chromedp.CSS(`[data-field="approver"]`)))
+		do(t, "scroll to the error", chromedp.ScrollIntoView(chromedp.CSS(`[data-field="approver"]`)))
 		shot(t, tab, artifacts, "deployer-phone.png")
 
 		// The shim's own 400 names fields the same way: the page puts each
@@ -249,7 +257,7 @@ func waitTerminal(t *testing.T, tab context.Context) string {
 		`(() => { const s = document.querySelector("#invocation").dataset.state; return s === "SUCCESS" || s === "FAIL" ? s : null; })()`,
 		chromedp.WithPollingTimeout(30*time.Second)))
 	if err != nil {
-		t.Fatalf("the invocation did not end within 30s: %v", err)
+		fail(t, tab, "", "the invocation did not end within 30s: %v", err)
 	}
 	return s
 }
@@ -263,6 +271,20 @@ func attr(t *testing.T, tab context.Context, sel, name string) string {
 		t.Fatalf("attribute %s of %s: %v", name, sel, err)
 	}
 	return v.Value
+}
+
+// fail ends the test with what the page shows, and its screenshot.
+func fail(t *testing.T, tab context.Context, artifacts, format string, args ...any) {
+	t.Helper()
+	dumpCtx, cancel := context.WithTimeout(tab, 10*time.Second)
+	defer cancel()
+	if body, err := chromedp.Run(dumpCtx, chromedp.Evaluate[string](`document.body.innerText`)); err == nil {
+		t.Logf("the page shows:\n%s", body)
+	}
+	if artifacts != "" {
+		shot(t, dumpCtx, artifacts, "failed.png")
+	}
+	t.Fatalf(format, args...)
 }
 
 // shot saves a screenshot of the viewport as it is now.

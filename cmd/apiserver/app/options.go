@@ -82,6 +82,12 @@ type Options struct {
 	// context ends; DefaultShutdownTimeout when zero.
 	ShutdownTimeout time.Duration
 
+	// DebugAPI serves DebugInvocationRoute, which tells the debug panel
+	// what the standard API does not: each invocation's execute count and
+	// storage. Off by default: storage is the plugin's own, not an answer
+	// platforms should be able to read.
+	DebugAPI bool
+
 	// Version is answered in meta as runtime_version: the shim's build.
 	Version string
 	// Now is the clock token expiry is checked against; time.Now when nil.

@@ -279,6 +279,9 @@ func (s *Server) routes() http.Handler {
 	panel := ui.Handler()
 	r.Handle(ui.IndexPath, panel).Methods(get, http.MethodHead)
 	r.PathPrefix(ui.AssetsPrefix).Handler(panel).Methods(get, http.MethodHead)
+	if s.opts.DebugAPI {
+		r.HandleFunc(DebugInvocationRoute, s.debugInvocation).Methods(get)
+	}
 
 	var h http.Handler = r
 	h = s.authenticate(h)

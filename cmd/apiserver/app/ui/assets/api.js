@@ -54,6 +54,10 @@ export const api = {
     call("POST", `${base(code)}/invoke/${enc(version)}`, { body: { inputs, context }, headers: { "X-Bkplugin-Async": "true" } }),
   schedule: (code, traceId) => call("GET", `${base(code)}/schedule/${enc(traceId)}`),
   logs: (code, traceId) => call("GET", `${base(code)}/logs/${enc(traceId)}`),
+  // debug is the shim's /debug/api/ (apiserver --debug-api, on in
+  // make run-local): execute count and storage, which the standard API
+  // does not tell.
+  debug: (code, traceId) => call("GET", `/debug/api/plugins/${enc(code)}/invocations/${enc(traceId)}`),
   // callback posts to the callback URL the plugin handed out. The path is
   // kept and the origin dropped: the shim serving this page verifies the
   // token as well as any, and the URL's host (the manager's

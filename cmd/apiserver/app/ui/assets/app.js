@@ -21,6 +21,9 @@ const compact = (v) => { const s = JSON.stringify(v); return s.length <= 100 ? s
 let current = null; // {code, version, detail, form}
 let follow = 0; // generation of the invocation being followed; a new invoke stops the old
 let callbackSent = false; // a callback was sent to the invocation followed
+// debugAPI is whether the shim serves /debug/api/ (execute count and
+// storage); null until the first answer tells.
+let debugAPI = null;
 
 // ---- token ---------------------------------------------------------------
 
@@ -89,9 +92,19 @@ async function route() {
   await selectVersion(code, version);
 }
 
+let loading = 0; // generation of the version being loaded; the last click wins
+
 async function selectVersion(code, version) {
+  const gen = ++loading;
   $("empty").hidden = true;
   stopFollowing(); // the invocation shown was another version's
+  // Until the new form is in, there is no form: an Invoke pressed now
+  // must not send the previous version's inputs.
+  current = null;
+  const formEl = $("invoke-form");
+  formEl.hidden = true;
+  delete formEl.dataset.plugin;
+  delete formEl.dataset.version;
   const section = $("version");
   section.hidden = false;
   section.setAttribute("aria-busy", "true");
@@ -102,6 +115,7 @@ async function selectVersion(code, version) {
   $("form-error").textContent = "";
   try {
     const [detail, meta] = await Promise.all([api.detail(code, version), api.meta(code).catch(() => null)]);
+    if (gen !== loading) return;
     const d = detail.data;
     const form = new Form(d);
     current = { code, version: d.version || version, detail: d, form };
@@ -115,11 +129,14 @@ async function selectVersion(code, version) {
     }
     $("context-box").hidden = !form.hasContext;
     $("context-area").replaceChildren(form.contextEl);
-    $("invoke-form").hidden = false;
+    formEl.dataset.plugin = code;
+    formEl.dataset.version = current.version;
+    formEl.hidden = false;
     markSelected();
   } catch (err) {
+    if (gen !== loading) return;
     current = null;
-    $("invoke-form").hidden = true;
+    formEl.hidden = true;
     $("form-error").textContent = "";
     $("version-desc").textContent = authProblem(err) ? "A token is needed." : err.message;
   } finally {
@@ -171,6 +188,24 @@ function showValidation(form, message) {
 
 // ---- following an invocation --------------------------------------------
 
+// debugOf reads an invocation's execute count and storage when the shim
+// serves them, and null when it does not (then the timeline shows state,
+// outputs and error only, and says how to see more).
+async function debugOf(code, traceId) {
+  if (debugAPI === false) return null;
+  try {
+    const env = await api.debug(code, traceId);
+    debugAPI = true;
+    return env.data;
+  } catch (err) {
+    if (err.status === 404 && /^no route/.test(err.message)) {
+      debugAPI = false;
+      $("debug-hint").hidden = false;
+    }
+    return null;
+  }
+}
+
 // stopFollowing stops polling the invocation shown and hides it.
 function stopFollowing() {
   follow++;
@@ -212,9 +247,11 @@ function startFollowing(code, traceId, first, form) {
     }
   };
 
-  const record = (s) => {
+  const record = (s, dbg) => {
     const outputs = s.outputs || {};
-    const key = JSON.stringify([s.state, outputs, s.err || ""]);
+    // Before the first execute there is no count and no storage either
+    // way, so the invoke's answer and the first debug read agree.
+    const key = JSON.stringify([s.state, outputs, s.err || "", dbg ? dbg.invoke_count : 0, (dbg && dbg.storage) || {}]);
     if (last && key === last) return false;
     last = key;
     const name = STATES[s.state] || String(s.state);
@@ -223,8 +260,10 @@ function startFollowing(code, traceId, first, form) {
       h("div", { class: "entry-head" },
         h("span", { class: `badge state-${name}`, text: name }),
         h("span", { class: "elapsed", text: `+${(ms / 1000).toFixed(1)}s` }),
-        h("span", { class: "entry-n", text: `#${$("timeline").children.length + 1}` })),
-      Object.keys(outputs).length ? h("pre", { class: "mono small", text: compact(outputs) }) : null,
+        h("span", { class: "entry-n", text: `#${$("timeline").children.length + 1}` }),
+        dbg ? h("span", { class: "executes", text: `executes: ${dbg.invoke_count}` }) : null),
+      Object.keys(outputs).length ? h("div", { class: "kv" }, h("span", { class: "k", text: "outputs" }), h("pre", { class: "mono small", text: compact(outputs) })) : null,
+      dbg && Object.keys(dbg.storage || {}).length ? h("div", { class: "kv storage" }, h("span", { class: "k", text: "storage" }), h("pre", { class: "mono small", text: compact(dbg.storage) })) : null,
       s.err ? h("p", { class: "err", text: s.err }) : null);
     $("timeline").append(entry);
     showState(s);
@@ -252,14 +291,14 @@ function startFollowing(code, traceId, first, form) {
     if (s.state === 5 && s.err && form === current?.form) showValidation(form, s.err);
   };
 
-  record({ state: first.state, outputs: first.outputs, err: first.err });
+  record({ state: first.state, outputs: first.outputs, err: first.err }, null);
   fetchLogs();
 
   const tick = async () => {
     if (gen !== follow) return;
-    let s;
+    let s, dbg;
     try {
-      s = (await api.schedule(code, traceId)).data;
+      [s, dbg] = await Promise.all([api.schedule(code, traceId).then((e) => e.data), debugOf(code, traceId)]);
       $("follow-error").textContent = "";
     } catch (err) {
       if (gen !== follow) return;
@@ -269,7 +308,13 @@ function startFollowing(code, traceId, first, form) {
       return;
     }
     if (gen !== follow) return;
-    if (record(s)) fetchLogs();
+    // The two reads are not one snapshot: when an execute landed between
+    // them, read both again rather than record a mix.
+    if (dbg && dbg.state !== s.state) {
+      setTimeout(tick, POLL_MS / 3);
+      return;
+    }
+    if (record(s, dbg)) fetchLogs();
     if (TERMINAL.has(s.state)) {
       $("finished").textContent = s.finish_at ? `finished ${s.finish_at} UTC` : "";
       fetchLogs(); // the last lines may land after the state
