@@ -15,10 +15,10 @@ import (
 )
 
 // startStack builds the stack's binaries from this checkout and runs
-// hack/localstack with the shim on a free port, as `make run-local` does;
-// it returns the shim's URL once the stack prints READY, and stops the
-// stack when the test ends.
-func startStack(t *testing.T) string {
+// hack/localstack with the shim on a free port, as `make run-local` does,
+// with shimArgs added to the shim's; it returns the shim's URL once the
+// stack prints READY, and stops the stack when the test ends.
+func startStack(t *testing.T, shimArgs ...string) string {
 	t.Helper()
 	binDir := t.TempDir()
 	pkgs := []string{"../../cmd/manager", "../../cmd/apiserver", "../../sdk/examples/hello",
@@ -29,7 +29,11 @@ func startStack(t *testing.T) string {
 	}
 
 	shimAddr := freeAddr(t)
-	cmd := exec.Command(filepath.Join(binDir, "localstack"), "--bin-dir", binDir, "--crd-dir", "../../config/crd/bases")
+	args := []string{"--bin-dir", binDir, "--crd-dir", "../../config/crd/bases"}
+	for _, a := range shimArgs {
+		args = append(args, "--shim-arg", a)
+	}
+	cmd := exec.Command(filepath.Join(binDir, "localstack"), args...)
 	cmd.Env = append(os.Environ(), "SHIM_ADDR="+shimAddr)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

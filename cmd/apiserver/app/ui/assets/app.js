@@ -33,7 +33,9 @@ function setupToken() {
   input.addEventListener("change", () => {
     token.set(input.value.trim());
     $("token-error").textContent = "";
-    loadPlugins();
+    // Whatever a missing token stopped loads again: the list, and the
+    // version the address names.
+    loadPlugins().then(() => { if (!current) route(); });
   });
 }
 
