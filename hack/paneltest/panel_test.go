@@ -270,7 +270,74 @@ func TestPanel(t *testing.T) {
 			t.Errorf("parsed shim message %s", got)
 		}
 	})
+
+	t.Run("form semantics", func(t *testing.T) {
+		got, err := chromedp.Run(tab, chromedp.Evaluate[map[string]any](formSemantics, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]any{
+			// who relies on notify; any on ver ~ ^v9 OR mode b; notb on NOT mode b.
+			"initial": "extra,t_mode,t_notb,t_notify,t_secret,t_ver",
+			// "true" in the description equals the checkbox's true, as on the shim.
+			"notify": "extra,t_mode,t_notb,t_notify,t_secret,t_ver,t_who",
+			"modeB":  "extra,t_any,t_mode,t_notify,t_secret,t_ver,t_who",
+			"regex":  "extra,t_any,t_mode,t_notb,t_notify,t_secret,t_ver,t_who",
+			"errors": []any{"extra: must be at least 1", "t_ver: rule max: at most 4 characters; rule regex ^v\\d+$ not matched", "t_who: required"},
+			// The error in the closed Advanced group opens it.
+			"groupOpened": true,
+			"secretType":  "password",
+			"valid":       float64(0),
+			"inputs":      `{"t_mode":"a","t_notify":true,"t_who":"ada","t_ver":"v1","extra":2}`,
+		}
+		for k, w := range want {
+			if fmt.Sprint(got[k]) != fmt.Sprint(w) {
+				t.Errorf("%s: got %v, want %v", k, got[k], w)
+			}
+		}
+	})
 }
+
+// formSemantics builds a form in the page from a task.json description
+// that uses what the example plugins do not (groups, radios, a checkbox,
+// rely with OR, NOT and regex, rules, a sensitive field, a field only in
+// the schema), drives it, and returns what it saw.
+const formSemantics = `(async () => {
+  const { Form } = await import("/ui/form.js");
+  const f = new Form({
+    inputs: { type: "object", properties: { extra: { type: "integer", title: "Extra", minimum: 1 } } },
+    context_inputs: { type: "object", properties: {} },
+    task_json: {
+      inputGroups: [{ name: "adv", label: "Advanced", isExpanded: false }],
+      input: {
+        t_mode: { type: "enum-input", label: "Mode", list: [{ value: "a", label: "A" }, { value: "b", label: "B" }], default: "a" },
+        t_notify: { type: "atom-checkbox", label: "Notify", default: false },
+        t_who: { type: "user-input", label: "Who", required: true, rely: { operation: "AND", expression: [{ key: "t_notify", value: "true" }] } },
+        t_ver: { type: "vuex-input", label: "Ver", groupName: "adv", rule: { regex: "^v\\d+$", max: 4 } },
+        t_notb: { type: "vuex-input", label: "Not B", rely: { operation: "NOT", expression: [{ key: "t_mode", value: "b" }] } },
+        t_any: { type: "vuex-input", label: "Any", rely: { operation: "OR", expression: [{ key: "t_ver", regex: "^v9" }, { key: "t_mode", value: "b" }] } },
+        t_secret: { type: "vuex-input", label: "Secret", isSensitive: true },
+      },
+    },
+  });
+  const el = (id) => f.inputsEl.querySelector("#" + id);
+  const shown = () => f.fields.filter((x) => x.visible).map((x) => x.name).sort().join(",");
+  const out = { initial: shown() };
+  el("in-t_notify").checked = true; f.refresh();
+  out.notify = shown();
+  el("in-t_mode-1").checked = true; f.refresh();
+  out.modeB = shown();
+  el("in-t_mode-0").checked = true; el("in-t_ver").value = "v9"; f.refresh();
+  out.regex = shown();
+  el("in-t_ver").value = "bad12"; el("in-extra").value = "0";
+  out.errors = f.validate().map((e) => e.field + ": " + e.message).sort();
+  out.groupOpened = f.inputsEl.querySelector("details[data-group=adv]").open;
+  out.secretType = el("in-t_secret").type;
+  el("in-t_ver").value = "v1"; el("in-t_who").value = "ada"; el("in-extra").value = "2";
+  out.valid = f.validate().length;
+  out.inputs = JSON.stringify(f.read().inputs);
+  return out;
+})()`
 
 // waitTerminal waits until the followed invocation is SUCCESS or FAIL and
 // returns which.

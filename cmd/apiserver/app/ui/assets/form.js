@@ -163,16 +163,12 @@ export class Form {
   showErrors(list) {
     for (const f of this.fields) f.setError("");
     const rest = [];
-    let first = null;
     for (const e of list) {
       const f = this.fields.find((x) => x.key === e.field);
       if (!f) { rest.push(e); continue; }
       f.setError(e.message);
-      first = first || f;
-    }
-    if (first) {
       // A field in a closed group would hide its own error.
-      const group = first.wrap.closest("details");
+      const group = f.wrap.closest("details");
       if (group) group.open = true;
     }
     return rest;
