@@ -96,7 +96,10 @@ func (s *invocations) invoke(ctx context.Context, call invokeCall) (invokeOutcom
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      call.TraceID,
 			Namespace: s.namespace,
-			Labels:    map[string]string{bkv1.LabelPlugin: call.Code},
+			// Both labels now, so that the manager need not patch them
+			// after its first write: one API write fewer per invoke. It
+			// corrects the version label should it resolve another.
+			Labels: map[string]string{bkv1.LabelPlugin: call.Code, bkv1.LabelVersion: plv.Spec.Version},
 		},
 		Spec: bkv1.PluginInvocationSpec{
 			Plugin:  call.Code,
