@@ -364,6 +364,14 @@ func (r *PluginInvocationReconciler) recordTransition(inv *bkv1.PluginInvocation
 	if before.State == after.State && !t.executed && after.RetryCount == 0 {
 		return
 	}
+	if before.State == bkv1.StatePoll && after.State == bkv1.StatePoll && after.RetryCount == 0 {
+		// Another poll of a poller: an event per poll would double the
+		// API writes of every poll (events of one object do not merge,
+		// each names a new resourceVersion). Entering POLL and leaving it
+		// are events; the polls between are counted in status.invokeCount
+		// and the plugin's own log lines.
+		return
+	}
 	eventType, reason, note := corev1.EventTypeNormal, "", ""
 	switch after.State {
 	case bkv1.StateSuccess:
