@@ -128,7 +128,9 @@ func TestPanel(t *testing.T) {
 			chromedp.SendKeys(chromedp.CSS(`#token`), token),
 			chromedp.Blur(chromedp.CSS(`#token`)),
 			chromedp.WaitVisible(chromedp.CSS(`a.version[data-plugin="hello"][data-version="1.0.0"]`)),
-			chromedp.WaitNotVisible(chromedp.CSS(`#token-error`)))
+			chromedp.WaitNotVisible(chromedp.CSS(`#token-error`)),
+			// A token that works closes the box.
+			chromedp.Poll[chromedp.Void](`!document.querySelector("#token-box").open`))
 	})
 
 	t.Run("hello", func(t *testing.T) {

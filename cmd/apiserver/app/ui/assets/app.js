@@ -35,7 +35,10 @@ function setupToken() {
     $("token-error").textContent = "";
     // Whatever a missing token stopped loads again: the list, and the
     // version the address names.
-    loadPlugins().then(() => { if (!current) route(); });
+    loadPlugins().then((ok) => {
+      if (ok && input.value) $("token-box").open = false; // the token works: out of the way
+      if (!current) route();
+    });
   });
 }
 
@@ -68,9 +71,11 @@ async function loadPlugins() {
     }
     status.textContent = results.length ? "" : "No plugin is registered in the shim's namespace.";
     markSelected();
+    return true;
   } catch (err) {
     status.classList.add("error");
     status.textContent = authProblem(err) ? "A token is needed to list plugins." : err.message;
+    return false;
   }
 }
 
