@@ -319,6 +319,11 @@ func (r *PluginInvocationReconciler) write(ctx context.Context, inv *bkv1.Plugin
 		return reconcile.Result{RequeueAfter: time.Millisecond}, nil
 	case t.requeueNow:
 		return reconcile.Result{RequeueAfter: time.Millisecond}, nil
+	case st.State == bkv1.StatePoll && st.NextPollTime != nil && t.executed:
+		// The interval runs from the execute, but the pod call and the
+		// write took some of it: wake at the recorded time itself, not an
+		// interval after the write.
+		return reconcile.Result{RequeueAfter: max(st.NextPollTime.Sub(r.Clock.Now()), time.Millisecond)}, nil
 	default:
 		return reconcile.Result{RequeueAfter: t.requeueAfter}, nil
 	}
