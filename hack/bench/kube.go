@@ -11,6 +11,7 @@ import (
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -65,7 +66,7 @@ func newInvocation(ns, plugin, version, inputs string) *bkv1.PluginInvocation {
 	return &bkv1.PluginInvocation{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: newTraceID(), Namespace: ns,
-			Labels: map[string]string{bkv1.LabelPlugin: plugin},
+			Labels: map[string]string{bkv1.LabelPlugin: plugin, bkv1.LabelVersion: version},
 		},
 		Spec: bkv1.PluginInvocationSpec{
 			Plugin: plugin, Version: version,
@@ -117,8 +118,9 @@ func parallel(ctx context.Context, what string, n, conc int, fn func(ctx context
 // ticker calls fn every 3 seconds until the returned function is called.
 func ticker(fn func()) func() {
 	t := time.NewTicker(3 * time.Second)
-	quit := make(chan struct{})
+	quit, exited := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(exited)
 		for {
 			select {
 			case <-t.C:
@@ -128,7 +130,7 @@ func ticker(fn func()) func() {
 			}
 		}
 	}()
-	return func() { t.Stop(); close(quit) }
+	return func() { t.Stop(); close(quit); <-exited }
 }
 
 // createInvocations creates n invocations made by mk, 50 at a time.
@@ -143,27 +145,18 @@ func (b *bench) createInvocations(ctx context.Context, what string, n int, mk fu
 }
 
 // deleteInvocations deletes every invocation of plugin in the stack's
-// namespace and waits until they are gone.
+// namespace, one by one: a collection delete of thousands outlives the API
+// server's request timeout.
 func (b *bench) deleteInvocations(ctx context.Context, plugin string) error {
-	progress("deleting the %s invocations", plugin)
-	sel := client.MatchingLabels{bkv1.LabelPlugin: plugin}
-	if err := b.kube.DeleteAllOf(ctx, &bkv1.PluginInvocation{}, client.InNamespace(benchNamespace), sel); err != nil {
-		return fmt.Errorf("delete %s invocations: %w", plugin, err)
+	var list metav1.PartialObjectMetadataList
+	list.SetGroupVersionKind(bkv1.GroupVersion.WithKind("PluginInvocationList"))
+	if err := b.kube.List(ctx, &list, client.InNamespace(benchNamespace), client.MatchingLabels{bkv1.LabelPlugin: plugin}); err != nil {
+		return fmt.Errorf("list %s invocations: %w", plugin, err)
 	}
-	for {
-		var list metav1.PartialObjectMetadataList
-		list.SetGroupVersionKind(bkv1.GroupVersion.WithKind("PluginInvocationList"))
-		if err := b.kube.List(ctx, &list, client.InNamespace(benchNamespace), sel); err != nil {
-			return fmt.Errorf("list %s invocations: %w", plugin, err)
+	return parallel(ctx, "delete "+plugin+" invocations", len(list.Items), b.cfg.concurrency, func(ctx context.Context, i int) error {
+		if err := b.kube.Delete(ctx, &list.Items[i]); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("delete invocation %s: %w", list.Items[i].Name, err)
 		}
-		if len(list.Items) == 0 {
-			return nil
-		}
-		progress("%d %s invocations left", len(list.Items), plugin)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(2 * time.Second):
-		}
-	}
+		return nil
+	})
 }

@@ -7,8 +7,9 @@
 //     through the shim;
 //   - schedule: poll executes/s the manager achieves with 1000 pollers;
 //   - callback: callback POST -> SUCCESS round trip on an idle stack;
-//   - lateness: poll lateness p99 with 10,000 pollers;
-//   - scale: manager RSS per waiting invocation at 10,000 and 50,000.
+//   - scale: manager RSS per waiting invocation at 10,000 and 50,000;
+//   - lateness: poll lateness p99 with 10,000 pollers, the waiting ones
+//     still there.
 //
 // It starts the local stack (bin/localstack) with the manager watching only
 // the stack's namespace, so that the baseline runs beside it in a namespace
@@ -51,7 +52,7 @@ type config struct {
 }
 
 // allPhases, in the order they run.
-var allPhases = []string{"baseline", "invoke", "schedule", "callback", "lateness", "scale"}
+var allPhases = []string{"baseline", "invoke", "schedule", "callback", "scale", "lateness"}
 
 type stringList []string
 
@@ -96,7 +97,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&cfg.scheduleWindow, "schedule-window", 20*time.Second, "how long poll executes are counted")
 	fs.IntVar(&cfg.callbacks, "callbacks", 200, "sequential callback round trips")
 	fs.IntVar(&cfg.latenessPollers, "lateness-pollers", 10000, "poller invocations of the lateness phase")
-	fs.DurationVar(&cfg.latenessInterval, "lateness-interval", 30*time.Second, "their poll interval (whole seconds)")
+	fs.DurationVar(&cfg.latenessInterval, "lateness-interval", 60*time.Second, "their poll interval (whole seconds); pollers/interval is the executes/s due, which must stay below what the manager sustains")
 	fs.DurationVar(&cfg.latenessWindow, "lateness-window", 60*time.Second, "how long lateness is recorded once all are polling")
 	fs.StringVar(&waiting, "waiting", waiting, "comma-separated totals of waiting invocations for the scale phase (env BENCH_SCALE)")
 	fs.StringVar(&cfg.pprofDir, "pprof-dir", "", "when set, write CPU profiles of the manager and the shim during the invoke and schedule phases, and heap profiles after scale, into this folder")
@@ -162,9 +163,13 @@ func run(ctx context.Context, cfg config, stdout io.Writer) error {
 		{"baseline", b.baseline},
 		{"invoke", b.invoke},
 		{"schedule", b.schedule},
+		{"baseline", b.baseline},
 		{"callback", b.callback},
-		{"lateness", b.lateness},
+		// Scale before lateness: its RSS is measured from a manager that
+		// has not yet held the lateness phase's 10,000 pollers, and the
+		// lateness phase then runs with every waiting invocation present.
 		{"scale", b.scale},
+		{"lateness", b.lateness},
 	}
 	for _, s := range steps {
 		if !cfg.phases[s.name] {

@@ -70,8 +70,9 @@ func (s sample) sum(name string, match ...string) float64 {
 // histogramQuantile estimates quantile q of histogram name from the bucket
 // counts added between before and after, interpolating linearly within a
 // bucket like Prometheus's histogram_quantile. It returns NaN with no
-// observations.
-func histogramQuantile(before, after sample, name string, q float64) (value float64, count float64) {
+// observations, and the largest finite bound with over set when the
+// quantile lies beyond it.
+func histogramQuantile(before, after sample, name string, q float64) (value, count float64, over bool) {
 	type bucket struct{ le, n float64 }
 	var bs []bucket
 	for series, v := range after {
@@ -95,7 +96,7 @@ func histogramQuantile(before, after sample, name string, q float64) (value floa
 	}
 	sort.Slice(bs, func(i, j int) bool { return bs[i].le < bs[j].le })
 	if len(bs) == 0 || bs[len(bs)-1].n == 0 {
-		return math.NaN(), 0
+		return math.NaN(), 0, false
 	}
 	total := bs[len(bs)-1].n
 	rank := q * total
@@ -103,14 +104,14 @@ func histogramQuantile(before, after sample, name string, q float64) (value floa
 	for _, b := range bs {
 		if b.n >= rank {
 			if math.IsInf(b.le, 1) {
-				return lower, total
+				return lower, total, true
 			}
 			if b.n == below {
-				return b.le, total
+				return b.le, total, false
 			}
-			return lower + (b.le-lower)*(rank-below)/(b.n-below), total
+			return lower + (b.le-lower)*(rank-below)/(b.n-below), total, false
 		}
 		lower, below = b.le, b.n
 	}
-	return lower, total
+	return lower, total, false
 }

@@ -12,6 +12,9 @@ import (
 const (
 	transitionsMetric = "bkplugin_invocation_transitions_total"
 	latenessMetric    = "bkplugin_poll_lateness_seconds"
+	// heapMetric is the Go runtime's heap in use, which controller-runtime
+	// exports: RSS keeps what the runtime has not returned to the system.
+	heapMetric = "go_memstats_heap_inuse_bytes"
 )
 
 // lateness measures how late polls run with many pollers: lateness-pollers
@@ -40,7 +43,7 @@ func (b *bench) lateness(ctx context.Context, r *results) error {
 	t0 := time.Now()
 	stop := ticker(func() {
 		if s, err := b.st.scrape(ctx); err == nil {
-			p99, count := histogramQuantile(before, s, latenessMetric, 0.99)
+			p99, count, _ := histogramQuantile(before, s, latenessMetric, 0.99)
 			progress("poll lateness: %.0f polls, p99 %.0f ms (%s of %s)", count, p99*1000, time.Since(t0).Round(time.Second), b.cfg.latenessWindow)
 		}
 	})
@@ -55,13 +58,13 @@ func (b *bench) lateness(ctx context.Context, r *results) error {
 	if err != nil {
 		return err
 	}
-	p99, count := histogramQuantile(before, after, latenessMetric, 0.99)
-	p50, _ := histogramQuantile(before, after, latenessMetric, 0.50)
+	p99, count, over := histogramQuantile(before, after, latenessMetric, 0.99)
+	p50, _, _ := histogramQuantile(before, after, latenessMetric, 0.50)
 	if math.IsNaN(p99) {
 		return fmt.Errorf("no poll was executed in %s", b.cfg.latenessWindow)
 	}
 	r.LatenessPollers, r.LatenessIntervalS = n, interval
-	r.PollLatenessP50Ms, r.PollLatenessP99Ms = p50*1000, p99*1000
+	r.PollLatenessP50Ms, r.PollLatenessP99Ms, r.PollLatenessOver = p50*1000, p99*1000, over
 	progress("lateness: %.0f polls in %s: p50 %.0f ms, p99 %.0f ms", count, b.cfg.latenessWindow, r.PollLatenessP50Ms, r.PollLatenessP99Ms)
 	return b.deleteInvocations(ctx, "poller")
 }
@@ -80,6 +83,9 @@ func (b *bench) waitTransitions(ctx context.Context, start sample, n int, match 
 		if got >= float64(n) {
 			progress("%d invocations reached %v in %s", n, match, time.Since(t0).Round(time.Second))
 			return nil
+		}
+		if time.Since(t0) > 5*time.Second && int(time.Since(t0).Seconds())%6 < 2 {
+			progress("%.0f of %d invocations reached %v", got, n, match)
 		}
 		if got != last {
 			last, lastChange = got, time.Now()
@@ -106,7 +112,8 @@ func (b *bench) scale(ctx context.Context, r *results) error {
 	if err != nil {
 		return err
 	}
-	progress("scale: manager RSS %.1f MiB before", float64(base)/(1<<20))
+	heapBase := start.sum(heapMetric)
+	progress("scale: manager RSS %.1f MiB, heap in use %.1f MiB before", float64(base)/(1<<20), heapBase/(1<<20))
 	made := 0
 	for _, total := range b.cfg.waiting {
 		add := total - made
@@ -132,9 +139,14 @@ func (b *bench) scale(ctx context.Context, r *results) error {
 		if err != nil {
 			return err
 		}
+		s, err := b.st.scrape(ctx)
+		if err != nil {
+			return err
+		}
 		per := float64(rss-base) / float64(total)
-		r.Scale = append(r.Scale, scalePoint{Waiting: total, RSSBytes: rss, BytesPerWaiting: per})
-		progress("scale: %d waiting: manager RSS %.1f MiB, %.0f bytes per waiting invocation", total, float64(rss)/(1<<20), per)
+		heapPer := (s.sum(heapMetric) - heapBase) / float64(total)
+		r.Scale = append(r.Scale, scalePoint{Waiting: total, RSSBytes: rss, BytesPerWaiting: per, HeapBytesPerWaiting: heapPer})
+		progress("scale: %d waiting: manager RSS %.1f MiB, %.0f bytes per waiting invocation (heap in use %.0f)", total, float64(rss)/(1<<20), per, heapPer)
 	}
 	b.st.saveProfile(ctx, b.cfg.pprofDir, "manager", "/debug/pprof/heap", "scale-manager.heap.pprof")
 	b.st.saveProfile(ctx, b.cfg.pprofDir, "shim", "/debug/pprof/heap", "scale-shim.heap.pprof")
