@@ -64,6 +64,28 @@ test: manifests generate fmt vet envtest chromium ## Run all tests against a rea
 test-unit: ## Run the tests that need no control plane.
 	go test -count=1 $$(go list ./... | grep -v -e /test/ -e /controllers)
 
+# The reliability harness (test/reliability): real processes on loopback,
+# kill -9 of the manager, the shim and kube-apiserver, faulty plugin pods,
+# hostile input. It prints the table of docs/reliability.md.
+# RELIABILITY_SCALE is how many invocations the manager crash uses.
+RELIABILITY_SCALE ?= 500
+
+.PHONY: test-reliability
+test-reliability: envtest ## Run the reliability harness and print its table (RELIABILITY_SCALE=500).
+	KUBEBUILDER_ASSETS="$$($(ENVTEST))" RELIABILITY=1 RELIABILITY_SCALE=$(RELIABILITY_SCALE) \
+		go test ./test/reliability/ -run TestReliability -count=1 -v -timeout 40m
+
+# Fuzz targets, each run for FUZZTIME; go test runs their seed corpora.
+FUZZTIME ?= 30s
+FUZZ_TARGETS = ./cmd/apiserver/app:FuzzDecodeRequest ./sdk/protocol:FuzzVerifyToken ./sdk/taskjson:FuzzEvaluate
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME (default 30s) each.
+	@for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t#*:} in $${t%%:*} for $(FUZZTIME)"; \
+		go test $${t%%:*} -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) || exit 1; \
+	done
+
 ##@ Build
 
 # Every binary `make build` puts in bin/: the manager, the shim, the example
