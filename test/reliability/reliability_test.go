@@ -23,7 +23,8 @@ type row struct {
 	// early are POLL executes before their poll time; -1 when not measured.
 	early int
 	// recover is how long the system took to get back to normal (see each
-	// scenario), or for the fault cases to reach the documented end.
+	// scenario), or for the fault cases to reach the documented end; 0 when
+	// not measured.
 	recover time.Duration
 }
 
@@ -97,8 +98,12 @@ func printTable(w io.Writer, rows []row) {
 		"|---|---:|---:|---:|---:|---:|",
 	}
 	for _, r := range rows {
+		recover := "-"
+		if r.recover > 0 {
+			recover = r.recover.Round(10 * time.Millisecond).String()
+		}
 		lines = append(lines, fmt.Sprintf("| %s | %d | %d | %s | %s | %s |",
-			r.fault, r.invocations, r.lost, num(r.repeated), num(r.early), r.recover.Round(10*time.Millisecond)))
+			r.fault, r.invocations, r.lost, num(r.repeated), num(r.early), recover))
 	}
 	fmt.Fprintf(w, "\nRELIABILITY TABLE\n%s\n\n", strings.Join(lines, "\n"))
 }
