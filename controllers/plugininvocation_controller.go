@@ -56,6 +56,7 @@ type PluginInvocationReconciler struct {
 
 	caller  *pluginCaller
 	expect  *writeExpectations
+	polls   *pollSchedule
 	schemas *schemaCache
 }
 
@@ -72,6 +73,7 @@ func (r *PluginInvocationReconciler) Reconcile(ctx context.Context, req reconcil
 	if err := r.Get(ctx, req.NamespacedName, inv); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.expect.forget(req.NamespacedName)
+			r.polls.forget(req.NamespacedName)
 			return reconcile.Result{}, nil
 		}
 		return reconcile.Result{}, fmt.Errorf("get invocation %s: %w", req.NamespacedName, err)
@@ -204,7 +206,8 @@ func (r *PluginInvocationReconciler) execute(ctx context.Context, inv *bkv1.Plug
 		return applyFailure(inv, ReasonUnreachable, fmt.Sprintf("PluginVersion %s: %v", plv.Name, err), now), nil
 	}
 	if inv.Status.State == bkv1.StatePoll && inv.Status.NextPollTime != nil {
-		r.Metrics.pollLateness(now.Sub(inv.Status.NextPollTime.Time).Seconds())
+		due := r.polls.dueTime(client.ObjectKeyFromObject(inv), inv.Status.NextPollTime.Time)
+		r.Metrics.pollLateness(now.Sub(due).Seconds())
 	}
 	req := buildExecuteRequest(inv, plv, traceID, s.callback, r.Options)
 	req.Inputs = in.inputs
@@ -265,6 +268,12 @@ func (r *PluginInvocationReconciler) write(ctx context.Context, inv *bkv1.Plugin
 		st.StartTime = &start
 	}
 	st.ObservedGeneration = inv.Generation
+	// The exact due time, before the write reads back the status with
+	// whole seconds.
+	var due time.Time
+	if st.State == bkv1.StatePoll && st.NextPollTime != nil {
+		due = st.NextPollTime.Time
+	}
 
 	obj := inv.DeepCopy()
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
@@ -297,6 +306,11 @@ func (r *PluginInvocationReconciler) write(ctx context.Context, inv *bkv1.Plugin
 		return reconcile.Result{}, fmt.Errorf("update status of invocation %s: %w", key, err)
 	}
 	r.expect.wrote(key, &st)
+	if !due.IsZero() {
+		r.polls.set(key, due)
+	} else {
+		r.polls.forget(key)
+	}
 	inv = obj
 
 	// Labels and consumed callbacks: the status write above is what counts
@@ -319,11 +333,11 @@ func (r *PluginInvocationReconciler) write(ctx context.Context, inv *bkv1.Plugin
 		return reconcile.Result{RequeueAfter: time.Millisecond}, nil
 	case t.requeueNow:
 		return reconcile.Result{RequeueAfter: time.Millisecond}, nil
-	case st.State == bkv1.StatePoll && st.NextPollTime != nil && t.executed:
+	case !due.IsZero() && t.executed:
 		// The interval runs from the execute, but the pod call and the
-		// write took some of it: wake at the recorded time itself, not an
-		// interval after the write.
-		return reconcile.Result{RequeueAfter: max(st.NextPollTime.Sub(r.Clock.Now()), time.Millisecond)}, nil
+		// write took some of it: wake at the exact due time (status keeps
+		// it in whole seconds), not an interval after the write.
+		return reconcile.Result{RequeueAfter: max(due.Sub(r.Clock.Now()), time.Millisecond)}, nil
 	default:
 		return reconcile.Result{RequeueAfter: t.requeueAfter}, nil
 	}
@@ -453,6 +467,7 @@ func (r *PluginInvocationReconciler) applyDefaults() {
 	}
 	r.caller = &pluginCaller{http: o.HTTPClient, maxAnswerBytes: int64(o.MaxStatusBytes)*2 + 64<<10}
 	r.expect = newWriteExpectations()
+	r.polls = newPollSchedule()
 	r.schemas = newSchemaCache()
 }
 

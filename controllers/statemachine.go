@@ -235,11 +235,11 @@ func applyAnswer(inv *bkv1.PluginInvocation, answer *protocol.ExecuteResponse, d
 			return t
 		}
 		interval := time.Duration(answer.PollIntervalSeconds * float64(time.Second))
-		next := metav1.NewTime(pollTime(now, interval))
+		next := metav1.NewTime(now.Add(interval))
 		st.State = bkv1.StatePoll
 		st.NextPollTime = &next
 		t.status = running(st, "waiting to be polled", now)
-		t.requeueAfter = max(next.Sub(now), time.Millisecond)
+		t.requeueAfter = max(interval, time.Millisecond)
 	case protocol.StateCallback:
 		st.State = bkv1.StateCallback
 		if answer.CallbackTimeoutSeconds > 0 {
@@ -428,22 +428,4 @@ func ttlExpiry(inv *bkv1.PluginInvocation, defaultTTL time.Duration) time.Time {
 func setConditionKeepingTime(conds []metav1.Condition, c metav1.Condition) []metav1.Condition {
 	apimeta.RemoveStatusCondition(&conds, c.Type)
 	return append(conds, c)
-}
-
-// pollTime is when a poll asked for after interval is due. Status keeps
-// times in whole seconds (metav1.Time), so a due time of a second or more
-// away is rounded up to the next second: the recorded nextPollTime is then
-// exactly when the poll runs, never after it, so that no poll runs before
-// its interval, not even after a restart that reads it back, and lateness
-// is measured against the real due time. Shorter intervals are kept
-// exact: they poll as soon as they can.
-func pollTime(now time.Time, interval time.Duration) time.Time {
-	next := now.Add(interval)
-	if interval < time.Second {
-		return next
-	}
-	if up := next.Truncate(time.Second); up.Before(next) {
-		return up.Add(time.Second)
-	}
-	return next
 }

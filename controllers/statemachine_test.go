@@ -153,12 +153,12 @@ func TestApplyAnswer(t *testing.T) {
 		{name: "FAIL without a message still says something", inv: invocation(bkv1.StatePoll),
 			answer:    protocol.ExecuteResponse{State: protocol.StateFail},
 			wantState: bkv1.StateFail, wantErr: "plugin failed without a message", wantReason: ReasonPluginFailed},
-		{name: "EMPTY -> POLL sets the next poll time, rounded up to the second status keeps", inv: invocation(bkv1.StateEmpty),
+		{name: "EMPTY -> POLL sets the next poll time", inv: invocation(bkv1.StateEmpty),
 			answer:    protocol.ExecuteResponse{State: protocol.StatePoll, PollIntervalSeconds: 2.5},
-			wantState: bkv1.StatePoll, wantAfter: 3 * time.Second, wantReason: ReasonRunning,
+			wantState: bkv1.StatePoll, wantAfter: 2500 * time.Millisecond, wantReason: ReasonRunning,
 			check: func(t *testing.T, st bkv1.PluginInvocationStatus) {
-				if !st.NextPollTime.Time.Equal(now.Add(3 * time.Second)) {
-					t.Errorf("nextPollTime = %v, want %v", st.NextPollTime, now.Add(3*time.Second))
+				if !st.NextPollTime.Time.Equal(now.Add(2500 * time.Millisecond)) {
+					t.Errorf("nextPollTime = %v", st.NextPollTime)
 				}
 			}},
 		{name: "POLL -> POLL with interval zero polls at once", inv: invocation(bkv1.StatePoll, func(i *bkv1.PluginInvocation) { i.Status.NextPollTime = at(0) }),
@@ -399,29 +399,5 @@ func TestPendingCallbacks(t *testing.T) {
 	}
 	if strings.Join(stale, ",") != bkv1.CallbackAnnotationPrefix+"delivered,"+bkv1.CallbackAnnotationPrefix+"junk" {
 		t.Errorf("stale = %v", stale)
-	}
-}
-
-func TestPollTime(t *testing.T) {
-	base := time.Date(2026, 11, 21, 10, 0, 0, 400*int(time.Millisecond), time.UTC)
-	for _, tc := range []struct {
-		now      time.Time
-		interval time.Duration
-		want     time.Time
-	}{
-		{base, 0, base},
-		{base, 300 * time.Millisecond, base.Add(300 * time.Millisecond)},
-		{base, time.Second, time.Date(2026, 11, 21, 10, 0, 2, 0, time.UTC)},
-		{base, 5 * time.Second, time.Date(2026, 11, 21, 10, 0, 6, 0, time.UTC)},
-		{t0, 5 * time.Second, t0.Add(5 * time.Second)},
-		{t0, 2500 * time.Millisecond, t0.Add(3 * time.Second)},
-	} {
-		got := pollTime(tc.now, tc.interval)
-		if !got.Equal(tc.want) {
-			t.Errorf("pollTime(%s, %s) = %s, want %s", tc.now.Format(time.RFC3339Nano), tc.interval, got.Format(time.RFC3339Nano), tc.want.Format(time.RFC3339Nano))
-		}
-		if got.Before(tc.now.Add(tc.interval)) {
-			t.Errorf("pollTime(%s, %s) = %s comes before the interval", tc.now, tc.interval, got)
-		}
 	}
 }
