@@ -28,8 +28,23 @@ func (b *bench) lateness(ctx context.Context, r *results) error {
 		return err
 	}
 	inputs := fmt.Sprintf(`{"polls":1000000,"interval":%d}`, interval)
-	if err := b.createInvocations(ctx, "create pollers", n, func(int) *bkv1.PluginInvocation {
-		return newInvocation(benchNamespace, "poller", "1.0.0", inputs)
+	// The pollers are created evenly over one interval, so that their polls
+	// fall due evenly, n/interval a second, as independent pollers' do;
+	// created as fast as possible they would all fall due in the few
+	// seconds their creation took, at a rate no interval changes.
+	t0 := time.Now()
+	spacing := b.cfg.latenessInterval / time.Duration(n)
+	if err := parallel(ctx, "create pollers, evenly over one interval", n, b.cfg.concurrency, func(ctx context.Context, i int) error {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Until(t0.Add(time.Duration(i) * spacing))):
+		}
+		inv := newInvocation(benchNamespace, "poller", "1.0.0", inputs)
+		if err := b.kube.Create(ctx, inv); err != nil {
+			return fmt.Errorf("create invocation %s: %w", inv.Name, err)
+		}
+		return nil
 	}); err != nil {
 		return err
 	}
@@ -40,11 +55,12 @@ func (b *bench) lateness(ctx context.Context, r *results) error {
 	if err != nil {
 		return err
 	}
-	t0 := time.Now()
+	t1 := time.Now()
 	stop := ticker(func() {
 		if s, err := b.st.scrape(ctx); err == nil {
-			p99, count, _ := histogramQuantile(before, s, latenessMetric, 0.99)
-			progress("poll lateness: %.0f polls, p99 %.0f ms (%s of %s)", count, p99*1000, time.Since(t0).Round(time.Second), b.cfg.latenessWindow)
+			if p99, count, _ := histogramQuantile(before, s, latenessMetric, 0.99); count > 0 {
+				progress("poll lateness: %.0f polls, p99 %.0f ms (%s of %s)", count, p99*1000, time.Since(t1).Round(time.Second), b.cfg.latenessWindow)
+			}
 		}
 	})
 	select {
