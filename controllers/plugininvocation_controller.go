@@ -54,10 +54,13 @@ type PluginInvocationReconciler struct {
 	// the object as it is; nil means the manager's.
 	APIReader client.Reader
 
-	caller  *pluginCaller
-	expect  *writeExpectations
-	polls   *pollSchedule
-	schemas *schemaCache
+	caller *pluginCaller
+	expect *writeExpectations
+	// unwritten keeps answers whose status write failed, to write them
+	// again without another execute.
+	unwritten *unwrittenAnswers
+	polls     *pollSchedule
+	schemas   *schemaCache
 }
 
 // +kubebuilder:rbac:groups=bkplugin.io,resources=plugininvocations,verbs=get;list;watch;patch;delete
@@ -74,6 +77,7 @@ func (r *PluginInvocationReconciler) Reconcile(ctx context.Context, req reconcil
 		if apierrors.IsNotFound(err) {
 			r.expect.forget(req.NamespacedName)
 			r.polls.forget(req.NamespacedName)
+			r.unwritten.forget(req.NamespacedName)
 			return reconcile.Result{}, nil
 		}
 		return reconcile.Result{}, fmt.Errorf("get invocation %s: %w", req.NamespacedName, err)
@@ -89,6 +93,12 @@ func (r *PluginInvocationReconciler) Reconcile(ctx context.Context, req reconcil
 	traceID := invocationTraceID(inv)
 	ctx = logf.IntoContext(ctx, logf.FromContext(ctx).WithValues("trace_id", traceID, "plugin", inv.Spec.Plugin))
 	now := r.Clock.Now()
+
+	// An answer the plugin already gave, whose write failed, is written
+	// now rather than asked for again.
+	if a, ok := r.unwritten.take(req.NamespacedName, &inv.Status); ok {
+		return r.write(ctx, inv, a.traceID, a.version, a.t, a.at)
+	}
 
 	// 3. A finished invocation only has its notification and TTL left.
 	if inv.Status.State.Terminal() {
@@ -303,8 +313,13 @@ func (r *PluginInvocationReconciler) write(ctx context.Context, inv *bkv1.Plugin
 			tooLarge.status.Outputs, tooLarge.status.Storage = nil, nil
 			return r.write(ctx, inv, traceID, version, tooLarge, now)
 		}
+		if t.executed && !apierrors.IsConflict(err) && !apierrors.IsNotFound(err) {
+			r.unwritten.keep(key, unwrittenAnswer{baseCount: before.InvokeCount, baseState: before.State,
+				traceID: traceID, version: version, t: t, at: now})
+		}
 		return reconcile.Result{}, fmt.Errorf("update status of invocation %s: %w", key, err)
 	}
+	r.unwritten.forget(key)
 	r.expect.wrote(key, &st)
 	if !due.IsZero() {
 		r.polls.set(key, due)
@@ -467,6 +482,7 @@ func (r *PluginInvocationReconciler) applyDefaults() {
 	}
 	r.caller = &pluginCaller{http: o.HTTPClient, maxAnswerBytes: int64(o.MaxStatusBytes)*2 + 64<<10}
 	r.expect = newWriteExpectations()
+	r.unwritten = newUnwrittenAnswers()
 	r.polls = newPollSchedule()
 	r.schemas = newSchemaCache()
 }
