@@ -18,7 +18,7 @@ import (
 func run(ctx context.Context, cfg config, w io.Writer) (err error) {
 	p := &printer{w: w}
 	p.title("bk-plugin-operator demo")
-	p.line("Starting the local stack: etcd, kube-apiserver, the manager, the shim and 3 example plugins ...")
+	p.line("Starting the local stack: etcd, kube-apiserver, the manager, the shim and 4 example plugins ...")
 	started := time.Now()
 	stack, err := startStack(ctx, cfg)
 	if err != nil {

@@ -1,6 +1,6 @@
 // Command localstack runs the whole bk-plugin-operator system on one machine,
 // with no cluster and no internet: etcd and kube-apiserver from the envtest
-// assets, the CRDs, the manager, the standard-API shim and the three example
+// assets, the CRDs, the manager, the standard-API shim and the four example
 // plugins as local processes.
 //
 //	KUBEBUILDER_ASSETS=$(hack/setup-envtest.sh) bin/localstack --bin-dir bin
