@@ -1,20 +1,18 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/bkplugin/bk-plugin-operator/internal/stackrun"
 )
 
 // benchNamespace is the stack's namespace: the shim serves it and the
@@ -23,9 +21,7 @@ const benchNamespace = "default"
 
 // stack is a running bin/localstack.
 type stack struct {
-	cmd        *exec.Cmd
-	done       chan struct{}
-	err        error
+	run        *stackrun.Stack
 	shimURL    string
 	kubeconfig string
 	logsDir    string
@@ -43,7 +39,6 @@ func startStack(ctx context.Context, cfg config) (*stack, error) {
 	}
 	addr := func(i int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[i])) }
 	st := &stack{
-		done:       make(chan struct{}),
 		metricsURL: "http://" + addr(1) + "/metrics",
 		pprofURLs:  map[string]string{},
 		http:       &http.Client{Timeout: 2 * time.Minute},
@@ -66,91 +61,40 @@ func startStack(ctx context.Context, cfg config) (*stack, error) {
 	for _, a := range cfg.shimArgs {
 		args = append(args, "--shim-arg="+a)
 	}
-	st.cmd = exec.Command(filepath.Join(cfg.binDir, "localstack"), args...)
-	st.cmd.Env = append(os.Environ(), "SHIM_ADDR="+addr(0))
-	st.cmd.Stderr = os.Stderr
-	stdout, err := st.cmd.StdoutPipe()
+	bin := filepath.Join(cfg.binDir, "localstack")
+	progress("starting the local stack: %s %s", bin, strings.Join(args, " "))
+	st.run, err = stackrun.Start(ctx, stackrun.Options{
+		Binary: bin, Args: args, Env: append(os.Environ(), "SHIM_ADDR="+addr(0)),
+		Stderr: os.Stderr, StartTimeout: 4 * time.Minute, StopTimeout: 45 * time.Second,
+	})
 	if err != nil {
 		return nil, err
 	}
-	progress("starting the local stack: %s", strings.Join(st.cmd.Args, " "))
-	if err := st.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start localstack: %w", err)
+	st.shimURL, st.kubeconfig, st.logsDir = st.run.Shim, st.run.Kubeconfig, st.run.Logs
+	if st.managerPID, err = readPID(filepath.Join(st.logsDir, "pids"), "manager"); err != nil {
+		st.stop()
+		return nil, err
 	}
-	lines := make(chan string, 4)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		_, _ = io.Copy(io.Discard, stdout)
-		st.err = st.cmd.Wait()
-		close(st.done)
-	}()
-	timer := time.NewTimer(4 * time.Minute)
-	defer timer.Stop()
-	for {
-		select {
-		case line := <-lines:
-			if !strings.HasPrefix(line, "READY ") {
-				continue
-			}
-			for _, f := range strings.Fields(line)[1:] {
-				k, v, _ := strings.Cut(f, "=")
-				switch k {
-				case "shim":
-					st.shimURL = v
-				case "kubeconfig":
-					st.kubeconfig = v
-				case "logs":
-					st.logsDir = v
-				}
-			}
-			if st.managerPID, err = readPID(filepath.Join(st.logsDir, "pids"), "manager"); err != nil {
-				st.stop()
-				return nil, err
-			}
-			progress("stack ready: shim %s, manager pid %d, logs %s", st.shimURL, st.managerPID, st.logsDir)
-			return st, nil
-		case <-st.done:
-			return nil, fmt.Errorf("localstack exited before READY: %v", st.err)
-		case <-timer.C:
-			st.stop()
-			return nil, errors.New("localstack not READY after 4m")
-		case <-ctx.Done():
-			st.stop()
-			return nil, ctx.Err()
-		}
-	}
+	progress("stack ready: shim %s, manager pid %d, logs %s", st.shimURL, st.managerPID, st.logsDir)
+	return st, nil
 }
 
 // alive fails when the stack has stopped.
 func (st *stack) alive() error {
-	select {
-	case <-st.done:
-		return fmt.Errorf("the local stack stopped: %v (logs in %s)", st.err, st.logsDir)
-	default:
-		return nil
+	if exited, err := st.run.Exited(); exited {
+		return fmt.Errorf("the local stack stopped: %v (logs in %s)", err, st.logsDir)
 	}
+	return nil
 }
 
 // stop sends SIGTERM to localstack, which stops every process it started.
 func (st *stack) stop() {
-	if st.cmd.Process == nil {
+	if exited, _ := st.run.Exited(); exited {
 		return
-	}
-	select {
-	case <-st.done:
-		return
-	default:
 	}
 	progress("stopping the local stack")
-	_ = st.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-st.done:
-	case <-time.After(45 * time.Second):
-		_ = st.cmd.Process.Kill()
-		<-st.done
+	if err := st.run.Stop(); err != nil {
+		progress("%v", err)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bkplugin/bk-plugin-operator/internal/stackrun"
 	"github.com/bkplugin/bk-plugin-operator/sdk/client"
 )
 
@@ -20,25 +21,25 @@ func run(ctx context.Context, cfg config, w io.Writer) (err error) {
 	p.title("bk-plugin-operator demo")
 	p.line("Starting the local stack: etcd, kube-apiserver, the manager, the shim and 4 example plugins ...")
 	started := time.Now()
-	stack, err := startStack(ctx, cfg)
+	stack, err := stackrun.Start(ctx, stackrun.Options{Binary: cfg.stackBin, Args: []string{"--bin-dir", cfg.binDir}, StartTimeout: cfg.startTimeout})
 	if err != nil {
 		return err
 	}
 	defer func() {
 		p.blank()
 		p.line("Stopping the local stack ...")
-		if stopErr := stack.stop(); stopErr != nil {
+		if stopErr := stack.Stop(); stopErr != nil {
 			err = errors.Join(err, stopErr)
 			return
 		}
-		p.line("Stopped; every process of the stack has exited. Logs: %s", stack.logs)
+		p.line("Stopped; every process of the stack has exited. Logs: %s", stack.Logs)
 	}()
 	p.line("Ready in %s.", time.Since(started).Round(100*time.Millisecond))
-	p.field("shim", stack.shim+"  (the standard BlueKing plugin API)")
-	p.field("kubeconfig", stack.kubeconfig)
-	p.field("logs", stack.logs)
+	p.field("shim", stack.Shim+"  (the standard BlueKing plugin API)")
+	p.field("kubeconfig", stack.Kubeconfig)
+	p.field("logs", stack.Logs)
 
-	c, err := client.New(stack.shim, client.Options{AppCode: "demo", Username: "newcomer"})
+	c, err := client.New(stack.Shim, client.Options{AppCode: "demo", Username: "newcomer"})
 	if err != nil {
 		return err
 	}
@@ -69,16 +70,16 @@ func run(ctx context.Context, cfg config, w io.Writer) (err error) {
 	}
 
 	p.step(len(steps)+1, "The same versions and invocations as Kubernetes objects, with kubectl")
-	p.line("$ export KUBECONFIG=%s", stack.kubeconfig)
+	p.line("$ export KUBECONFIG=%s", stack.Kubeconfig)
 	for _, kind := range []string{"plv", "pinv"} {
 		p.line("$ kubectl get %s", kind)
-		if err := kubectl(ctx, p, cfg.kubectl, stack.kubeconfig, "get", kind); err != nil {
+		if err := kubectl(ctx, p, cfg.kubectl, stack.Kubeconfig, "get", kind); err != nil {
 			failed = append(failed, err)
 		}
 	}
 
 	if len(failed) > 0 {
-		return fmt.Errorf("%d of %d steps went wrong (logs in %s):\n%w", len(failed), len(steps)+1, stack.logs, errors.Join(failed...))
+		return fmt.Errorf("%d of %d steps went wrong (logs in %s):\n%w", len(failed), len(steps)+1, stack.Logs, errors.Join(failed...))
 	}
 	return nil
 }
