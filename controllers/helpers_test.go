@@ -12,7 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
-	"github.com/bkplugin/bk-plugin-operator/sdk/manifest"
+	"github.com/bkplugin/bk-plugin-operator/internal/testenv"
 	"github.com/bkplugin/bk-plugin-operator/sdk/plugin"
 )
 
@@ -31,11 +31,8 @@ func newNamespace() string {
 // command prints, pointing at url, as a user would with kubectl apply.
 func registerVersions(ns string, p *plugin.Plugin, url string, versions ...string) []bkv1.PluginVersion {
 	GinkgoHelper()
-	plvs, err := manifest.PluginVersions(p, manifest.Options{Namespace: ns, URL: url, Versions: versions})
+	plvs, err := testenv.RegisterVersions(suiteCtx, k8sClient, ns, p, url, versions...)
 	Expect(err).NotTo(HaveOccurred())
-	for i := range plvs {
-		Expect(k8sClient.Create(suiteCtx, &plvs[i])).To(Succeed())
-	}
 	return plvs
 }
 
@@ -44,13 +41,7 @@ func waitReady(plvs []bkv1.PluginVersion) {
 	GinkgoHelper()
 	for i := range plvs {
 		key := client.ObjectKeyFromObject(&plvs[i])
-		Eventually(func(g Gomega) {
-			got := &bkv1.PluginVersion{}
-			g.Expect(k8sClient.Get(suiteCtx, key, got)).To(Succeed())
-			g.Expect(got.Status.Conditions).To(ContainElement(And(
-				HaveField("Type", bkv1.ConditionReady), HaveField("Status", metav1.ConditionTrue))),
-				"PluginVersion %s is not Ready: %+v", key, got.Status.Conditions)
-		}).Should(Succeed())
+		Eventually(func() error { return testenv.Ready(suiteCtx, k8sClient, key) }).Should(Succeed())
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/syncbuf"
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/deployer/deployerplugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/plugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/server"
@@ -128,9 +129,9 @@ var _ = Describe("PluginInvocation with a task.json description", func() {
 	})
 
 	Context("with sensitive outputs", func() {
-		var pluginLogs *syncBuffer
+		var pluginLogs *syncbuf.Buffer
 		BeforeEach(func() {
-			pluginLogs = &syncBuffer{}
+			pluginLogs = &syncbuf.Buffer{}
 			srv, err := server.New(vaultPlugin(), server.Options{Logger: slog.New(slog.NewTextHandler(pluginLogs, nil))})
 			Expect(err).NotTo(HaveOccurred())
 			pod := httptest.NewServer(srv)

@@ -1,12 +1,10 @@
 package controllers_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net/http/httptest"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +24,7 @@ import (
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 	"github.com/bkplugin/bk-plugin-operator/controllers"
+	"github.com/bkplugin/bk-plugin-operator/internal/syncbuf"
 	"github.com/bkplugin/bk-plugin-operator/internal/testenv"
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/callbacker/callbackerplugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/hello/helloplugin"
@@ -55,7 +54,7 @@ var (
 
 	// managerLogs holds everything the managers logged, so that specs can
 	// check that no sensitive value reached a log line.
-	managerLogs = &syncBuffer{}
+	managerLogs = &syncbuf.Buffer{}
 
 	// manager is the running manager; specs that restart it use startManager.
 	stopManager context.CancelFunc
@@ -179,21 +178,3 @@ var _ = AfterSuite(func() {
 		Expect(testEnv.Stop()).To(Succeed())
 	}
 })
-
-// syncBuffer is a bytes.Buffer safe for the loggers of concurrent reconciles.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}

@@ -11,9 +11,10 @@ import (
 	"io"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
+
+	"github.com/bkplugin/bk-plugin-operator/internal/syncbuf"
 )
 
 // Options says how to run the stack.
@@ -42,7 +43,7 @@ type Stack struct {
 
 	opts   Options
 	cmd    *exec.Cmd
-	stderr *lockedBuffer
+	stderr *syncbuf.Buffer
 	exited chan struct{}
 	err    error
 }
@@ -55,7 +56,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if opts.StopTimeout == 0 {
 		opts.StopTimeout = time.Minute
 	}
-	s := &Stack{opts: opts, stderr: &lockedBuffer{}, exited: make(chan struct{})}
+	s := &Stack{opts: opts, stderr: &syncbuf.Buffer{}, exited: make(chan struct{})}
 	s.cmd = exec.Command(opts.Binary, opts.Args...)
 	s.cmd.Env = opts.Env
 	s.cmd.Stderr = s.stderr
@@ -147,24 +148,6 @@ func (s *Stack) Stop() error {
 
 // Stderr is what the stack has written to its stderr so far.
 func (s *Stack) Stderr() string { return s.stderr.String() }
-
-// lockedBuffer collects the stack's stderr, written by exec's goroutine.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // Exited reports whether the stack has stopped, and with what error.
 func (s *Stack) Exited() (bool, error) {

@@ -8,12 +8,11 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/testenv"
 	bkclient "github.com/bkplugin/bk-plugin-operator/sdk/client"
-	"github.com/bkplugin/bk-plugin-operator/sdk/manifest"
 	"github.com/bkplugin/bk-plugin-operator/sdk/plugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
 )
@@ -53,11 +52,8 @@ func slowPlugin() *plugin.Plugin {
 // prints, pointing at url, as a user would with kubectl apply.
 func registerVersions(p *plugin.Plugin, url string) []bkv1.PluginVersion {
 	GinkgoHelper()
-	plvs, err := manifest.PluginVersions(p, manifest.Options{Namespace: namespace, URL: url})
+	plvs, err := testenv.RegisterVersions(suiteCtx, k8sClient, namespace, p, url)
 	Expect(err).NotTo(HaveOccurred())
-	for i := range plvs {
-		Expect(k8sClient.Create(suiteCtx, &plvs[i])).To(Succeed())
-	}
 	return plvs
 }
 
@@ -65,13 +61,7 @@ func waitReady(plvs []bkv1.PluginVersion) {
 	GinkgoHelper()
 	for i := range plvs {
 		key := client.ObjectKeyFromObject(&plvs[i])
-		Eventually(func(g Gomega) {
-			got := &bkv1.PluginVersion{}
-			g.Expect(k8sClient.Get(suiteCtx, key, got)).To(Succeed())
-			g.Expect(got.Status.Conditions).To(ContainElement(And(
-				HaveField("Type", bkv1.ConditionReady), HaveField("Status", metav1.ConditionTrue))),
-				"PluginVersion %s is not Ready", key)
-		}).Should(Succeed())
+		Eventually(func() error { return testenv.Ready(suiteCtx, k8sClient, key) }).Should(Succeed())
 	}
 }
 

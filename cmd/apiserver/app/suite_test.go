@@ -29,6 +29,7 @@ import (
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 	"github.com/bkplugin/bk-plugin-operator/cmd/apiserver/app"
 	"github.com/bkplugin/bk-plugin-operator/controllers"
+	"github.com/bkplugin/bk-plugin-operator/internal/syncbuf"
 	"github.com/bkplugin/bk-plugin-operator/internal/testenv"
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/callbacker/callbackerplugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/deployer/deployerplugin"
@@ -75,7 +76,7 @@ var (
 
 	// allLogs holds every line the shim, the manager and the plugin pods
 	// logged, so that specs can check no sensitive value reached a log.
-	allLogs = &syncBuffer{}
+	allLogs = &syncbuf.Buffer{}
 )
 
 func TestShim(t *testing.T) {

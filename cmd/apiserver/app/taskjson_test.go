@@ -1,12 +1,10 @@
 package app_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
-	"sync"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -22,24 +20,6 @@ import (
 	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
 	"github.com/bkplugin/bk-plugin-operator/sdk/taskjson"
 )
-
-// syncBuffer is a bytes.Buffer safe for concurrent loggers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // pluginPod serves p with its log lines in allLogs.
 func pluginPod(p *plugin.Plugin) http.Handler {
