@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -29,7 +30,7 @@ page's cursor is printed on stderr. --all follows every cursor.`,
 			code := args[0]
 			q := stdapi.InvocationsQuery{Version: version, Cursor: cursor, Limit: limit}
 			if state != "" {
-				s, err := protocol.ParseState(state)
+				s, err := protocol.ParseState(strings.ToUpper(state))
 				if err != nil {
 					return usagef("--state: %w", err)
 				}

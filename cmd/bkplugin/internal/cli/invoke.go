@@ -33,6 +33,9 @@ standard input. The exit status is 1 when the invocation ends FAIL.`,
 			if err != nil {
 				return err
 			}
+			if inputs == "@-" && ctxInputs == "@-" {
+				return usagef("--inputs and --context cannot both read standard input")
+			}
 			in, err := readJSON("inputs", inputs, g.io.In, "{}", true)
 			if err != nil {
 				return err
@@ -40,9 +43,6 @@ standard input. The exit status is 1 when the invocation ends FAIL.`,
 			cx, err := readJSON("context", ctxInputs, g.io.In, "{}", true)
 			if err != nil {
 				return err
-			}
-			if inputs == "@-" && ctxInputs == "@-" {
-				return usagef("--inputs and --context cannot both read standard input")
 			}
 			if traceID != "" && !stdapi.ValidTraceID(traceID) {
 				return usagef("--trace-id %q: want %d lowercase hex characters", traceID, stdapi.TraceIDLength)
