@@ -169,8 +169,8 @@ func TestCLIAgainstLocalStack(t *testing.T) {
 			t.Errorf("callback printed %q", out)
 		}
 		done := decode[invocation](t, s.ok("schedule", "callbacker", inv.TraceID, "--wait", "--interval", "200ms", "-q", "-o", "json"))
-		if done.StateName != "SUCCESS" || !strings.Contains(string(done.Outputs), `"received":{"approved":true}`) {
-			t.Errorf("after the callback: %+v (outputs %s)", done, done.Outputs)
+		if received, _ := json.Marshal(outputs(t, done)["received"]); done.StateName != "SUCCESS" || string(received) != `{"approved":true}` {
+			t.Errorf("after the callback: %s with outputs %s", done.StateName, done.Outputs)
 		}
 
 		second := decode[invocation](t, s.ok("invoke", "callbacker", "1.0.0", "-o", "json"))

@@ -193,3 +193,43 @@ func TestTokenNotShownInHelp(t *testing.T) {
 		t.Errorf("--help shows the token from %s:\n%s", EnvToken, stdout)
 	}
 }
+
+// TestLogsFollowPrintsEachLineOnce feeds logs -f a log that grows in the
+// middle, as the shim's merge of manager and plugin lines by time does:
+// every line is printed once, none twice.
+func TestLogsFollowPrintsEachLineOnce(t *testing.T) {
+	var mu sync.Mutex
+	logs := [][]string{{"a", "c"}, {"a", "b", "c", "d"}, {"a", "b", "c", "d", "d", "e"}}
+	schedules := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case strings.Contains(r.URL.Path, "/bk_plugin/schedule/"):
+			state := 2
+			if schedules >= len(logs)-1 {
+				state = 4
+			}
+			schedules++
+			fmt.Fprintf(w, `{"result":true,"message":"","trace_id":%q,"data":{"trace_id":%q,"plugin_version":"1.0.0","state":%d,"outputs":{},"err":"","created_at":"","finish_at":""}}`, traceA, traceA, state)
+		case strings.Contains(r.URL.Path, "/bk_plugin/logs/"):
+			i := min(schedules-1, len(logs)-1)
+			body, _ := json.Marshal(strings.Join(logs[i], "\n") + "\n")
+			fmt.Fprintf(w, `{"result":true,"message":"","trace_id":%q,"data":{"log":%s}}`, traceA, body)
+		default:
+			w.WriteHeader(http.StatusNotFound)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	stdout, stderr, code := run(t, nil, "", "logs", "poller", traceA, "-f", "--interval", "10ms", "--server", srv.URL)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if got, want := strings.Fields(stdout), []string{"a", "c", "b", "d", "d", "e"}; strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("logs -f printed %q, want %q", got, want)
+	}
+	if !strings.Contains(stderr, "ended SUCCESS") {
+		t.Errorf("stderr %q", stderr)
+	}
+}

@@ -59,18 +59,22 @@ func (g *globals) followLogs(ctx context.Context, c *client.Client, code, traceI
 	if interval <= 0 {
 		interval = time.Second
 	}
-	printed := 0
+	// The log is not append-only: it merges the plugin's lines with the
+	// manager's by time, so a line can appear before lines already
+	// printed. A line is new when it occurs more often than printed so far.
+	printed := map[string]int{}
 	emit := func() error {
 		l, err := c.Logs(ctx, code, traceID)
 		if err != nil {
 			return err
 		}
-		lines := l.Lines()
-		if len(lines) < printed {
-			// The log was cut (a restarted plugin pod); print it again.
-			printed = 0
-		}
-		for _, line := range lines[printed:] {
+		seen := map[string]int{}
+		for _, line := range l.Lines() {
+			seen[line]++
+			if seen[line] <= printed[line] {
+				continue
+			}
+			printed[line] = seen[line]
 			if g.json() {
 				if err := writeJSONLine(g.io.Out, map[string]string{"trace_id": traceID, "line": line}); err != nil {
 					return err
@@ -79,7 +83,6 @@ func (g *globals) followLogs(ctx context.Context, c *client.Client, code, traceI
 				fmt.Fprintln(g.io.Out, line)
 			}
 		}
-		printed = len(lines)
 		return nil
 	}
 	ticker := time.NewTicker(interval)
