@@ -50,6 +50,9 @@ type project struct {
 	Module, Code, Description, Package string
 	SDKModule, SDKVersion, SDKReplace  string
 	GoVersion, GoMinor                 string
+	// dir is the default project folder: the module path's last element
+	// before any major-version suffix.
+	dir string
 }
 
 // resolve checks o and fills in its defaults.
@@ -80,6 +83,7 @@ func (o Options) resolve() (project, error) {
 		SDKVersion:  o.SDKVersion,
 		SDKReplace:  o.SDKReplace,
 		GoVersion:   o.GoVersion,
+		dir:         last,
 	}
 	if p.Description == "" {
 		p.Description = "The " + code + " plugin."

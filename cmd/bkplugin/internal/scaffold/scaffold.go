@@ -79,10 +79,7 @@ func Generate(opts Options) (*Result, error) {
 	p.GoMinor = goMinor(p.GoVersion)
 	dir := opts.Dir
 	if dir == "" {
-		dir = filepath.Base(filepath.FromSlash(strings.TrimSuffix(p.Module, "/")))
-		if dir == "." || dir == "" {
-			dir = p.Code
-		}
+		dir = p.dir
 	}
 	dir, err = filepath.Abs(dir)
 	if err != nil {

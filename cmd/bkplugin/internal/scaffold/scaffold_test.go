@@ -94,9 +94,14 @@ func TestGenerateWritesAFormattedProject(t *testing.T) {
 }
 
 func TestGenerateWithAPublishedVersion(t *testing.T) {
-	dir := t.TempDir()
-	if _, err := Generate(Options{Module: "example.com/greeter/v2", Dir: dir, SDKVersion: "v0.3.0"}); err != nil {
+	t.Chdir(t.TempDir())
+	res, err := Generate(Options{Module: "example.com/greeter/v2", SDKVersion: "v0.3.0"})
+	if err != nil {
 		t.Fatal(err)
+	}
+	dir := res.Dir
+	if filepath.Base(dir) != "greeter" {
+		t.Errorf("default folder = %s, want greeter (the element before /v2)", dir)
 	}
 	data, _ := os.ReadFile(filepath.Join(dir, "go.mod"))
 	mod, err := modfile.Parse("go.mod", data, nil)
