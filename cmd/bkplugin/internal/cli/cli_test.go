@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -231,5 +233,37 @@ func TestLogsFollowPrintsEachLineOnce(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "ended SUCCESS") {
 		t.Errorf("stderr %q", stderr)
+	}
+}
+
+func TestInitJSON(t *testing.T) {
+	root, err := filepath.Abs("../../../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "out")
+	stdout, stderr, code := run(t, nil, "", "init", "example.com/acme/my-tool", "--dir", dir, "--code", "tool", "--no-tidy", "--sdk-replace", root, "-o", "json")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var v initView
+	if err := json.Unmarshal([]byte(stdout), &v); err != nil {
+		t.Fatalf("%v:\n%s", err, stdout)
+	}
+	if v.Code != "tool" || v.Package != "toolplugin" || v.Dir != dir || v.SDKReplace != root || v.Tidied || len(v.Files) != 9 {
+		t.Errorf("init -o json = %+v", v)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "go.sum")); !os.IsNotExist(err) {
+		t.Errorf("--no-tidy wrote go.sum (stat: %v)", err)
+	}
+	// Again into the same folder: refused, nothing overwritten.
+	_, stderr, code = run(t, nil, "", "init", "example.com/acme/my-tool", "--dir", dir, "--no-tidy", "--sdk-replace", root)
+	if code != ExitUsage || !strings.Contains(stderr, "already exists") {
+		t.Errorf("second init: exit %d, stderr %q", code, stderr)
+	}
+	// No replace and no published version to fall back on.
+	_, stderr, code = run(t, nil, "", "init", "example.com/acme/other", "--dir", t.TempDir(), "--no-tidy", "--sdk-replace=")
+	if code != ExitUsage || !strings.Contains(stderr, "--sdk-version") {
+		t.Errorf("init with --sdk-replace=: exit %d, stderr %q", code, stderr)
 	}
 }
