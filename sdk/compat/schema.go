@@ -20,7 +20,7 @@ type walker struct {
 	oldRoot, newRoot any
 	// active holds the pairs of references being compared, so that a
 	// recursive type is compared once, not forever.
-	active             map[string]bool
+	active            map[string]bool
 	breaking, notices []Finding
 }
 
