@@ -82,6 +82,9 @@ func CompareSchemas(section Section, old, new json.RawMessage) (Report, error) {
 	if err != nil {
 		return Report{}, fmt.Errorf("%s: new schema: %w", section, err)
 	}
+	if canonical(oldDoc) == canonical(newDoc) {
+		return Report{}, nil // the common case, and no walk to bound
+	}
 	w := &walker{
 		section: section,
 		out:     section == SectionOutputs,

@@ -136,22 +136,31 @@ type Report struct {
 // Compatible reports whether the new version breaks no caller.
 func (r Report) Compatible() bool { return len(r.Breaking) == 0 }
 
+// maxErrorFindings bounds the findings Error lists, so that a denial
+// reason stays readable and within what an API response carries.
+const maxErrorFindings = 20
+
 // Error returns the breaking changes as one message, "" when compatible:
-// "2 breaking changes: inputs.name: required-added: ...; ...". A webhook
-// can return it as its denial reason.
+// "2 breaking changes: inputs.name: required-added: ...; ...". Past 20
+// findings it ends with "; and N more". A webhook can return it as its
+// denial reason.
 func (r Report) Error() string {
 	if r.Compatible() {
 		return ""
 	}
-	parts := make([]string, len(r.Breaking))
-	for i, f := range r.Breaking {
+	n := min(len(r.Breaking), maxErrorFindings)
+	parts := make([]string, n, n+1)
+	for i, f := range r.Breaking[:n] {
 		parts[i] = f.String()
 	}
+	if rest := len(r.Breaking) - n; rest > 0 {
+		parts = append(parts, fmt.Sprintf("and %d more", rest))
+	}
 	noun := "changes"
-	if len(parts) == 1 {
+	if len(r.Breaking) == 1 {
 		noun = "change"
 	}
-	return fmt.Sprintf("%d breaking %s: %s", len(parts), noun, strings.Join(parts, "; "))
+	return fmt.Sprintf("%d breaking %s: %s", len(r.Breaking), noun, strings.Join(parts, "; "))
 }
 
 // Write prints the report, one finding a line, breaking changes first,

@@ -191,7 +191,7 @@ func pointer(root any, ref string) any {
 		if tok == "" {
 			continue
 		}
-		tok = strings.NewReplacer("~1", "/", "~0", "~").Replace(tok)
+		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
 		m, ok := cur.(map[string]any)
 		if !ok {
 			return nil
@@ -226,25 +226,39 @@ func hasDefault(root, s any) bool {
 	return ok
 }
 
+// expandBudget bounds the nodes one expand call produces: a definition
+// that refers to itself several times would otherwise grow exponentially.
+const expandBudget = 10000
+
 // expand replaces local "$ref"s with what they name, a few levels deep, so
 // that opaque keywords compare by content and not by definition name.
+// Past its budget it leaves references as they are.
 func expand(root, v any, depth int) any {
+	budget := expandBudget
+	return expandWithin(root, v, depth, &budget)
+}
+
+func expandWithin(root, v any, depth int, budget *int) any {
+	*budget--
+	if *budget < 0 {
+		return v
+	}
 	switch v := v.(type) {
 	case map[string]any:
 		if ref, ok := v["$ref"].(string); ok && depth < 8 {
 			if t := pointer(root, ref); t != nil {
-				return expand(root, t, depth+1)
+				return expandWithin(root, t, depth+1, budget)
 			}
 		}
 		out := make(map[string]any, len(v))
 		for k, e := range v {
-			out[k] = expand(root, e, depth)
+			out[k] = expandWithin(root, e, depth, budget)
 		}
 		return out
 	case []any:
 		out := make([]any, len(v))
 		for i, e := range v {
-			out[i] = expand(root, e, depth)
+			out[i] = expandWithin(root, e, depth, budget)
 		}
 		return out
 	}

@@ -11,6 +11,11 @@ import (
 // be recursive.
 const maxDepth = 64
 
+// maxSteps bounds the schemas one comparison visits. Definitions that
+// refer to others many times over are walked once per path, which grows
+// exponentially with their nesting; a webhook must answer all the same.
+const maxSteps = 20000
+
 // walker compares two schema documents of one section.
 type walker struct {
 	section Section
@@ -20,7 +25,9 @@ type walker struct {
 	oldRoot, newRoot any
 	// active holds the pairs of references being compared, so that a
 	// recursive type is compared once, not forever.
-	active            map[string]bool
+	active map[string]bool
+	// steps counts the schemas compared, up to maxSteps.
+	steps             int
 	breaking, notices []Finding
 }
 
@@ -35,6 +42,14 @@ func (w *walker) note(rule Rule, path, format string, args ...any) {
 // compare compares the schemas of one field (or the whole document).
 func (w *walker) compare(path string, oldS, newS any, depth int) {
 	if depth > maxDepth {
+		return
+	}
+	w.steps++
+	if w.steps == maxSteps {
+		// Reported on the section, so that it is listed first.
+		w.breaks(RuleCombinatorChanged, string(w.section), "schemas too large to compare (more than %d nested schemas, stopped at %s); the rest is unchecked", maxSteps, path)
+	}
+	if w.steps >= maxSteps {
 		return
 	}
 	o, oldRef, oldOK := resolve(w.oldRoot, oldS)
