@@ -86,11 +86,12 @@ func CompareSchemas(section Section, old, new json.RawMessage) (Report, error) {
 		return Report{}, nil // the common case, and no walk to bound
 	}
 	w := &walker{
-		section: section,
-		out:     section == SectionOutputs,
-		oldRoot: oldDoc,
-		newRoot: newDoc,
-		active:  map[string]bool{},
+		section:    section,
+		out:        section == SectionOutputs,
+		oldRoot:    oldDoc,
+		newRoot:    newDoc,
+		active:     map[string]bool{},
+		expandLeft: expandBudget,
 	}
 	w.compare(string(section), oldDoc, newDoc, 0)
 	return Report{Breaking: sortFindings(w.breaking), Notices: sortFindings(w.notices)}, nil

@@ -226,16 +226,17 @@ func hasDefault(root, s any) bool {
 	return ok
 }
 
-// expandBudget bounds the nodes one expand call produces: a definition
-// that refers to itself several times would otherwise grow exponentially.
-const expandBudget = 10000
+// expandBudget bounds the nodes the expansions of one comparison produce:
+// a definition that refers to itself several times would otherwise grow
+// exponentially.
+const expandBudget = 200000
 
 // expand replaces local "$ref"s with what they name, a few levels deep, so
 // that opaque keywords compare by content and not by definition name.
-// Past its budget it leaves references as they are.
-func expand(root, v any, depth int) any {
-	budget := expandBudget
-	return expandWithin(root, v, depth, &budget)
+// Past the walker's budget it leaves references as they are, which can
+// only make more changes visible, never hide one.
+func (w *walker) expand(root, v any) any {
+	return expandWithin(root, v, 0, &w.expandLeft)
 }
 
 func expandWithin(root, v any, depth int, budget *int) any {

@@ -15,10 +15,14 @@ func fanOut(leafType string) json.RawMessage {
 	defs := map[string]any{}
 	for i := range 20 {
 		props := map[string]any{}
+		var alts []any
 		for _, k := range []string{"a", "b", "c", "d"} {
-			props[k] = map[string]any{"$ref": fmt.Sprintf("#/definitions/D%d", i+1)}
+			ref := map[string]any{"$ref": fmt.Sprintf("#/definitions/D%d", i+1)}
+			props[k] = ref
+			alts = append(alts, ref)
 		}
-		defs[fmt.Sprintf("D%d", i)] = map[string]any{"type": "object", "properties": props}
+		// anyOf is compared by content, with references expanded.
+		defs[fmt.Sprintf("D%d", i)] = map[string]any{"type": "object", "properties": props, "anyOf": alts}
 	}
 	defs["D20"] = map[string]any{"type": leafType}
 	b, _ := json.Marshal(map[string]any{"$ref": "#/definitions/D0", "definitions": defs})

@@ -27,7 +27,9 @@ type walker struct {
 	// recursive type is compared once, not forever.
 	active map[string]bool
 	// steps counts the schemas compared, up to maxSteps.
-	steps             int
+	steps int
+	// expandLeft is what remains of expandBudget.
+	expandLeft        int
 	breaking, notices []Finding
 }
 
@@ -353,7 +355,7 @@ func (w *walker) compareItems(path string, o, n map[string]any, depth int) {
 	_, oTuple := oi.([]any)
 	_, nTuple := ni.([]any)
 	if oTuple || nTuple { // draft-07 tuples: compared as a whole
-		if canonical(expand(w.oldRoot, oi, 0)) != canonical(expand(w.newRoot, ni, 0)) {
+		if canonical(w.expand(w.oldRoot, oi)) != canonical(w.expand(w.newRoot, ni)) {
 			w.breaks(RuleCombinatorChanged, path+"[]", "tuple items changed")
 		}
 		return
@@ -370,8 +372,8 @@ func (w *walker) compareItems(path string, o, n map[string]any, depth int) {
 // compareAllOf compares allOf lists as sets: each entry is one more
 // constraint, as task.json rules with several patterns become.
 func (w *walker) compareAllOf(path string, o, n map[string]any) {
-	oa := canonicalList(w.oldRoot, o["allOf"])
-	na := canonicalList(w.newRoot, n["allOf"])
+	oa := w.canonicalList(w.oldRoot, o["allOf"])
+	na := w.canonicalList(w.newRoot, n["allOf"])
 	if added := without(na, oa); len(added) > 0 {
 		w.constraint(path, "allOf gained "+strings.Join(added, ", "), true, false)
 	}
@@ -385,7 +387,7 @@ func (w *walker) compareAllOf(path string, o, n map[string]any) {
 // gained alternatives (inputs) or only lost some (outputs).
 func (w *walker) compareOpaque(path string, o, n map[string]any) {
 	for _, k := range []string{"anyOf", "oneOf"} {
-		oa, na := canonicalList(w.oldRoot, o[k]), canonicalList(w.newRoot, n[k])
+		oa, na := w.canonicalList(w.oldRoot, o[k]), w.canonicalList(w.newRoot, n[k])
 		gone, added := without(oa, na), without(na, oa)
 		if len(gone) == 0 && len(added) == 0 {
 			continue
@@ -410,17 +412,17 @@ func (w *walker) compareOpaque(path string, o, n map[string]any) {
 		if !oHas && !nHas {
 			continue
 		}
-		if !oHas || !nHas || canonical(expand(w.oldRoot, ov, 0)) != canonical(expand(w.newRoot, nv, 0)) {
+		if !oHas || !nHas || canonical(w.expand(w.oldRoot, ov)) != canonical(w.expand(w.newRoot, nv)) {
 			w.breaks(RuleCombinatorChanged, path, "%s changed, which cannot be checked for compatibility", k)
 		}
 	}
 }
 
-func canonicalList(root, v any) []string {
+func (w *walker) canonicalList(root, v any) []string {
 	list, _ := v.([]any)
 	out := make([]string, 0, len(list))
 	for _, e := range list {
-		out = append(out, canonical(expand(root, e, 0)))
+		out = append(out, canonical(w.expand(root, e)))
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
