@@ -229,7 +229,7 @@ func hasDefault(root, s any) bool {
 // expandBudget bounds the nodes the expansions of one comparison produce:
 // a definition that refers to itself several times would otherwise grow
 // exponentially.
-const expandBudget = 200000
+const expandBudget = 50000
 
 // expand replaces local "$ref"s with what they name, a few levels deep, so
 // that opaque keywords compare by content and not by definition name.
