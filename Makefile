@@ -77,7 +77,7 @@ test-reliability: envtest ## Run the reliability harness and print its table (RE
 
 # Fuzz targets, each run for FUZZTIME; go test runs their seed corpora.
 FUZZTIME ?= 30s
-FUZZ_TARGETS = ./cmd/apiserver/app:FuzzDecodeRequest ./sdk/protocol:FuzzVerifyToken ./sdk/taskjson:FuzzEvaluate
+FUZZ_TARGETS = ./cmd/apiserver/app:FuzzDecodeRequest ./sdk/protocol:FuzzVerifyToken ./sdk/taskjson:FuzzEvaluate ./sdk/compat:FuzzCompareSchemas
 
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME (default 30s) each.
