@@ -78,7 +78,7 @@ func sqlitePath(dsn string) (string, error) {
 	// authority; sqlite:rel/path carries none.
 	if r, ok := strings.CutPrefix(rest, "//"); ok {
 		rest = r
-		if rest != memoryPath && !strings.HasPrefix(rest, "/") {
+		if rest != "" && rest != memoryPath && !strings.HasPrefix(rest, "/") {
 			return "", fmt.Errorf("%w: archive DSN %q names a host; write sqlite:///absolute/path.db or sqlite:relative/path.db", ErrInvalid, dsn)
 		}
 	}

@@ -52,13 +52,13 @@ type sqliteArchive struct {
 
 // openSQLite opens (creating if needed) the database file at path,
 // migrates it and starts the Put writer.
-func openSQLite(ctx context.Context, path string, opts Options) (a *sqliteArchive, err error) {
+func openSQLite(ctx context.Context, path string, opts Options) (_ *sqliteArchive, err error) {
 	memory := path == memoryPath
 	writer, err := sql.Open("sqlite", path+sqliteWriterParams)
 	if err != nil {
 		return nil, fmt.Errorf("open the archive %s: %w", path, err)
 	}
-	a = &sqliteArchive{writer: writer, reader: writer, opts: opts}
+	a := &sqliteArchive{writer: writer, reader: writer, opts: opts}
 	defer func() {
 		if err != nil {
 			a.closeDBs()
