@@ -597,7 +597,7 @@ func TestConcurrentOpenMigratesOnce(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, be backend) {
 		ctx := context.Background()
 		dsn := be.dsn(t)
-		const openers = 4
+		const openers = 16
 		archives := make([]archive.Archive, openers)
 		errs := make([]error, openers)
 		var wg sync.WaitGroup
