@@ -403,7 +403,7 @@ func TestAppendLogs(t *testing.T) {
 			want  []string
 		}{
 			{3, []string{"l3", "l4"}, []string{"l0", "l1", "l2", "l3", "l4"}},
-			{3, []string{"l3", "l4"}, []string{"l0", "l1", "l2", "l3", "l4"}},       // a retry writes nothing twice
+			{3, []string{"l3", "l4"}, []string{"l0", "l1", "l2", "l3", "l4"}},          // a retry writes nothing twice
 			{4, []string{"other", "l5"}, []string{"l0", "l1", "l2", "l3", "l4", "l5"}}, // stored lines stay
 			{6, nil, []string{"l0", "l1", "l2", "l3", "l4", "l5"}},
 		}
