@@ -90,6 +90,23 @@ func TestCLIAgainstLocalStack(t *testing.T) {
 		}
 	})
 
+	t.Run("invoke --trace-id is idempotent, --async --wait follows", func(t *testing.T) {
+		const id = "c11c11c11c11c11c11c11c11c11c11c1"
+		first := decode[invocation](t, s.ok("invoke", "poller", "1.0.0", "--inputs", `{"polls":1,"interval":1}`, "--trace-id", id, "--async", "--wait", "-q", "-o", "json"))
+		if first.TraceID != id || first.StateName != "SUCCESS" || outputs(t, first)["polls_done"] != float64(1) {
+			t.Errorf("invoke --trace-id --async --wait = %+v (outputs %s)", first, first.Outputs)
+		}
+		again := decode[invocation](t, s.ok("invoke", "poller", "1.0.0", "--inputs", `{"polls":1,"interval":1}`, "--trace-id", id, "-o", "json"))
+		if again.TraceID != id || again.StateName != "SUCCESS" || outputs(t, again)["polls_done"] != float64(1) {
+			t.Errorf("repeated invoke answered %+v (outputs %s), want the same finished invocation", again, again.Outputs)
+		}
+		if logs := decode[struct {
+			Lines []string `json:"lines"`
+		}](t, s.ok("logs", "poller", id, "-o", "json")); countContaining(logs.Lines, "polled") != 2 {
+			t.Errorf("the repeated invoke ran the plugin again: %q", logs.Lines)
+		}
+	})
+
 	t.Run("invoke reports bad input and FAIL", func(t *testing.T) {
 		if r := s.run("invoke", "hello", "1.0.0", "--inputs", `["not","an","object"]`); r.code != 2 || !strings.Contains(r.stderr, "must be a JSON object") {
 			t.Errorf("inputs not an object: exit %d, stderr %q; want exit 2 saying so", r.code, r.stderr)
