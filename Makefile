@@ -88,9 +88,9 @@ fuzz: ## Run every fuzz target for FUZZTIME (default 30s) each.
 
 ##@ Build
 
-# Every binary `make build` puts in bin/: the manager, the shim, the example
-# plugins and the local stack.
-BINARIES = ./cmd/manager ./cmd/apiserver \
+# Every binary `make build` puts in bin/: the manager, the shim, the bkplugin
+# CLI, the example plugins and the local stack.
+BINARIES = ./cmd/manager ./cmd/apiserver ./cmd/bkplugin \
 	./sdk/examples/hello ./sdk/examples/poller ./sdk/examples/callbacker ./sdk/examples/deployer \
 	./hack/localstack ./hack/demo
 
@@ -100,6 +100,13 @@ build: manifests generate fmt vet binaries ## Regenerate, format, vet, then buil
 .PHONY: binaries
 binaries: ## Build the manager, the shim, the example plugins, the local stack and the demo into bin/.
 	go build -o bin/ $(BINARIES)
+
+# The CLI as the kubectl plugin `kubectl bkplugin`: kubectl runs any
+# kubectl-<name> on PATH (docs/cli.md).
+.PHONY: kubectl-plugin
+kubectl-plugin: ## Build bin/bkplugin and link it as bin/kubectl-bkplugin (put bin/ on PATH for `kubectl bkplugin`).
+	go build -o bin/ ./cmd/bkplugin
+	ln -sf bkplugin bin/kubectl-bkplugin
 
 .PHONY: demo
 demo: envtest ## Start the local stack, drive every example plugin through the shim, stop it.
