@@ -22,6 +22,7 @@ import (
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 	"github.com/bkplugin/bk-plugin-operator/controllers"
+	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 )
 
 // options are the manager's command-line options.
@@ -60,7 +61,7 @@ func main() {
 	flag.DurationVar(&o.retryBudget, "retry-budget", 2*time.Minute, "How long transport errors calling a plugin pod are retried before the invocation fails.")
 	flag.StringVar(&o.callbackBaseURL, "callback-base-url", os.Getenv("BKPLUGIN_CALLBACK_BASE_URL"), "The shim's URL as third parties reach it; callback URLs are built under it.")
 	flag.StringVar(&o.callbackKeyFile, "callback-key-file", os.Getenv("BKPLUGIN_CALLBACK_KEY_FILE"), "File holding the callback signing key (mounted from a Secret).")
-	flag.StringVar(&o.clusterDomain, "cluster-domain", controllers.DefaultClusterDomain, "DNS domain of Services.")
+	flag.StringVar(&o.clusterDomain, "cluster-domain", versions.DefaultClusterDomain, "DNS domain of Services.")
 	flag.DurationVar(&o.probeInterval, "probe-interval", 5*time.Minute, "How often a Ready PluginVersion's plugin pod is probed again.")
 	flag.StringVar(&o.pprofAddr, "pprof-addr", "", "Serve net/http/pprof on this address (off when empty); for profiling, never expose it.")
 	zapOpts := zap.Options{}
@@ -131,7 +132,7 @@ func run(o options) error {
 		return fmt.Errorf("create manager: %w", err)
 	}
 	ctx := ctrl.SetupSignalHandler()
-	if err := controllers.SetupIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
+	if err := versions.SetupIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
 		return fmt.Errorf("set up indexes: %w", err)
 	}
 	if err := (&controllers.PluginVersionReconciler{

@@ -1,10 +1,12 @@
-package controllers
+package versions
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
 
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
@@ -12,60 +14,123 @@ import (
 	"github.com/bkplugin/bk-plugin-operator/sdk/taskjson"
 )
 
-// schemaCache keeps the compiled schemas of each PluginVersion, keyed by its
-// UID and resourceVersion, so that a schema is compiled once per change of
-// the version and not once per invocation.
-type schemaCache struct {
-	mu      sync.Mutex
-	entries map[types.UID]compiledSchemas
+// Part names the piece of a PluginVersion's spec that failed to compile.
+type Part string
+
+// The parts of a PluginVersion that Cache compiles.
+const (
+	// PartInputs is spec.inputs, the inputs JSON Schema.
+	PartInputs Part = "inputs schema"
+	// PartContext is spec.contextInputs, the context JSON Schema.
+	PartContext Part = "context inputs schema"
+	// PartTaskJSON is spec.taskJSON, the task.json description.
+	PartTaskJSON Part = "task.json description"
+)
+
+// CompileError says which part of which PluginVersion does not compile. The
+// manager fails the invocation InvalidVersion; the shim refuses an invoke
+// only for a bad task.json description and leaves the schemas to the
+// manager.
+type CompileError struct {
+	// Version is the PluginVersion's object name.
+	Version string
+	// Part is what failed to compile.
+	Part Part
+	// Err is the compiler's error.
+	Err error
 }
 
-type compiledSchemas struct {
+// Error reads "PluginVersion <name> has an invalid <part>: <err>".
+func (e *CompileError) Error() string {
+	return fmt.Sprintf("PluginVersion %s has an invalid %s: %v", e.Version, e.Part, e.Err)
+}
+
+// Unwrap returns the compiler's error.
+func (e *CompileError) Unwrap() error { return e.Err }
+
+// Compiled is what a PluginVersion's spec compiles to: its schemas, its
+// task.json evaluator and the fields that description marks sensitive.
+type Compiled struct {
 	resourceVersion string
-	inputs, context *schema.Schema
-	// task evaluates the version's task.json description; nil without one.
-	task *taskjson.Evaluator
-	// sensitiveInputs and sensitiveOutputs are the fields it marks isSensitive.
-	sensitiveInputs, sensitiveOutputs []string
+	// Inputs and Context validate an invocation's inputs and context.
+	Inputs, Context *schema.Schema
+	// Task evaluates the version's task.json description; nil without one.
+	Task *taskjson.Evaluator
+	// SensitiveInputs and SensitiveOutputs are the fields the task.json
+	// description marks isSensitive.
+	SensitiveInputs, SensitiveOutputs []string
+	// errs holds the *CompileError of each part that failed.
+	errs map[Part]error
 }
 
-func newSchemaCache() *schemaCache {
-	return &schemaCache{entries: map[types.UID]compiledSchemas{}}
+// Cache keeps the compiled form of each PluginVersion, keyed by its UID and
+// resourceVersion, so that a version is compiled once per change and not
+// once per invocation. The shim and the manager each hold one; it is safe
+// for concurrent use.
+type Cache struct {
+	mu      sync.Mutex
+	entries map[types.UID]*Compiled
 }
 
-func (c *schemaCache) get(plv *bkv1.PluginVersion) (compiledSchemas, error) {
+// NewCache returns an empty cache.
+func NewCache() *Cache {
+	return &Cache{entries: map[types.UID]*Compiled{}}
+}
+
+// Get returns plv compiled, compiling it when plv changed since the last
+// call. Every part is compiled even when one fails, so that the parts that
+// compile can be used (see Err); the error is the *CompileError of the
+// first part that failed, in the order inputs, context, task.json. The
+// result is never nil.
+func (c *Cache) Get(plv *bkv1.PluginVersion) (*Compiled, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e, ok := c.entries[plv.UID]; ok && e.resourceVersion == plv.ResourceVersion {
-		return e, nil
+	e, ok := c.entries[plv.UID]
+	if !ok || e.resourceVersion != plv.ResourceVersion {
+		e = compile(plv)
+		c.entries[plv.UID] = e
 	}
-	in, err := schema.Compile(raw(plv.Spec.Inputs))
-	if err != nil {
-		return compiledSchemas{}, fmt.Errorf("PluginVersion %s has an invalid inputs schema: %w", plv.Name, err)
-	}
-	ctx, err := schema.Compile(raw(plv.Spec.ContextInputs))
-	if err != nil {
-		return compiledSchemas{}, fmt.Errorf("PluginVersion %s has an invalid context inputs schema: %w", plv.Name, err)
-	}
-	e := compiledSchemas{resourceVersion: plv.ResourceVersion, inputs: in, context: ctx}
-	if d := plv.Spec.TaskJSON; d != nil {
-		e.task, err = taskjson.Compile(d)
-		if err != nil {
-			return compiledSchemas{}, fmt.Errorf("PluginVersion %s has an invalid task.json description: %w", plv.Name, err)
+	for _, p := range []Part{PartInputs, PartContext, PartTaskJSON} {
+		if err := e.Err(p); err != nil {
+			return e, err
 		}
-		e.sensitiveInputs, e.sensitiveOutputs = taskjson.SensitiveInputs(d), taskjson.SensitiveOutputs(d)
 	}
-	c.entries[plv.UID] = e
 	return e, nil
 }
 
-// validateInputs checks an invocation's inputs (sensitive ones included)
-// and context against its version's task.json description and schemas;
+func compile(plv *bkv1.PluginVersion) *Compiled {
+	e := &Compiled{resourceVersion: plv.ResourceVersion, errs: map[Part]error{}}
+	var err error
+	if e.Inputs, err = schema.Compile(rawOf(plv.Spec.Inputs)); err != nil {
+		e.errs[PartInputs] = &CompileError{Version: plv.Name, Part: PartInputs, Err: err}
+	}
+	if e.Context, err = schema.Compile(rawOf(plv.Spec.ContextInputs)); err != nil {
+		e.errs[PartContext] = &CompileError{Version: plv.Name, Part: PartContext, Err: err}
+	}
+	if d := plv.Spec.TaskJSON; d != nil {
+		if e.Task, err = taskjson.Compile(d); err != nil {
+			e.errs[PartTaskJSON] = &CompileError{Version: plv.Name, Part: PartTaskJSON, Err: err}
+		}
+		e.SensitiveInputs, e.SensitiveOutputs = taskjson.SensitiveInputs(d), taskjson.SensitiveOutputs(d)
+	}
+	return e
+}
+
+// Err returns the *CompileError of part, nil when it compiled (or is absent).
+func (s *Compiled) Err(part Part) error {
+	if err, ok := s.errs[part]; ok {
+		return err
+	}
+	return nil
+}
+
+// ValidateInputs checks an invocation's inputs (sensitive ones included)
+// and context against the version's task.json description and schemas;
 // the one error names every offending field, and never a value.
-func (s compiledSchemas) validateInputs(inputs, context []byte) error {
+func (s *Compiled) ValidateInputs(inputs, context []byte) error {
 	var problems []schema.Problem
-	if s.task != nil {
-		normalized, err := s.task.Evaluate(inputs)
+	if s.Task != nil {
+		normalized, err := s.Task.Evaluate(inputs)
 		var ve *taskjson.ViolationsError
 		switch {
 		case errors.As(err, &ve):
@@ -76,7 +141,7 @@ func (s compiledSchemas) validateInputs(inputs, context []byte) error {
 			inputs = normalized
 		}
 	}
-	err := schema.NewInputsError(s.inputs.Validate(inputs), s.context.Validate(context))
+	err := schema.NewInputsError(s.Inputs.Validate(inputs), s.Context.Validate(context))
 	var ie *schema.InputsError
 	if errors.As(err, &ie) {
 		problems = append(problems, ie.Problems...)
@@ -103,4 +168,11 @@ func dedupProblems(ps []schema.Problem) []schema.Problem {
 		out = append(out, p)
 	}
 	return out
+}
+
+func rawOf(j *apiextensionsv1.JSON) json.RawMessage {
+	if j == nil {
+		return nil
+	}
+	return j.Raw
 }

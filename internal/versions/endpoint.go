@@ -1,4 +1,4 @@
-package controllers
+package versions
 
 import (
 	"fmt"
@@ -7,6 +7,9 @@ import (
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 )
+
+// DefaultClusterDomain is the DNS domain of in-cluster Services.
+const DefaultClusterDomain = "cluster.local"
 
 // defaultServicePort is the CRD's default Service port, applied here too so
 // that an object written before defaulting still resolves.

@@ -1,4 +1,4 @@
-package controllers
+package versions
 
 import (
 	"errors"
@@ -55,10 +55,10 @@ func ResolveVersion(versions []bkv1.PluginVersion, code, requested string) (*bkv
 		var best *bkv1.PluginVersion
 		for i := range versions {
 			v := &versions[i]
-			if v.Spec.Plugin != code || v.Spec.Version != requested || inConflict(v) {
+			if v.Spec.Plugin != code || v.Spec.Version != requested || InConflict(v) {
 				continue
 			}
-			if best == nil || olderObject(v, best) {
+			if best == nil || OlderObject(v, best) {
 				best = v
 			}
 		}
@@ -76,7 +76,7 @@ func ResolveVersion(versions []bkv1.PluginVersion, code, requested string) (*bkv
 	var newestV, newestReadyV *semver.Version
 	for i := range versions {
 		v := &versions[i]
-		if v.Spec.Plugin != code || inConflict(v) {
+		if v.Spec.Plugin != code || InConflict(v) {
 			continue
 		}
 		sv, err := semver.StrictNewVersion(v.Spec.Version)
@@ -115,12 +115,12 @@ func better(sv *semver.Version, v *bkv1.PluginVersion, curV *semver.Version, cur
 	if c := sv.Compare(curV); c != 0 {
 		return c > 0
 	}
-	return olderObject(v, cur)
+	return OlderObject(v, cur)
 }
 
-// olderObject orders duplicates as the conflict rule does: the earlier
+// OlderObject orders duplicates as the conflict rule does: the earlier
 // creationTimestamp wins, then the smaller name.
-func olderObject(a, b *bkv1.PluginVersion) bool {
+func OlderObject(a, b *bkv1.PluginVersion) bool {
 	ta, tb := a.CreationTimestamp.Time, b.CreationTimestamp.Time
 	if !ta.Equal(tb) {
 		return ta.Before(tb)
@@ -133,8 +133,8 @@ func isReady(plv *bkv1.PluginVersion) bool {
 	return meta.IsStatusConditionTrue(plv.Status.Conditions, bkv1.ConditionReady)
 }
 
-// inConflict reports whether the version was found to duplicate an older one.
-func inConflict(plv *bkv1.PluginVersion) bool {
+// InConflict reports whether the version was found to duplicate an older one.
+func InConflict(plv *bkv1.PluginVersion) bool {
 	c := meta.FindStatusCondition(plv.Status.Conditions, bkv1.ConditionReady)
-	return c != nil && c.Status == metav1.ConditionFalse && c.Reason == VersionReasonConflict
+	return c != nil && c.Status == metav1.ConditionFalse && c.Reason == bkv1.VersionReasonConflict
 }

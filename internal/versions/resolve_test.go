@@ -1,4 +1,4 @@
-package controllers
+package versions
 
 import (
 	"errors"
@@ -24,7 +24,7 @@ func plv(code, version, reason string) bkv1.PluginVersion {
 	}
 	if reason != "" {
 		status := metav1.ConditionFalse
-		if reason == VersionReasonServing {
+		if reason == bkv1.VersionReasonServing {
 			status = metav1.ConditionTrue
 		}
 		v.Status.Conditions = []metav1.Condition{{Type: bkv1.ConditionReady, Status: status, Reason: reason}}
@@ -41,10 +41,10 @@ func named(v bkv1.PluginVersion, name string, offset time.Duration) bkv1.PluginV
 
 func TestResolveVersion(t *testing.T) {
 	const (
-		ready    = VersionReasonServing
-		down     = VersionReasonUnreachable
+		ready    = bkv1.VersionReasonServing
+		down     = bkv1.VersionReasonUnreachable
 		probing  = "" // no condition yet: the first probe has not run
-		conflict = VersionReasonConflict
+		conflict = bkv1.VersionReasonConflict
 	)
 	hello := []bkv1.PluginVersion{
 		plv("hello", "1.0.0", ready),
@@ -142,9 +142,9 @@ func TestResolveVersion(t *testing.T) {
 
 // The pick among duplicates does not depend on the order of the list.
 func TestResolveVersionIgnoresListOrder(t *testing.T) {
-	first := named(plv("hello", "1.0.0", VersionReasonServing), "b-first", 0)
-	sameTimeSmallerName := named(plv("hello", "1.0.0", VersionReasonServing), "a-same-time", 0)
-	later := named(plv("hello", "1.0.0", VersionReasonServing), "0-later", time.Minute)
+	first := named(plv("hello", "1.0.0", bkv1.VersionReasonServing), "b-first", 0)
+	sameTimeSmallerName := named(plv("hello", "1.0.0", bkv1.VersionReasonServing), "a-same-time", 0)
+	later := named(plv("hello", "1.0.0", bkv1.VersionReasonServing), "0-later", time.Minute)
 	for _, requested := range []string{"1.0.0", "^1"} {
 		for _, order := range [][]bkv1.PluginVersion{
 			{first, sameTimeSmallerName, later},

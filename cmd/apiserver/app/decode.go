@@ -121,19 +121,17 @@ func callerOf(r *http.Request) (bkv1.Caller, error) {
 }
 
 // invokeTraceID returns the trace id an invoke names its invocation with:
-// the caller's, which makes the invoke idempotent, or a fresh one. A trace id
-// that is not valid is refused rather than replaced, because the caller
-// counts on it to make a retry safe.
+// the request's (newRequestInfo), which is the caller's when given, making
+// the invoke idempotent, or a fresh one. A trace id header that is not
+// valid is refused rather than replaced, because the caller counts on it to
+// make a retry safe.
 func invokeTraceID(r *http.Request) (string, error) {
-	id := r.Header.Get(stdapi.HeaderTraceID)
-	if id == "" {
-		if ri := infoOf(r); ri.traceID != "" {
-			return ri.traceID, nil
-		}
-		return stdapi.NewTraceID()
-	}
-	if !stdapi.ValidTraceID(id) {
+	if id := r.Header.Get(stdapi.HeaderTraceID); id != "" && !stdapi.ValidTraceID(id) {
 		return "", errorf(http.StatusBadRequest, "header %s %q is not %d lowercase hex characters", stdapi.HeaderTraceID, id, stdapi.TraceIDLength)
+	}
+	id := infoOf(r).traceID
+	if id == "" {
+		return "", errors.New("generate trace id: no randomness")
 	}
 	return id, nil
 }

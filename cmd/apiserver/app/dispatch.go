@@ -19,7 +19,7 @@ const maxPluginAPIAnswerBytes = 8 << 20
 
 // dispatcher forwards plugin_api_dispatch calls to a plugin pod's own APIs.
 type dispatcher struct {
-	versions *versions
+	versions *versionService
 	pods     pods
 	http     *http.Client
 }

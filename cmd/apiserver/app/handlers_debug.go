@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/wirestate"
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
 	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
 )
@@ -40,7 +41,6 @@ type DebugInvocationData struct {
 func (s *Server) debugInvocation(w http.ResponseWriter, r *http.Request) {
 	vars := mux.Vars(r)
 	code, traceID := vars[stdapi.VarCode], vars[stdapi.VarTraceID]
-	infoOf(r).traceID = traceID
 	if !stdapi.ValidTraceID(traceID) {
 		s.fail(w, r, errorf(http.StatusNotFound, "no invocation with trace id %s: a trace id is %d lowercase hex characters", traceID, stdapi.TraceIDLength))
 		return
@@ -57,7 +57,7 @@ func (s *Server) debugInvocation(w http.ResponseWriter, r *http.Request) {
 	}
 	d := DebugInvocationData{
 		TraceID:     inv.Name,
-		State:       wireState(inv.Status.State),
+		State:       wirestate.Of(inv.Status.State),
 		InvokeCount: inv.Status.InvokeCount,
 		Storage:     json.RawMessage("{}"),
 		RetryCount:  inv.Status.RetryCount,

@@ -8,7 +8,7 @@ import (
 	"github.com/gorilla/mux"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
-	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
+	"github.com/bkplugin/bk-plugin-operator/internal/wirestate"
 	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
 )
 
@@ -24,7 +24,6 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	infoOf(r).traceID = traceID
 	call := invokeCall{Code: vars[stdapi.VarCode], Version: vars[stdapi.VarVersion], TraceID: traceID}
 	if call.Caller, err = callerOf(r); err != nil {
 		s.fail(w, r, err)
@@ -62,7 +61,6 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) {
 func (s *Server) schedule(w http.ResponseWriter, r *http.Request) {
 	vars := mux.Vars(r)
 	traceID := vars[stdapi.VarTraceID]
-	infoOf(r).traceID = traceID
 	inv, err := s.invocations.get(r.Context(), vars[stdapi.VarCode], traceID)
 	if err != nil {
 		s.fail(w, r, err)
@@ -99,7 +97,6 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 func (s *Server) logsHandler(w http.ResponseWriter, r *http.Request) {
 	vars := mux.Vars(r)
 	traceID := vars[stdapi.VarTraceID]
-	infoOf(r).traceID = traceID
 	inv, err := s.invocations.get(r.Context(), vars[stdapi.VarCode], traceID)
 	if err != nil {
 		s.fail(w, r, err)
@@ -138,23 +135,6 @@ func (s *Server) pluginAPIDispatch(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, stdapi.OK(data, infoOf(r).traceID))
 }
 
-// wireState maps a CR state to its number on the wire; an invocation the
-// manager has not touched yet is EMPTY.
-func wireState(s bkv1.InvocationState) protocol.State {
-	switch s {
-	case bkv1.StatePoll:
-		return protocol.StatePoll
-	case bkv1.StateCallback:
-		return protocol.StateCallback
-	case bkv1.StateSuccess:
-		return protocol.StateSuccess
-	case bkv1.StateFail:
-		return protocol.StateFail
-	default:
-		return protocol.StateEmpty
-	}
-}
-
 func outputsOf(inv *bkv1.PluginInvocation) json.RawMessage {
 	if inv.Status.Outputs == nil || len(inv.Status.Outputs.Raw) == 0 || string(inv.Status.Outputs.Raw) == "null" {
 		return json.RawMessage("{}")
@@ -163,7 +143,7 @@ func outputsOf(inv *bkv1.PluginInvocation) json.RawMessage {
 }
 
 func invokeData(inv *bkv1.PluginInvocation) stdapi.InvokeData {
-	return stdapi.InvokeData{Outputs: outputsOf(inv), State: wireState(inv.Status.State), Err: inv.Status.Error}
+	return stdapi.InvokeData{Outputs: outputsOf(inv), State: wirestate.Of(inv.Status.State), Err: inv.Status.Error}
 }
 
 func scheduleData(inv *bkv1.PluginInvocation) stdapi.ScheduleData {
@@ -174,7 +154,7 @@ func scheduleData(inv *bkv1.PluginInvocation) stdapi.ScheduleData {
 	d := stdapi.ScheduleData{
 		TraceID:       inv.Name,
 		PluginVersion: version,
-		State:         wireState(inv.Status.State),
+		State:         wirestate.Of(inv.Status.State),
 		Outputs:       outputsOf(inv),
 		Err:           inv.Status.Error,
 		CreatedAt:     stdapi.NewTimestamp(inv.CreationTimestamp.Time),

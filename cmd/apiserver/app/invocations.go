@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
 	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
 )
@@ -36,8 +37,8 @@ type invocations struct {
 	// cache reads, from the shared informers.
 	cache     client.Reader
 	namespace string
-	versions  *versions
-	tasks     *taskEvaluators
+	versions  *versionService
+	compiled  *versions.Cache
 	waiters   *waiters
 	metrics   *metrics
 	timeout   time.Duration
@@ -74,10 +75,11 @@ func (s *invocations) invoke(ctx context.Context, call invokeCall) (invokeOutcom
 	}
 	// The task.json rules are checked here, before anything is created,
 	// and again by the manager, so that no caller can bypass them.
-	if err := s.tasks.check(plv, call.Request.Inputs); err != nil {
+	sensitiveInputs, err := s.checkTask(plv, call.Request.Inputs)
+	if err != nil {
 		return invokeOutcome{}, err
 	}
-	inputs, secretInputs, err := splitSensitiveInputs(call.Request.Inputs, sensitiveOf(plv))
+	inputs, secretInputs, err := splitSensitiveInputs(call.Request.Inputs, sensitiveInputs)
 	if err != nil {
 		return invokeOutcome{}, err
 	}

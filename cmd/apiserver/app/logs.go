@@ -29,7 +29,7 @@ type logs struct {
 	// cache.
 	events    client.Reader
 	namespace string
-	versions  *versions
+	versions  *versionService
 	pods      pods
 	http      *http.Client
 }

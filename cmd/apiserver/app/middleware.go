@@ -27,11 +27,29 @@ type requestInfo struct {
 
 type requestInfoKey struct{}
 
+// newRequestInfo is where a request's trace id is decided, once: the
+// caller's X-Bkplugin-Trace-Id when valid, so that an invoke names its
+// invocation after it and its access line names the invocation, else a
+// fresh one. A route that names a trace id in its path replaces it
+// (nameRoute); an invoke refuses a header that is set but not valid
+// (invokeTraceID).
+func newRequestInfo(r *http.Request) *requestInfo {
+	ri := &requestInfo{route: "unmatched"}
+	if id := r.Header.Get(stdapi.HeaderTraceID); stdapi.ValidTraceID(id) {
+		ri.traceID = id
+	} else if id, err := stdapi.NewTraceID(); err == nil {
+		ri.traceID = id
+	}
+	return ri
+}
+
+// infoOf returns what observe attached to r, or, for a request that did
+// not pass through it, a fresh requestInfo.
 func infoOf(r *http.Request) *requestInfo {
 	if ri, ok := r.Context().Value(requestInfoKey{}).(*requestInfo); ok {
 		return ri
 	}
-	return &requestInfo{}
+	return newRequestInfo(r)
 }
 
 // statusRecorder remembers the status a handler wrote.
@@ -54,18 +72,12 @@ func (w *statusRecorder) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// observe gives every request a trace id (the caller's X-Bkplugin-Trace-Id
-// when valid, so that an invoke's access line names its invocation), and
-// records an access log line and metrics once it is answered.
+// observe gives every request a trace id (newRequestInfo) and records an
+// access log line and metrics once it is answered.
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		ri := &requestInfo{route: "unmatched"}
-		if id := r.Header.Get(stdapi.HeaderTraceID); stdapi.ValidTraceID(id) {
-			ri.traceID = id
-		} else if id, err := stdapi.NewTraceID(); err == nil {
-			ri.traceID = id
-		}
+		ri := newRequestInfo(r)
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, ri)))
 		if rec.status == 0 {
@@ -84,13 +96,17 @@ func (s *Server) observe(next http.Handler) http.Handler {
 }
 
 // nameRoute records the matched route template, for metrics labels that do
-// not grow with every trace id.
+// not grow with every trace id, and the trace id the path names, which is
+// the one the request's envelope and access line carry.
 func (s *Server) nameRoute(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if route := mux.CurrentRoute(r); route != nil {
 			if tpl, err := route.GetPathTemplate(); err == nil {
 				infoOf(r).route = tpl
 			}
+		}
+		if id, ok := mux.Vars(r)[stdapi.VarTraceID]; ok {
+			infoOf(r).traceID = id
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -59,7 +59,7 @@ type Options struct {
 	// client bounded by DefaultPodTimeout.
 	HTTPClient *http.Client
 	// ClusterDomain and ResolveService locate plugin pods behind Services,
-	// as in controllers.EndpointURL.
+	// as in versions.EndpointURL.
 	ClusterDomain  string
 	ResolveService func(namespace, name string, port int32) string
 

@@ -19,7 +19,7 @@ import (
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 	"github.com/bkplugin/bk-plugin-operator/cmd/apiserver/app/ui"
-	"github.com/bkplugin/bk-plugin-operator/controllers"
+	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
 )
 
@@ -38,7 +38,7 @@ type Server struct {
 	informers   []cache.Informer
 	metrics     *metrics
 	invocations *invocations
-	versions    *versions
+	versions    *versionService
 	logs        *logs
 	dispatcher  *dispatcher
 	handler     http.Handler
@@ -83,7 +83,7 @@ func New(opts Options) (*Server, error) {
 	}
 
 	ctx := context.Background()
-	if err := controllers.SetupIndexes(ctx, c); err != nil {
+	if err := versions.SetupIndexes(ctx, c); err != nil {
 		return nil, fmt.Errorf("shim: %w", err)
 	}
 	s := &Server{opts: opts, cache: c, metrics: m}
@@ -109,9 +109,9 @@ func New(opts Options) (*Server, error) {
 		}
 	}
 	p := pods{clusterDomain: opts.ClusterDomain, resolveService: opts.ResolveService}
-	s.versions = &versions{reader: c, namespace: opts.Namespace, runtimeVersion: opts.Version}
+	s.versions = &versionService{reader: c, namespace: opts.Namespace, runtimeVersion: opts.Version}
 	s.invocations = &invocations{
-		kube: kube, cache: c, namespace: opts.Namespace, versions: s.versions, tasks: newTaskEvaluators(), waiters: w,
+		kube: kube, cache: c, namespace: opts.Namespace, versions: s.versions, compiled: versions.NewCache(), waiters: w,
 		metrics: m, timeout: opts.InvokeTimeout, keys: keys, now: opts.Now,
 	}
 	s.logs = &logs{events: kube, namespace: opts.Namespace, versions: s.versions, pods: p, http: opts.HTTPClient}

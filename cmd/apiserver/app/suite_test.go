@@ -31,6 +31,7 @@ import (
 	"github.com/bkplugin/bk-plugin-operator/controllers"
 	"github.com/bkplugin/bk-plugin-operator/internal/syncbuf"
 	"github.com/bkplugin/bk-plugin-operator/internal/testenv"
+	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/callbacker/callbackerplugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/deployer/deployerplugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/hello/helloplugin"
@@ -178,7 +179,7 @@ func startManager() {
 		Logger:  logf.Log,
 	})
 	Expect(err).NotTo(HaveOccurred())
-	Expect(controllers.SetupIndexes(suiteCtx, mgr.GetFieldIndexer())).To(Succeed())
+	Expect(versions.SetupIndexes(suiteCtx, mgr.GetFieldIndexer())).To(Succeed())
 	Expect((&controllers.PluginVersionReconciler{
 		Client:   mgr.GetClient(),
 		Recorder: mgr.GetEventRecorder("pluginversion-controller"),

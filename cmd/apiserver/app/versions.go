@@ -13,14 +13,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
-	"github.com/bkplugin/bk-plugin-operator/controllers"
+	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 	"github.com/bkplugin/bk-plugin-operator/sdk/plugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
 )
 
-// versions answers what the standard API knows about plugins from the
+// versionService answers what the standard API knows about plugins from the
 // cached PluginVersions of the namespace.
-type versions struct {
+type versionService struct {
 	reader    client.Reader
 	namespace string
 	// runtimeVersion is meta's runtime_version: the shim serves the API, so
@@ -29,10 +29,10 @@ type versions struct {
 }
 
 // list returns the versions of plugin code, or 404 when it has none.
-func (v *versions) list(ctx context.Context, code string) ([]bkv1.PluginVersion, error) {
+func (v *versionService) list(ctx context.Context, code string) ([]bkv1.PluginVersion, error) {
 	var list bkv1.PluginVersionList
 	if err := v.reader.List(ctx, &list, client.InNamespace(v.namespace),
-		client.MatchingFields{controllers.IndexPluginVersionPlugin: code}); err != nil {
+		client.MatchingFields{versions.IndexPluginVersionPlugin: code}); err != nil {
 		return nil, kubeErr(err, "list versions of plugin %s", code)
 	}
 	if len(list.Items) == 0 {
@@ -43,14 +43,14 @@ func (v *versions) list(ctx context.Context, code string) ([]bkv1.PluginVersion,
 
 // resolve returns the PluginVersion of code that serves requested (an exact
 // version or a semver constraint), as the manager will resolve it.
-func (v *versions) resolve(ctx context.Context, code, requested string) (*bkv1.PluginVersion, error) {
+func (v *versionService) resolve(ctx context.Context, code, requested string) (*bkv1.PluginVersion, error) {
 	all, err := v.list(ctx, code)
 	if err != nil {
 		return nil, err
 	}
-	plv, err := controllers.ResolveVersion(all, code, requested)
+	plv, err := versions.ResolveVersion(all, code, requested)
 	switch {
-	case errors.Is(err, controllers.ErrNoMatchingVersion):
+	case errors.Is(err, versions.ErrNoMatchingVersion):
 		return nil, errorf(http.StatusNotFound, "plugin %s has no version %s", code, requested)
 	case err != nil:
 		// Only a constraint that does not parse gets here.
@@ -60,7 +60,7 @@ func (v *versions) resolve(ctx context.Context, code, requested string) (*bkv1.P
 }
 
 // plugins lists every plugin of the namespace with its versions.
-func (v *versions) plugins(ctx context.Context) (stdapi.PluginList, error) {
+func (v *versionService) plugins(ctx context.Context) (stdapi.PluginList, error) {
 	var list bkv1.PluginVersionList
 	if err := v.reader.List(ctx, &list, client.InNamespace(v.namespace)); err != nil {
 		return stdapi.PluginList{}, kubeErr(err, "list plugin versions")
@@ -81,7 +81,7 @@ func (v *versions) plugins(ctx context.Context) (stdapi.PluginList, error) {
 // meta builds a plugin's meta. PluginVersions carry no plugin-level fields,
 // so the description is the newest version's and the framework fields are
 // this operator's: the Go SDK's version and the shim's build.
-func (v *versions) meta(ctx context.Context, code string) (stdapi.Meta, error) {
+func (v *versionService) meta(ctx context.Context, code string) (stdapi.Meta, error) {
 	all, err := v.list(ctx, code)
 	if err != nil {
 		return stdapi.Meta{}, err
@@ -99,7 +99,7 @@ func (v *versions) meta(ctx context.Context, code string) (stdapi.Meta, error) {
 }
 
 // detail builds the detail of the version of code that requested resolves to.
-func (v *versions) detail(ctx context.Context, code, requested string) (stdapi.Detail, error) {
+func (v *versionService) detail(ctx context.Context, code, requested string) (stdapi.Detail, error) {
 	plv, err := v.resolve(ctx, code, requested)
 	if err != nil {
 		return stdapi.Detail{}, err
