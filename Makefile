@@ -36,7 +36,7 @@ help: ## Display this help.
 .PHONY: manifests
 manifests: controller-gen ## Generate CRDs and RBAC from the markers in the code.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./api/..." paths="./controllers/..." output:crd:artifacts:config=config/crd/bases
-	$(CONTROLLER_GEN) rbac:roleName=shim-role paths="./cmd/apiserver/..." output:rbac:artifacts:config=config/rbac/shim
+	$(CONTROLLER_GEN) rbac:roleName=shim-role paths="./internal/shim/..." output:rbac:artifacts:config=config/rbac/shim
 
 .PHONY: generate
 generate: controller-gen ## Generate DeepCopy methods from the markers in the code.
@@ -77,7 +77,7 @@ test-reliability: envtest ## Run the reliability harness and print its table (RE
 
 # Fuzz targets, each run for FUZZTIME; go test runs their seed corpora.
 FUZZTIME ?= 30s
-FUZZ_TARGETS = ./cmd/apiserver/app:FuzzDecodeRequest ./sdk/protocol:FuzzVerifyToken ./sdk/taskjson:FuzzEvaluate
+FUZZ_TARGETS = ./internal/shim:FuzzDecodeRequest ./sdk/protocol:FuzzVerifyToken ./sdk/taskjson:FuzzEvaluate
 
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME (default 30s) each.
@@ -201,12 +201,12 @@ envtest: ## Provision kube-apiserver, etcd and kubectl for envtest (offline; cac
 .PHONY: kubectl
 kubectl: envtest ## Provision kubectl alongside the envtest binaries.
 
-# The debug panel's browser test (hack/paneltest) drives Debian's chromium;
+# The debug panel's browser test (test/panel) drives Debian's chromium;
 # browser downloads by test tools are not reachable from these machines.
 .PHONY: chromium
 chromium: ## Install Debian's chromium for the debug panel's browser test, when it is missing (needs root).
 	@command -v chromium >/dev/null || { \
-		echo "installing Debian's chromium for hack/paneltest" >&2; \
+		echo "installing Debian's chromium for test/panel" >&2; \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
 
 # go-install-tool will 'go install' any package with a custom target and the
