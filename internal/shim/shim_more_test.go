@@ -1,3 +1,5 @@
+//go:build envtest
+
 package shim_test
 
 import (
@@ -87,14 +89,14 @@ var _ = Describe("plugin_api_dispatch and logs", func() {
 
 var _ = Describe("operations", func() {
 	It("serves /healthz, /readyz and metrics of what it served", func() {
-		Expect(httpStatus(shimURL + app.HealthzPath)).To(Equal(http.StatusOK))
-		Expect(httpStatus(shimURL + app.ReadyzPath)).To(Equal(http.StatusOK))
+		Expect(httpStatus(shimURL + shim.HealthzPath)).To(Equal(http.StatusOK))
+		Expect(httpStatus(shimURL + shim.ReadyzPath)).To(Equal(http.StatusOK))
 		c := newClient(bkclient.Options{})
 		_, err := c.Meta(suiteCtx, "hello")
 		Expect(err).NotTo(HaveOccurred())
 		_, err = c.Invoke(suiteCtx, "hello", "1.0.0", invokeReq(map[string]any{"name": "metrics"}), bkclient.InvokeOptions{})
 		Expect(err).NotTo(HaveOccurred())
-		resp, err := http.Get(shimURL + app.MetricsPath)
+		resp, err := http.Get(shimURL + shim.MetricsPath)
 		Expect(err).NotTo(HaveOccurred())
 		defer resp.Body.Close()
 		body, _ := io.ReadAll(resp.Body)
@@ -106,7 +108,7 @@ var _ = Describe("operations", func() {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		Expect(err).NotTo(HaveOccurred())
 		url := "http://" + ln.Addr().String()
-		srv, err := app.New(app.Options{
+		srv, err := shim.New(shim.Options{
 			Config: cfg, Namespace: namespace, CallbackKey: callbackKey, AuthTokens: []string{"first", "second"},
 			Registry: prometheus.NewRegistry(), Listener: ln,
 		})
@@ -114,7 +116,7 @@ var _ = Describe("operations", func() {
 		ctx, stop := context.WithCancel(suiteCtx)
 		done := make(chan error, 1)
 		go func() { done <- srv.Run(ctx) }()
-		Eventually(func() int { return httpStatus(url + app.ReadyzPath) }).Should(Equal(http.StatusOK))
+		Eventually(func() int { return httpStatus(url + shim.ReadyzPath) }).Should(Equal(http.StatusOK))
 
 		anon, err := bkclient.New(url, bkclient.Options{})
 		Expect(err).NotTo(HaveOccurred())
@@ -131,10 +133,10 @@ var _ = Describe("operations", func() {
 		// gets refused.
 		err = anon.Callback(suiteCtx, "hello", "bad.token", nil)
 		Expect(err).To(MatchError(ContainSubstring("400")))
-		Expect(httpStatus(url + app.HealthzPath)).To(Equal(http.StatusOK))
+		Expect(httpStatus(url + shim.HealthzPath)).To(Equal(http.StatusOK))
 
 		stop()
 		Eventually(done).Should(Receive(BeNil()))
-		Expect(httpStatus(url+app.HealthzPath)).To(Equal(0), "stopped listening")
+		Expect(httpStatus(url+shim.HealthzPath)).To(Equal(0), "stopped listening")
 	})
 })

@@ -1,3 +1,5 @@
+//go:build envtest
+
 package shim_test
 
 import (
@@ -92,7 +94,7 @@ var _ = BeforeSuite(func() {
 	suiteCtx, stopSuite = context.WithCancel(context.Background())
 
 	testEnv = &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "..", "config", "crd", "bases")},
+		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
 	}
 	var err error
@@ -113,9 +115,9 @@ var _ = BeforeSuite(func() {
 	registry = prometheus.NewRegistry()
 	// The shim runs with exactly the RBAC controller-gen generates for it,
 	// so a missing marker fails here and not in a cluster.
-	shimCfg, err := testenv.UserWithRole(suiteCtx, testEnv, k8sClient, filepath.Join("..", "..", "..", "config", "rbac", "shim", "role.yaml"), "bk-plugin-shim")
+	shimCfg, err := testenv.UserWithRole(suiteCtx, testEnv, k8sClient, filepath.Join("..", "..", "config", "rbac", "shim", "role.yaml"), "bk-plugin-shim")
 	Expect(err).NotTo(HaveOccurred())
-	shim, err := app.New(app.Options{
+	srv, err := shim.New(shim.Options{
 		Config:               shimCfg,
 		Namespace:            namespace,
 		CallbackKey:          callbackKey,
@@ -130,8 +132,8 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 	shimCtx, cancel := context.WithCancel(suiteCtx)
 	stopShim, shimDone = cancel, make(chan error, 1)
-	go func() { shimDone <- shim.Run(shimCtx) }()
-	Eventually(func() int { return httpStatus(shimURL + app.ReadyzPath) }).Should(Equal(http.StatusOK))
+	go func() { shimDone <- srv.Run(shimCtx) }()
+	Eventually(func() int { return httpStatus(shimURL + shim.ReadyzPath) }).Should(Equal(http.StatusOK))
 
 	startManager()
 

@@ -3,7 +3,7 @@
 // drives Debian's chromium headless with chromedp through the example
 // plugins, and saves screenshots to artifacts/panel/. It holds only tests.
 //
-//	KUBEBUILDER_ASSETS=$(hack/setup-envtest.sh) go test ./test/panel/
+//	KUBEBUILDER_ASSETS=$(hack/setup-envtest.sh) go test -tags envtest ./test/panel/
 //
 // CHROMIUM_PATH names the browser when it is not chromium on the PATH;
 // `make chromium` installs Debian's. PANEL_UPDATE_DOCS=1 also copies the

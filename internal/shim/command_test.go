@@ -1,4 +1,4 @@
-package main
+package shim
 
 import (
 	"os"
@@ -37,27 +37,5 @@ func TestReadTokens(t *testing.T) {
 	}
 	if got, err := readTokens(""); got != nil || err != nil {
 		t.Errorf("no file: %q, %v; want no tokens and no error", got, err)
-	}
-}
-
-func TestReadKey(t *testing.T) {
-	dir := t.TempDir()
-	short := filepath.Join(dir, "short")
-	good := filepath.Join(dir, "good")
-	if err := os.WriteFile(short, []byte("tooshort\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(good, []byte("0123456789abcdef0123\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := readKey(short); err == nil || !strings.Contains(err.Error(), "at least 16") {
-		t.Errorf("short key: err = %v", err)
-	}
-	if _, err := readKey(filepath.Join(dir, "missing")); err == nil {
-		t.Error("missing file: no error")
-	}
-	key, err := readKey(good)
-	if err != nil || string(key) != "0123456789abcdef0123" {
-		t.Errorf("good key = %q, %v; want it without the newline", key, err)
 	}
 }
