@@ -39,7 +39,8 @@ const (
 	ReasonInvalidVersion = "InvalidVersion"
 	// ReasonNoVersion: no PluginVersion matches the requested version.
 	ReasonNoVersion = "NoMatchingVersion"
-	// ReasonUnreachable: calls to the plugin pod failed until the deadline.
+	// ReasonUnreachable: the plugin pod could not be reached: calls failed
+	// past the retry budget, or its endpoint resolves to no URL.
 	ReasonUnreachable = "PluginUnreachable"
 	// ReasonProtocolError: the plugin answered something the protocol forbids.
 	ReasonProtocolError = "ProtocolError"
@@ -49,7 +50,8 @@ const (
 	ReasonVersionDeleted = "VersionDeleted"
 	// ReasonRunning (Succeeded Unknown): the invocation is still running.
 	ReasonRunning = "Running"
-	// ReasonRetrying (Retrying True): a call failed and is retried.
+	// ReasonRetrying (Retrying True, or Notified False while the finish
+	// notification is retried): a call failed and is retried.
 	ReasonRetrying = "CallFailed"
 	// ReasonNotificationSent (Notified True): the finish notification was sent.
 	ReasonNotificationSent = "Sent"
