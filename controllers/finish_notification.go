@@ -30,29 +30,29 @@ type finishNotificationBody struct {
 	Data          json.RawMessage `json:"data,omitempty"`
 }
 
-// reconcileFinished posts the finish notification of a finished invocation
-// and deletes it once its TTL has passed.
+// reconcileFinished does what planFinished decides for a finished
+// invocation: post its finish notification, recording the outcome through
+// the one status writer, then wait out its TTL and delete it.
 func (r *PluginInvocationReconciler) reconcileFinished(ctx context.Context, inv *bkv1.PluginInvocation, now time.Time) (reconcile.Result, error) {
-	if notificationDue(inv) {
+	step := planFinished(inv, now, r.Options.DefaultTTL)
+	if step.notify {
 		err := r.notify(ctx, inv)
 		if err != nil {
 			r.Metrics.retry(inv.Spec.Plugin)
 		}
 		t := applyNotification(inv, err, now, r.Options.RetryBudget, r.Options.RetryInitialInterval, r.Options.RetryMaxInterval)
-		obj := inv.DeepCopy()
-		obj.Status = t.status
-		if uerr := r.Status().Update(ctx, obj); uerr != nil {
+		written, uerr := r.persistStatus(ctx, inv, t.status)
+		if uerr != nil {
 			return reconcile.Result{}, fmt.Errorf("record finish notification of invocation %s/%s: %w", inv.Namespace, inv.Name, uerr)
 		}
 		if t.requeueAfter > 0 {
 			return reconcile.Result{RequeueAfter: t.requeueAfter}, nil
 		}
-		inv = obj
+		inv = written
+		step = planFinished(inv, now, r.Options.DefaultTTL)
 	}
-
-	expiry := ttlExpiry(inv, r.Options.DefaultTTL)
-	if now.Before(expiry) {
-		return reconcile.Result{RequeueAfter: expiry.Sub(now)}, nil
+	if !step.expire {
+		return reconcile.Result{RequeueAfter: step.requeueAfter}, nil
 	}
 	// The UID precondition keeps a TTL from deleting a new invocation that
 	// reuses the name (a client retrying with the same trace id).

@@ -78,7 +78,7 @@ func (c *pluginCaller) execute(ctx context.Context, baseURL string, req *protoco
 		return nil, &callError{Endpoint: endpoint, Cause: fmt.Errorf("read answer: %w", transportCause(err, timeout)), Retryable: true}
 	}
 	if int64(len(raw)) > c.maxAnswerBytes {
-		return nil, &callError{Endpoint: endpoint, Cause: fmt.Errorf("storage too large: the answer exceeds %d bytes", c.maxAnswerBytes)}
+		return nil, &callError{Endpoint: endpoint, Cause: &answerTooLargeError{limit: c.maxAnswerBytes}}
 	}
 	switch {
 	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:

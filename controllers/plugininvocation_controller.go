@@ -3,14 +3,11 @@ package controllers
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/retry"
@@ -26,7 +23,6 @@ import (
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 	"github.com/bkplugin/bk-plugin-operator/internal/sensitive"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
-	"github.com/bkplugin/bk-plugin-operator/sdk/schema"
 	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
 )
 
@@ -104,13 +100,14 @@ func (r *PluginInvocationReconciler) Reconcile(ctx context.Context, req reconcil
 	}
 
 	// 4. Resolve the version, once, and keep it in status.
-	plv, failure, wait := r.resolve(ctx, inv, now)
-	if wait > 0 {
-		return reconcile.Result{RequeueAfter: wait}, nil
+	choice := r.resolve(ctx, inv, now)
+	if choice.wait > 0 {
+		return reconcile.Result{RequeueAfter: choice.wait}, nil
 	}
-	if failure != nil {
-		return r.write(ctx, inv, traceID, "", applyFailure(inv, failure.reason, failure.message, now), now)
+	if f := choice.failure; f != nil {
+		return r.write(ctx, inv, traceID, "", applyFailure(inv, f.reason, f.message, now), now)
 	}
+	plv := choice.plv
 
 	// 5. Decide what to do now.
 	pending, stale := pendingCallbacks(inv)
@@ -127,36 +124,22 @@ func (r *PluginInvocationReconciler) Reconcile(ctx context.Context, req reconcil
 		return r.write(ctx, inv, traceID, plv.Spec.Version, applyFailure(inv, s.reason, s.message, now), now)
 	}
 
-	// 6. Gather the inputs: spec.inputs and the sensitive ones, which
-	// only ever live in the invocation's Secret.
+	// 6. Gather what the execute needs: the version's compiled schemas
+	// and, when it marks fields sensitive, the invocation's Secret, where
+	// sensitive inputs only ever live.
 	compiled, err := r.schemas.Get(plv)
 	if err != nil {
 		return r.write(ctx, inv, traceID, plv.Spec.Version, applyFailure(inv, bkv1.ReasonInvalidVersion, err.Error(), now), now)
 	}
-	var sv sensitive.Values
-	if len(compiled.SensitiveInputs)+len(compiled.SensitiveOutputs) > 0 {
-		if clear := sensitive.ClearInputs(raw(inv.Spec.Inputs), compiled.SensitiveInputs); len(clear) > 0 {
-			msg := fmt.Sprintf("%ssensitive inputs must not be given in spec.inputs, where every reader sees them: %s; put them in key %q of Secret %s",
-				schema.InputsErrorPrefix, strings.Join(clear, ", "), bkv1.SensitiveInputsKey, inv.SensitiveSecretName())
-			return r.write(ctx, inv, traceID, plv.Spec.Version, applyFailure(inv, bkv1.ReasonInvalidInputs, msg, now), now)
-		}
-		if sv, err = sensitive.Load(ctx, r.APIReader, inv); err != nil {
-			return reconcile.Result{}, err
-		}
-		if err := sensitive.Adopt(ctx, r.Client, inv, sv); err != nil {
-			logf.FromContext(ctx).Info("could not adopt the invocation's Secret; it will be retried", "error", err.Error())
-		}
-	}
-	inputs, err := sensitive.MergeInputs(raw(inv.Spec.Inputs), sv.Inputs)
+	sv, err := r.gatherSensitive(ctx, inv, compiled)
 	if err != nil {
-		return r.write(ctx, inv, traceID, plv.Spec.Version, applyFailure(inv, bkv1.ReasonInvalidInputs, err.Error(), now), now)
+		return reconcile.Result{}, err
 	}
 
-	// 7. Check the inputs before the first execute.
-	if inv.Status.InvokeCount == 0 {
-		if err := compiled.ValidateInputs(inputs, raw(inv.Spec.Context)); err != nil {
-			return r.write(ctx, inv, traceID, plv.Spec.Version, applyFailure(inv, bkv1.ReasonInvalidInputs, err.Error(), now), now)
-		}
+	// 7. Decide the inputs, checked before the first execute.
+	inputs, f := prepareInputs(inv, compiled, sv.Inputs)
+	if f != nil {
+		return r.write(ctx, inv, traceID, plv.Spec.Version, applyFailure(inv, f.reason, f.message, now), now)
 	}
 
 	// 8. Call the plugin pod and apply its answer.
@@ -167,34 +150,32 @@ func (r *PluginInvocationReconciler) Reconcile(ctx context.Context, req reconcil
 	return r.write(ctx, inv, traceID, plv.Spec.Version, t, now)
 }
 
-// failure is a reason to end an invocation FAIL before any execute.
-type failure struct{ reason, message string }
+// gatherSensitive reads the invocation's Secret when its version marks
+// fields sensitive, and makes the invocation its owner.
+func (r *PluginInvocationReconciler) gatherSensitive(ctx context.Context, inv *bkv1.PluginInvocation, compiled *versions.Compiled) (sensitive.Values, error) {
+	if len(compiled.SensitiveInputs)+len(compiled.SensitiveOutputs) == 0 {
+		return sensitive.Values{}, nil
+	}
+	sv, err := sensitive.Load(ctx, r.APIReader, inv)
+	if err != nil {
+		return sv, err
+	}
+	if err := sensitive.Adopt(ctx, r.Client, inv, sv); err != nil {
+		logf.FromContext(ctx).Info("could not adopt the invocation's Secret; it will be retried", "error", err.Error())
+	}
+	return sv, nil
+}
 
-// resolve finds the PluginVersion an invocation runs: the recorded one, or
-// the one spec.version resolves to on the first reconcile.
-func (r *PluginInvocationReconciler) resolve(ctx context.Context, inv *bkv1.PluginInvocation, now time.Time) (*bkv1.PluginVersion, *failure, time.Duration) {
+// resolve gathers the plugin's versions from the cache and lets
+// chooseVersion pick the one the invocation runs.
+func (r *PluginInvocationReconciler) resolve(ctx context.Context, inv *bkv1.PluginInvocation, now time.Time) versionChoice {
 	var list bkv1.PluginVersionList
 	if err := r.List(ctx, &list, client.InNamespace(inv.Namespace), client.MatchingFields{versions.IndexPluginVersionPlugin: inv.Spec.Plugin}); err != nil {
 		// The cache cannot fail a list but for a missing index: a bug, not the invocation's fault.
-		return nil, nil, time.Second
+		logf.FromContext(ctx).Error(err, "cannot list the plugin's versions; retrying")
+		return versionChoice{wait: time.Second}
 	}
-	if v := inv.Status.ResolvedVersion; v != "" {
-		// An exact version resolves like any other, so that a duplicate
-		// registration in Conflict is never the one called.
-		plv, err := versions.ResolveVersion(list.Items, inv.Spec.Plugin, v)
-		if err != nil {
-			return nil, &failure{bkv1.ReasonVersionDeleted, fmt.Sprintf("PluginVersion %s %s was deleted while the invocation ran", inv.Spec.Plugin, v)}, 0
-		}
-		return plv, nil, 0
-	}
-	plv, err := versions.ResolveVersion(list.Items, inv.Spec.Plugin, inv.Spec.Version)
-	if err != nil {
-		if errors.Is(err, versions.ErrNoMatchingVersion) && now.Sub(inv.CreationTimestamp.Time) < cacheLagGrace {
-			return nil, nil, 500 * time.Millisecond
-		}
-		return nil, &failure{bkv1.ReasonNoVersion, err.Error()}, 0
-	}
-	return plv, nil, 0
+	return chooseVersion(list.Items, inv, now)
 }
 
 // executeInputs are the inputs of one execute and the sensitive values
@@ -227,17 +208,11 @@ func (r *PluginInvocationReconciler) execute(ctx context.Context, inv *bkv1.Plug
 	answer, err := r.caller.execute(ctx, baseURL, req, timeout)
 	if err != nil {
 		r.Metrics.execute(inv.Spec.Plugin, "error", time.Since(start).Seconds())
-		var ce *callError
-		if errors.As(err, &ce) && ce.Retryable {
+		if retryable(err) {
 			r.Metrics.retry(inv.Spec.Plugin)
 			logf.FromContext(ctx).Info("execute failed, will retry", "error", err.Error(), "attempt", inv.Status.RetryCount+1)
-			return applyCallError(inv, err, now, r.Options.RetryBudget, r.Options.RetryInitialInterval, r.Options.RetryMaxInterval), nil
 		}
-		reason := bkv1.ReasonProtocolError
-		if strings.Contains(err.Error(), "storage too large") {
-			reason = bkv1.ReasonStorageTooLarge
-		}
-		return applyFailure(inv, reason, err.Error(), now), nil
+		return applyExecuteError(inv, err, now, r.retryPolicy()), nil
 	}
 	r.Metrics.execute(inv.Spec.Plugin, answer.State.String(), time.Since(start).Seconds())
 	masked, secretOutputs, err := sensitive.SplitOutputs(answer.Outputs, in.sensitiveOutputs)
@@ -258,31 +233,57 @@ func (r *PluginInvocationReconciler) execute(ctx context.Context, inv *bkv1.Plug
 	return applyAnswer(inv, answer, s.callback, rest, now, transitionLimits{maxStatusBytes: r.Options.MaxStatusBytes}), nil
 }
 
-// write stores a transition's status with optimistic concurrency, then
-// labels the invocation and removes the callback annotations it consumed.
+// write persists transition t's status through persistStatus, the one
+// writer of invocation status, then does what follows a written status:
+// labels, removing the consumed callback annotations, the event, and the
+// requeue. What to write, what to do if it is refused and when to look again
+// are decided by the pure functions of invocation_decisions.go.
 func (r *PluginInvocationReconciler) write(ctx context.Context, inv *bkv1.PluginInvocation, traceID, version string, t transition, now time.Time) (reconcile.Result, error) {
 	key := client.ObjectKeyFromObject(inv)
-	before := inv.Status.DeepCopy()
-	st := t.status
-	st.TraceID = traceID
-	if version != "" {
-		st.ResolvedVersion = version
+	st := finalStatus(inv, traceID, version, t, now)
+	due := pollDue(&st)
+
+	written, err := r.persistStatus(ctx, inv, st)
+	if err != nil {
+		if fb, ok := tooLargeFallback(inv, t, err, now); ok {
+			return r.write(ctx, inv, traceID, version, fb, now)
+		}
+		if keepUnwritten(t, err) {
+			r.unwritten.keep(key, unwrittenAnswer{baseCount: inv.Status.InvokeCount, baseState: inv.Status.State,
+				traceID: traceID, version: version, t: t, at: now})
+		}
+		return reconcile.Result{}, fmt.Errorf("update status of invocation %s: %w", key, err)
 	}
-	if st.State == "" {
-		st.State = bkv1.StateEmpty
-	}
-	if st.StartTime == nil {
-		start := metav1.NewTime(now)
-		st.StartTime = &start
-	}
-	st.ObservedGeneration = inv.Generation
-	// The exact due time, before the write reads back the status with
-	// whole seconds.
-	var due time.Time
-	if st.State == bkv1.StatePoll && st.NextPollTime != nil {
-		due = st.NextPollTime.Time
+	r.unwritten.forget(key)
+	if !due.IsZero() {
+		r.polls.set(key, due)
+	} else {
+		r.polls.forget(key)
 	}
 
+	// Labels and consumed callbacks: the status write above is what counts
+	// (a callback recorded as delivered is never delivered again), so this
+	// patch may fail and be redone by a later reconcile.
+	consumed := consumedCallbacks(written.Annotations, st.DeliveredCallbacks)
+	if err := r.patchMetadata(ctx, written, written.Spec.Plugin, st.ResolvedVersion, consumed); err != nil {
+		return reconcile.Result{}, err
+	}
+	if ev, ok := transitionEvent(&inv.Status, &st, t.executed); ok {
+		r.emit(written, ev)
+	}
+	return reconcile.Result{RequeueAfter: requeueAfterWrite(&st, t, due, r.Clock.Now())}, nil
+}
+
+// persistStatus is the one writer of invocation status: it writes st over
+// inv's status with optimistic concurrency and returns the object as
+// written. A conflict caused by a metadata change (a callback annotation
+// arriving) is resolved by writing st over the fresh object, since it must
+// not cost the execute st records; a conflict with another status write is
+// an error, and that write wins. A refusal for size comes back as a
+// statusTooLargeError.
+func (r *PluginInvocationReconciler) persistStatus(ctx context.Context, inv *bkv1.PluginInvocation, st bkv1.PluginInvocationStatus) (*bkv1.PluginInvocation, error) {
+	key := client.ObjectKeyFromObject(inv)
+	base := &inv.Status
 	obj := inv.DeepCopy()
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		obj.Status = st
@@ -290,70 +291,21 @@ func (r *PluginInvocationReconciler) write(ctx context.Context, inv *bkv1.Plugin
 		if !apierrors.IsConflict(err) {
 			return err
 		}
-		// The object changed under us. Metadata changes (a callback
-		// annotation arriving) must not cost the execute we just made, so
-		// the status is applied to the fresh object, unless another writer
-		// moved the status itself, in which case its write wins.
 		fresh := &bkv1.PluginInvocation{}
 		if gerr := r.APIReader.Get(ctx, key, fresh); gerr != nil {
 			return gerr
 		}
-		if fresh.Status.InvokeCount != before.InvokeCount || fresh.Status.State != before.State {
+		if fresh.Status.InvokeCount != base.InvokeCount || fresh.Status.State != base.State {
 			return fmt.Errorf("status of %s was changed by another writer: %w", key, err)
 		}
 		obj = fresh
 		return err
 	})
 	if err != nil {
-		if (t.status.Outputs != nil || t.status.Storage != nil) &&
-			(apierrors.IsRequestEntityTooLargeError(err) || strings.Contains(err.Error(), "too large")) {
-			tooLarge := applyFailure(inv, bkv1.ReasonStorageTooLarge, "storage too large: the API server refused the invocation's status: "+err.Error(), now)
-			tooLarge.status.Outputs, tooLarge.status.Storage = nil, nil
-			return r.write(ctx, inv, traceID, version, tooLarge, now)
-		}
-		if t.executed && !apierrors.IsConflict(err) && !apierrors.IsNotFound(err) {
-			r.unwritten.keep(key, unwrittenAnswer{baseCount: before.InvokeCount, baseState: before.State,
-				traceID: traceID, version: version, t: t, at: now})
-		}
-		return reconcile.Result{}, fmt.Errorf("update status of invocation %s: %w", key, err)
+		return nil, classifyStatusWriteError(err)
 	}
-	r.unwritten.forget(key)
 	r.expect.wrote(key, &st)
-	if !due.IsZero() {
-		r.polls.set(key, due)
-	} else {
-		r.polls.forget(key)
-	}
-	inv = obj
-
-	// Labels and consumed callbacks: the status write above is what counts
-	// (a callback recorded as delivered is never delivered again), so this
-	// patch may fail and be redone by a later reconcile.
-	var consumed []string
-	for _, id := range st.DeliveredCallbacks {
-		if _, ok := inv.Annotations[bkv1.CallbackAnnotationPrefix+id]; ok {
-			consumed = append(consumed, bkv1.CallbackAnnotationPrefix+id)
-		}
-	}
-	if err := r.patchMetadata(ctx, inv, inv.Spec.Plugin, st.ResolvedVersion, consumed); err != nil {
-		return reconcile.Result{}, err
-	}
-	r.recordTransition(inv, before, &st, t)
-
-	switch {
-	case st.State.Terminal():
-		// Notification and TTL come next.
-		return reconcile.Result{RequeueAfter: time.Millisecond}, nil
-	case t.requeueNow:
-		return reconcile.Result{RequeueAfter: time.Millisecond}, nil
-	case !due.IsZero() && t.executed:
-		// The interval runs from the execute, but the pod call and the
-		// write took some of it: wake at the exact due time (status keeps
-		// it in whole seconds), not an interval after the write.
-		return reconcile.Result{RequeueAfter: max(due.Sub(r.Clock.Now()), time.Millisecond)}, nil
-	default:
-		return reconcile.Result{RequeueAfter: t.requeueAfter}, nil
-	}
+	return obj, nil
 }
 
 // patchMetadata sets the plugin and version labels and removes annotations.
@@ -391,44 +343,20 @@ func (r *PluginInvocationReconciler) patchMetadata(ctx context.Context, inv *bkv
 	return nil
 }
 
-// recordTransition emits an event and counts the state an invocation entered.
-func (r *PluginInvocationReconciler) recordTransition(inv *bkv1.PluginInvocation, before, after *bkv1.PluginInvocationStatus, t transition) {
-	if before.State == after.State && !t.executed && after.RetryCount == 0 {
-		return
-	}
-	if before.State == bkv1.StatePoll && after.State == bkv1.StatePoll && after.RetryCount == 0 {
-		// Another poll of a poller: an event per poll would double the
-		// API writes of every poll (events of one object do not merge,
-		// each names a new resourceVersion). Entering POLL and leaving it
-		// are events; the polls between are counted in status.invokeCount
-		// and the plugin's own log lines.
-		return
-	}
-	eventType, reason, note := corev1.EventTypeNormal, "", ""
-	switch after.State {
-	case bkv1.StateSuccess:
-		reason, note = bkv1.ReasonSucceeded, fmt.Sprintf("succeeded after %d executes", after.InvokeCount)
-	case bkv1.StateFail:
-		eventType, reason = corev1.EventTypeWarning, "Failed"
-		note = fmt.Sprintf("failed after %d executes: %s", after.InvokeCount, truncate(after.Error, 512))
-	case bkv1.StatePoll:
-		reason, note = "Polling", fmt.Sprintf("execute %d: polling again at %s", after.InvokeCount, after.NextPollTime.UTC().Format(time.RFC3339))
-	case bkv1.StateCallback:
-		reason, note = "WaitingForCallback", fmt.Sprintf("execute %d: waiting for a callback", after.InvokeCount)
-	default:
-		if after.RetryCount > 0 {
-			eventType, reason = corev1.EventTypeWarning, bkv1.ReasonRetrying
-			note = fmt.Sprintf("calling the plugin pod failed %d times; retrying", after.RetryCount)
-		} else {
-			return
-		}
-	}
-	if before.State != after.State {
-		r.Metrics.transition(inv.Spec.Plugin, string(after.State))
+// emit records the event transitionEvent decided and counts the state the
+// invocation entered.
+func (r *PluginInvocationReconciler) emit(inv *bkv1.PluginInvocation, ev invocationEvent) {
+	if ev.entered {
+		r.Metrics.transition(inv.Spec.Plugin, string(ev.state))
 	}
 	if r.Recorder != nil {
-		r.Recorder.Eventf(inv, nil, eventType, reason, "Execute", "%s", note)
+		r.Recorder.Eventf(inv, nil, ev.eventType, ev.reason, "Execute", "%s", ev.note)
 	}
+}
+
+// retryPolicy is the backoff of retried calls, from the options.
+func (r *PluginInvocationReconciler) retryPolicy() retryPolicy {
+	return retryPolicy{budget: r.Options.RetryBudget, initial: r.Options.RetryInitialInterval, maxWait: r.Options.RetryMaxInterval}
 }
 
 // SetupWithManager registers the reconciler with mgr.
@@ -495,11 +423,4 @@ func invocationTraceID(inv *bkv1.PluginInvocation) string {
 		return inv.Name
 	}
 	return strings.ReplaceAll(string(inv.UID), "-", "")
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

@@ -39,9 +39,9 @@ func TestNextProbe(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := &PluginVersionReconciler{Options: tt.opts}
+			opts := tt.opts
 			plv := &bkv1.PluginVersion{Status: bkv1.PluginVersionStatus{Conditions: tt.conditions}}
-			if got := r.nextProbe(plv, now); got != tt.want {
+			if got := nextProbe(plv, opts, now); got != tt.want {
 				t.Errorf("nextProbe = %s, want %s", got, tt.want)
 			}
 		})

@@ -6,11 +6,8 @@ import (
 	"net/http"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
@@ -81,25 +78,13 @@ func (r *PluginVersionReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	orig := plv.DeepCopy()
 
 	// 2. Resolve the endpoint, 3. refuse a duplicate, 4. probe the pod.
-	result, conflicting, err := r.observe(ctx, plv)
+	obs, err := r.observe(ctx, plv)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 
-	// 5. Record the outcome; SetStatusCondition moves LastTransitionTime
-	// only when the status flips, which the backoff below relies on.
-	status := metav1.ConditionFalse
-	if result.ready() {
-		status = metav1.ConditionTrue
-	}
-	meta.SetStatusCondition(&plv.Status.Conditions, metav1.Condition{
-		Type:               bkv1.ConditionReady,
-		Status:             status,
-		ObservedGeneration: plv.Generation,
-		Reason:             result.Reason,
-		Message:            result.Message,
-	})
-	plv.Status.ObservedGeneration = plv.Generation
+	// 5. Decide the new status and persist it, once, when it changed.
+	plv.Status = versionStatus(plv, obs)
 	if !equality.Semantic.DeepEqual(orig.Status, plv.Status) {
 		if err := r.Status().Patch(ctx, plv, client.MergeFrom(orig)); err != nil {
 			if apierrors.IsNotFound(err) {
@@ -110,65 +95,42 @@ func (r *PluginVersionReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	}
 
 	// 6. Tell people when readiness, or the reason for its absence, changes.
-	before := meta.FindStatusCondition(orig.Status.Conditions, bkv1.ConditionReady)
-	if before == nil || before.Status != status || before.Reason != result.Reason {
-		r.recordTransition(plv, conflicting, result)
-		log.Info("PluginVersion readiness changed", "ready", status, "reason", result.Reason, "message", result.Message)
+	if ev, ok := readinessEvent(orig.Status.Conditions, obs); ok {
+		r.emit(plv, ev)
+		log.Info("PluginVersion readiness changed", "ready", obs.result.ready(), "reason", obs.result.Reason, "message", obs.result.Message)
 	}
 
 	// 7. Probe again: a Ready version at the probe interval, a version that
 	// is not Ready with backoff, a duplicate when the watch says so.
-	return ctrl.Result{RequeueAfter: r.nextProbe(plv, time.Now())}, nil
+	return ctrl.Result{RequeueAfter: nextProbe(plv, r.Options, time.Now())}, nil
 }
 
-// observe resolves plv's endpoint into status, looks for an older duplicate
-// and, when there is none, probes the pod. It returns the older duplicate
-// when there is one.
-func (r *PluginVersionReconciler) observe(ctx context.Context, plv *bkv1.PluginVersion) (probeResult, *bkv1.PluginVersion, error) {
+// observe gathers what plv's status is decided from: its endpoint, the
+// problems of its task.json description, an older duplicate and, when none
+// of those rules the probe out, what its plugin pod serves.
+func (r *PluginVersionReconciler) observe(ctx context.Context, plv *bkv1.PluginVersion) (versionObservation, error) {
 	base, err := versions.EndpointURL(plv, r.Options.ClusterDomain, r.Options.ResolveService)
 	if err != nil {
-		plv.Status.EndpointURL = ""
-		return probeResult{bkv1.VersionReasonInvalidEndpoint, err.Error()}, nil, nil
+		return versionObservation{result: probeResult{bkv1.VersionReasonInvalidEndpoint, err.Error()}}, nil
 	}
-	plv.Status.EndpointURL = base
+	obs := versionObservation{endpoint: base}
 	// What the CRD's CEL rules cannot see (a rely with both value and
 	// regex, a rely on an unknown field, a cycle) would fail every
 	// invocation; say so here, naming the field.
 	if err := taskjson.Check(plv.Spec.TaskJSON); err != nil {
-		return probeResult{bkv1.VersionReasonInvalidDescription, "spec.taskJSON: " + err.Error()}, nil, nil
+		obs.result = probeResult{bkv1.VersionReasonInvalidDescription, "spec.taskJSON: " + err.Error()}
+		return obs, nil
 	}
-
-	older, err := r.olderDuplicate(ctx, plv)
-	if err != nil {
-		return probeResult{}, nil, err
-	}
-	if older != nil {
-		return probeResult{bkv1.VersionReasonConflict, fmt.Sprintf(
-			"PluginVersion %s registers plugin %s version %s already (created %s); delete one of them",
-			older.Name, plv.Spec.Plugin, plv.Spec.Version, older.CreationTimestamp.UTC().Format(time.RFC3339))}, older, nil
-	}
-	return probeDetail(ctx, r.probeClient(), base, plv, probeTimeout(plv)), nil, nil
-}
-
-// olderDuplicate returns the oldest other PluginVersion of the namespace
-// registering plv's plugin and version before plv did, or nil. The oldest
-// registration wins so that adding a duplicate never breaks what works.
-func (r *PluginVersionReconciler) olderDuplicate(ctx context.Context, plv *bkv1.PluginVersion) (*bkv1.PluginVersion, error) {
 	siblings, err := r.sameVersion(ctx, plv)
 	if err != nil {
-		return nil, err
+		return versionObservation{}, err
 	}
-	var oldest *bkv1.PluginVersion
-	for i := range siblings {
-		s := &siblings[i]
-		if !s.DeletionTimestamp.IsZero() || !versions.OlderObject(s, plv) {
-			continue
-		}
-		if oldest == nil || versions.OlderObject(s, oldest) {
-			oldest = s
-		}
+	if obs.older = oldestOlder(siblings, plv); obs.older != nil {
+		obs.result = conflictResult(plv, obs.older)
+		return obs, nil
 	}
-	return oldest, nil
+	obs.result = probeDetail(ctx, r.probeClient(), base, plv, probeTimeout(plv))
+	return obs, nil
 }
 
 // sameVersion lists the other PluginVersions of plv's namespace with the
@@ -188,47 +150,17 @@ func (r *PluginVersionReconciler) sameVersion(ctx context.Context, plv *bkv1.Plu
 	return out, nil
 }
 
-// nextProbe is how long to wait before probing plv again; 0 for a version
-// in Conflict, which only the coming or going of a duplicate can change and
-// the duplicates watch reconciles it then.
-//
-// A version that is not Ready backs off exponentially without a counter:
-// the wait is the time since the Ready condition last turned False, clamped
-// to [probeBackoffBase, MaxProbeBackoff]. Probes then land about 1s, 2s, 4s,
-// 8s... after the version went down, and because LastTransitionTime lives in
-// status the backoff carries over a manager restart.
-func (r *PluginVersionReconciler) nextProbe(plv *bkv1.PluginVersion, now time.Time) time.Duration {
-	if versions.InConflict(plv) {
-		return 0
-	}
-	c := meta.FindStatusCondition(plv.Status.Conditions, bkv1.ConditionReady)
-	if c != nil && c.Status == metav1.ConditionTrue {
-		return durationOr(r.Options.ProbeInterval, DefaultProbeInterval)
-	}
-	limit := durationOr(r.Options.MaxProbeBackoff, DefaultMaxProbeBackoff)
-	wait := probeBackoffBase
-	if c != nil {
-		wait = max(now.Sub(c.LastTransitionTime.Time), probeBackoffBase)
-	}
-	return min(wait, limit)
-}
-
-// recordTransition emits the event of a readiness change; a conflict's
-// event names the older registration as the related object.
-func (r *PluginVersionReconciler) recordTransition(plv, older *bkv1.PluginVersion, result probeResult) {
+// emit records the event readinessEvent decided.
+func (r *PluginVersionReconciler) emit(plv *bkv1.PluginVersion, ev versionEvent) {
 	if r.Recorder == nil {
-		return
-	}
-	if result.ready() {
-		r.Recorder.Eventf(plv, nil, corev1.EventTypeNormal, EventReasonVersionReady, eventActionProbe, "%s", result.Message)
 		return
 	}
 	// A nil *PluginVersion in an interface is not a nil related object.
 	var related runtime.Object
-	if older != nil {
-		related = older
+	if ev.related != nil {
+		related = ev.related
 	}
-	r.Recorder.Eventf(plv, related, corev1.EventTypeWarning, EventReasonVersionNotReady, eventActionProbe, "%s: %s", result.Reason, result.Message)
+	r.Recorder.Eventf(plv, related, ev.eventType, ev.reason, eventActionProbe, "%s", ev.note)
 }
 
 // probeClient returns the HTTP client probes use.
@@ -245,7 +177,7 @@ func (r *PluginVersionReconciler) probeClient() *http.Client {
 // SetupWithManager registers the reconciler with mgr. It watches
 // PluginVersions, and re-reconciles the duplicates of a version when one of
 // them appears or goes away, so that a Conflict clears when the older
-// registration is deleted. versions.SetupIndexes must have run on mgr.
+// registration is deleted. SetupIndexes must have run on mgr.
 func (r *PluginVersionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.httpClient = r.Options.HTTPClient
 	if r.httpClient == nil {
@@ -299,12 +231,4 @@ func appearsOrGoes() predicate.Predicate {
 		},
 		GenericFunc: func(event.GenericEvent) bool { return false },
 	}
-}
-
-// durationOr returns d, or def when d is not positive.
-func durationOr(d, def time.Duration) time.Duration {
-	if d > 0 {
-		return d
-	}
-	return def
 }

@@ -48,8 +48,8 @@ func probeTimeout(plv *bkv1.PluginVersion) time.Duration {
 }
 
 // probeDetail asks the plugin pod at base for the detail of plv's version and
-// compares it with the spec. It never fails: every outcome is a reason and a
-// message for the Ready condition.
+// lets judgeDetail compare it with the spec. It never fails: every outcome
+// is a reason and a message for the Ready condition.
 func probeDetail(ctx context.Context, c *http.Client, base string, plv *bkv1.PluginVersion, timeout time.Duration) probeResult {
 	u := base + protocol.DetailPathPrefix + url.PathEscape(plv.Spec.Version)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
@@ -74,14 +74,20 @@ func probeDetail(ctx context.Context, c *http.Client, base string, plv *bkv1.Plu
 	if len(body) > maxDetailBytes {
 		return probeResult{bkv1.VersionReasonUnreachable, fmt.Sprintf("GET %s: answer is larger than %d bytes", u, maxDetailBytes)}
 	}
+	return judgeDetail(plv, base, u, resp.StatusCode, resp.Status, body)
+}
 
+// judgeDetail decides the Ready condition from the plugin pod's answer to
+// GET u (the detail of plv's version from the pod at base): its HTTP status
+// code, status line and body.
+func judgeDetail(plv *bkv1.PluginVersion, base, u string, code int, status string, body []byte) probeResult {
 	var env stdapi.Envelope[stdapi.Detail]
 	decodeErr := json.Unmarshal(body, &env)
 	switch {
-	case resp.StatusCode == http.StatusNotFound:
+	case code == http.StatusNotFound:
 		return probeResult{bkv1.VersionReasonNotServed, fmt.Sprintf("GET %s answered 404: %s", u, answerText(env.Message, decodeErr, body))}
-	case resp.StatusCode < 200 || resp.StatusCode > 299:
-		return probeResult{bkv1.VersionReasonUnreachable, fmt.Sprintf("GET %s answered %s: %s", u, resp.Status, answerText(env.Message, decodeErr, body))}
+	case code < 200 || code > 299:
+		return probeResult{bkv1.VersionReasonUnreachable, fmt.Sprintf("GET %s answered %s: %s", u, status, answerText(env.Message, decodeErr, body))}
 	case decodeErr != nil:
 		return probeResult{bkv1.VersionReasonUnreachable, fmt.Sprintf("GET %s answered a body that is not the standard envelope: %v", u, decodeErr)}
 	case !env.Result:
