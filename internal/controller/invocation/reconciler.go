@@ -382,6 +382,7 @@ func (r *Reconciler) applyDefaults() {
 	if o.HTTPClient == nil {
 		o.HTTPClient = newPooledHTTPClient()
 	}
+	o.HTTPClient = withoutRedirects(o.HTTPClient)
 	if o.ClusterDomain == "" {
 		o.ClusterDomain = versions.DefaultClusterDomain
 	}
