@@ -46,6 +46,10 @@ const (
 	ReasonProtocolError = "ProtocolError"
 	// ReasonStorageTooLarge: outputs and storage exceed the status limit.
 	ReasonStorageTooLarge = "StorageTooLarge"
+	// ReasonStatusRefused: the API server refused to store the status the
+	// plugin's answer led to (invalid); the invocation ends FAIL rather
+	// than stay where it is.
+	ReasonStatusRefused = "StatusRefused"
 	// ReasonVersionDeleted: the resolved PluginVersion was deleted.
 	ReasonVersionDeleted = "VersionDeleted"
 	// ReasonRunning (Succeeded Unknown): the invocation is still running.

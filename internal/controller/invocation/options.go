@@ -42,6 +42,16 @@ type Options struct {
 	// MaxStatusBytes bounds outputs plus storage; an answer beyond it ends
 	// the invocation FAIL "storage too large".
 	MaxStatusBytes int
+	// MinPollInterval and MaxPollInterval bound the interval a plugin may
+	// ask to be polled after; one outside is clamped. Zero means
+	// DefaultMinPollInterval and DefaultMaxPollInterval.
+	MinPollInterval time.Duration
+	MaxPollInterval time.Duration
+	// MaxCallbacksPerAnswer and MaxPreparedCallbacks bound the callbacks
+	// one answer, and one invocation in all, may prepare; beyond them the
+	// invocation ends FAIL. Zero means the defaults.
+	MaxCallbacksPerAnswer int
+	MaxPreparedCallbacks  int
 	// MaxConcurrentReconciles is how many invocations are reconciled at once.
 	MaxConcurrentReconciles int
 }

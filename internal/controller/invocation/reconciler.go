@@ -8,6 +8,7 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/retry"
@@ -111,7 +112,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 
 	// 5. Decide what to do now.
 	pending, stale := pendingCallbacks(inv)
-	s := planStep(inv, pending, now)
+	s := planStep(r.withPollDue(inv), pending, now)
 	switch s.kind {
 	case stepWait:
 		if len(stale) > 0 {
@@ -166,6 +167,21 @@ func (r *Reconciler) gatherSensitive(ctx context.Context, inv *bkv1.PluginInvoca
 	return sv, nil
 }
 
+// withPollDue returns inv with its next poll at the earliest time it may
+// execute (pollNotBefore), for planStep: status keeps nextPollTime in whole
+// seconds, and reading that as the due time polled up to a second early.
+func (r *Reconciler) withPollDue(inv *bkv1.PluginInvocation) *bkv1.PluginInvocation {
+	if inv.Status.State != bkv1.StatePoll || inv.Status.NextPollTime == nil {
+		return inv
+	}
+	recorded := inv.Status.NextPollTime.Time
+	exact, known := r.polls.exact(client.ObjectKeyFromObject(inv), recorded)
+	c := *inv
+	due := metav1.NewTime(pollNotBefore(recorded, exact, known))
+	c.Status.NextPollTime = &due
+	return &c
+}
+
 // resolve gathers the plugin's versions from the cache and lets
 // chooseVersion pick the one the invocation runs.
 func (r *Reconciler) resolve(ctx context.Context, inv *bkv1.PluginInvocation, now time.Time) versionChoice {
@@ -207,6 +223,9 @@ func (r *Reconciler) execute(ctx context.Context, inv *bkv1.PluginInvocation, pl
 	start := time.Now()
 	answer, err := r.caller.execute(ctx, baseURL, req, timeout)
 	if err != nil {
+		// A pod's error answer may quote its inputs: scrub it before it is
+		// logged, bounded or written.
+		err = &scrubbedError{err: err, msg: sensitive.Scrub(err.Error(), in.sensitive.Inputs)}
 		r.Metrics.execute(inv.Spec.Plugin, "error", time.Since(start).Seconds())
 		if retryable(err) {
 			r.Metrics.retry(inv.Spec.Plugin)
@@ -230,7 +249,9 @@ func (r *Reconciler) execute(ctx context.Context, inv *bkv1.PluginInvocation, pl
 	if s.callback != nil && len(rest) > 0 {
 		rest = rest[1:]
 	}
-	return applyAnswer(inv, answer, s.callback, rest, now, transitionLimits{maxStatusBytes: r.Options.MaxStatusBytes}), nil
+	// The poll interval runs from the end of this execute, not its start:
+	// a slow execute must not eat into the plugin's wait.
+	return applyAnswer(inv, answer, s.callback, rest, r.Clock.Now(), r.transitionLimits()), nil
 }
 
 // write persists transition t's status through persistStatus, the one
@@ -354,6 +375,13 @@ func (r *Reconciler) emit(inv *bkv1.PluginInvocation, ev invocationEvent) {
 	}
 }
 
+// transitionLimits are the bounds applyAnswer keeps, from the options.
+func (r *Reconciler) transitionLimits() transitionLimits {
+	o := &r.Options
+	return transitionLimits{maxStatusBytes: o.MaxStatusBytes, maxCallbacksPerAnswer: o.MaxCallbacksPerAnswer,
+		maxPreparedCallbacks: o.MaxPreparedCallbacks, minPoll: o.MinPollInterval, maxPoll: o.MaxPollInterval}
+}
+
 // retryPolicy is the backoff of retried calls, from the options.
 func (r *Reconciler) retryPolicy() retryPolicy {
 	return retryPolicy{budget: r.Options.RetryBudget, initial: r.Options.RetryInitialInterval, maxWait: r.Options.RetryMaxInterval}
@@ -400,6 +428,18 @@ func (r *Reconciler) applyDefaults() {
 	}
 	if o.MaxStatusBytes == 0 {
 		o.MaxStatusBytes = DefaultMaxStatusBytes
+	}
+	if o.MinPollInterval == 0 {
+		o.MinPollInterval = DefaultMinPollInterval
+	}
+	if o.MaxPollInterval == 0 {
+		o.MaxPollInterval = DefaultMaxPollInterval
+	}
+	if o.MaxCallbacksPerAnswer == 0 {
+		o.MaxCallbacksPerAnswer = DefaultMaxCallbacksPerAnswer
+	}
+	if o.MaxPreparedCallbacks == 0 {
+		o.MaxPreparedCallbacks = DefaultMaxPreparedCallbacks
 	}
 	if o.MaxConcurrentReconciles == 0 {
 		o.MaxConcurrentReconciles = 16
