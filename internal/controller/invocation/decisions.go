@@ -83,6 +83,18 @@ func prepareInputs(inv *bkv1.PluginInvocation, compiled *versions.Compiled, secr
 	return inputs, nil
 }
 
+// secretFailure decides whether reading the invocation's Secret failed in a
+// way that ends the invocation: a Secret that was not made for it
+// (sensitive.ForeignSecretError) is never read or adopted, and waiting
+// would not change whose it is. Any other error is retried.
+func secretFailure(err error) *failure {
+	var foreign *sensitive.ForeignSecretError
+	if errors.As(err, &foreign) {
+		return &failure{bkv1.ReasonForeignSecret, foreign.Error()}
+	}
+	return nil
+}
+
 // retryPolicy bounds the retries of calls to plugin pods and notification
 // URLs: exponential backoff from initial to maxWait, for budget in all.
 type retryPolicy struct {

@@ -133,6 +133,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		return r.write(ctx, inv, traceID, plv.Spec.Version, applyFailure(inv, bkv1.ReasonInvalidVersion, err.Error(), now), now)
 	}
 	sv, err := r.gatherSensitive(ctx, inv, compiled)
+	if f := secretFailure(err); f != nil {
+		return r.write(ctx, inv, traceID, plv.Spec.Version, applyFailure(inv, f.reason, f.message, now), now)
+	}
 	if err != nil {
 		return reconcile.Result{}, err
 	}
@@ -152,7 +155,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 }
 
 // gatherSensitive reads the invocation's Secret when its version marks
-// fields sensitive, and makes the invocation its owner.
+// fields sensitive and, once sensitive.Load verified it was made for this
+// invocation, makes the invocation its owner.
 func (r *Reconciler) gatherSensitive(ctx context.Context, inv *bkv1.PluginInvocation, compiled *versions.Compiled) (sensitive.Values, error) {
 	if len(compiled.SensitiveInputs)+len(compiled.SensitiveOutputs) == 0 {
 		return sensitive.Values{}, nil

@@ -86,8 +86,9 @@ func vaultPlugin() *plugin.Plugin {
 func sensitiveSecret(ns, invocation, inputs string) {
 	GinkgoHelper()
 	Expect(k8sClient.Create(suiteCtx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: invocation + bkv1.SensitiveSecretSuffix, Namespace: ns},
-		Data:       map[string][]byte{bkv1.SensitiveInputsKey: []byte(inputs)},
+		ObjectMeta: metav1.ObjectMeta{Name: invocation + bkv1.SensitiveSecretSuffix, Namespace: ns,
+			Labels: map[string]string{bkv1.LabelInvocation: invocation}},
+		Data: map[string][]byte{bkv1.SensitiveInputsKey: []byte(inputs)},
 	})).To(Succeed())
 }
 
