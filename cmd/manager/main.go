@@ -4,7 +4,7 @@
 package main
 
 import (
-	"bytes"
+	"context"
 	"crypto/tls"
 	"flag"
 	"fmt"
@@ -15,6 +15,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -37,6 +38,7 @@ type options struct {
 	retryBudget             time.Duration
 	callbackBaseURL         string
 	callbackKeyFile         string
+	callbackKey             callbackKeySource
 	clusterDomain           string
 	probeInterval           time.Duration
 	pprofAddr               string
@@ -60,6 +62,8 @@ func main() {
 	flag.DurationVar(&o.retryBudget, "retry-budget", 2*time.Minute, "How long transport errors calling a plugin pod are retried before the invocation fails.")
 	flag.StringVar(&o.callbackBaseURL, "callback-base-url", os.Getenv("BKPLUGIN_CALLBACK_BASE_URL"), "The shim's URL as third parties reach it; callback URLs are built under it.")
 	flag.StringVar(&o.callbackKeyFile, "callback-key-file", os.Getenv("BKPLUGIN_CALLBACK_KEY_FILE"), "File holding the callback signing key (mounted from a Secret).")
+	flag.StringVar(&o.callbackKey.Secret, "callback-key-secret", "", "Secret to read the callback key from, created with a random key if absent, when --callback-key-file does not exist.")
+	flag.StringVar(&o.callbackKey.Namespace, "callback-key-secret-namespace", os.Getenv("POD_NAMESPACE"), "Namespace of --callback-key-secret (default: $POD_NAMESPACE).")
 	flag.StringVar(&o.clusterDomain, "cluster-domain", controllers.DefaultClusterDomain, "DNS domain of Services.")
 	flag.DurationVar(&o.probeInterval, "probe-interval", 5*time.Minute, "How often a Ready PluginVersion's plugin pod is probed again.")
 	flag.StringVar(&o.pprofAddr, "pprof-addr", "", "Serve net/http/pprof on this address (off when empty); for profiling, never expose it.")
@@ -84,23 +88,23 @@ func run(o options) error {
 		return err
 	}
 
-	var callbackKey []byte
-	if o.callbackKeyFile != "" {
-		b, err := os.ReadFile(o.callbackKeyFile)
-		if err != nil {
-			return fmt.Errorf("read callback key: %w", err)
-		}
-		callbackKey = bytes.TrimSpace(b)
-		if len(callbackKey) < 16 {
-			return fmt.Errorf("callback key in %s is %d bytes; use at least 16 random bytes", o.callbackKeyFile, len(callbackKey))
-		}
-	}
-	if o.callbackBaseURL == "" || len(callbackKey) == 0 {
-		setupLog.Info("no --callback-base-url or --callback-key-file: plugins cannot prepare callbacks")
-	}
-
 	restCfg := ctrl.GetConfigOrDie()
 	restCfg.QPS, restCfg.Burst = float32(o.qps), o.burst
+
+	o.callbackKey.File = o.callbackKeyFile
+	direct, err := client.New(restCfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return fmt.Errorf("create client: %w", err)
+	}
+	keyCtx, cancelKey := context.WithTimeout(context.Background(), time.Minute)
+	callbackKey, err := loadCallbackKey(keyCtx, direct, o.callbackKey)
+	cancelKey()
+	if err != nil {
+		return err
+	}
+	if o.callbackBaseURL == "" || len(callbackKey) == 0 {
+		setupLog.Info("no --callback-base-url or callback key: plugins cannot prepare callbacks")
+	}
 
 	mgrOpts := ctrl.Options{
 		Scheme: scheme,

@@ -43,6 +43,11 @@ var managerUses = []use{
 	{"", "secrets", "create", "controllers/sensitive.go", "r.Create(ctx, secret)", "sensitive outputs"},
 	{"", "secrets", "update", "controllers/sensitive.go", "r.Update(ctx, secret)", "sensitive outputs"},
 	{"", "secrets", "patch", "controllers/sensitive.go", "r.Patch(ctx, sv.secret,", "adopt the shim's Secret"},
+	// The callback key's Secret, in the manager's own namespace: also
+	// granted, for that name only, by config/rbac/callback_key_role.yaml.
+	{"", "secrets", "get", "cmd/manager/callbackkey.go", "err := c.Get(ctx, key, &secret)", "the callback key Secret, read at start when its file is not mounted"},
+	{"", "secrets", "get", "cmd/manager/callbackkey.go", "err = c.Get(ctx, key, &secret)", "the callback key Secret another replica created first"},
+	{"", "secrets", "create", "cmd/manager/callbackkey.go", "err = c.Create(ctx, &secret)", "the callback key Secret, created at the first start"},
 	{"events.k8s.io", "events", "create", "", "", "the event recorder"},
 	{"events.k8s.io", "events", "patch", "", "", "the event recorder (series of one event)"},
 	{"coordination.k8s.io", "leases", "get", "", "", "leader election (resourcelock.LeaseLock)"},
