@@ -37,6 +37,19 @@ help: ## Display this help.
 manifests: controller-gen ## Generate CRDs and RBAC from the markers in the code.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./api/..." paths="./controllers/..." output:crd:artifacts:config=config/crd/bases
 	$(CONTROLLER_GEN) rbac:roleName=shim-role paths="./cmd/apiserver/..." output:rbac:artifacts:config=config/rbac/shim
+	@$(MAKE) --no-print-directory chart-sync
+
+# The Helm chart carries copies of what config/ generates or holds, since a
+# chart cannot read files outside itself; test/chart fails when they differ.
+CHART = charts/bk-plugin-operator
+
+.PHONY: chart-sync
+chart-sync: ## Copy the CRDs, the generated RBAC rules and the alerts from config/ into the Helm chart.
+	@mkdir -p $(CHART)/crds $(CHART)/files
+	@rm -f $(CHART)/crds/*.yaml && cp config/crd/bases/*.yaml $(CHART)/crds/
+	@cp config/rbac/role.yaml $(CHART)/files/manager-role.yaml
+	@cp config/rbac/shim/role.yaml $(CHART)/files/shim-role.yaml
+	@cp config/prometheus/alerts.yaml $(CHART)/files/alerts.yaml
 
 .PHONY: generate
 generate: controller-gen ## Generate DeepCopy methods from the markers in the code.
@@ -52,9 +65,9 @@ vet: ## Run go vet against code.
 
 .PHONY: verify-generated
 verify-generated: manifests generate ## Fail when generated files differ from what is committed.
-	@if [ -n "$$(git status --porcelain -- api config)" ]; then \
+	@if [ -n "$$(git status --porcelain -- api config $(CHART))" ]; then \
 		echo "generated files are stale; run 'make manifests generate' and commit:"; \
-		git status --porcelain -- api config; git --no-pager diff --stat -- api config; exit 1; fi
+		git status --porcelain -- api config $(CHART); git --no-pager diff --stat -- api config $(CHART); exit 1; fi
 
 .PHONY: test
 test: manifests generate fmt vet envtest chromium ## Run all tests against a real kube-apiserver and etcd, and the debug panel in chromium.
