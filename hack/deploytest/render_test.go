@@ -218,3 +218,70 @@ func TestMakeDeploySetsTheImages(t *testing.T) {
 		}
 	}
 }
+
+// TestProductionOverlay checks config/overlays/production: the PDB and
+// the anti-affinity select the shim's pods, and the NetworkPolicies admit
+// the manager's and the shim's pods (by their rendered labels) to the
+// example plugin pods' port, and nothing else.
+func TestProductionOverlay(t *testing.T) {
+	objs := render(t, "overlays/production")
+	podLabels := func(name string) map[string]string {
+		d := find(t, objs, "Deployment", name)
+		l, _, _ := unstructured.NestedStringMap(d.Object, "spec", "template", "metadata", "labels")
+		return l
+	}
+	shim, mgr := podLabels("bk-plugin-apiserver"), podLabels("bk-plugin-controller-manager")
+
+	pdb := find(t, objs, "PodDisruptionBudget", "bk-plugin-apiserver")
+	if sel, _, _ := unstructured.NestedStringMap(pdb.Object, "spec", "selector", "matchLabels"); !selects(sel, shim) || selects(sel, mgr) {
+		t.Errorf("PDB selects %v; want the shim's pods %v only", sel, shim)
+	}
+	d := find(t, objs, "Deployment", "bk-plugin-apiserver")
+	terms, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "affinity", "podAntiAffinity", "preferredDuringSchedulingIgnoredDuringExecution")
+	if len(terms) != 1 {
+		t.Fatalf("shim anti-affinity terms %v, want one", terms)
+	}
+	if sel, _, _ := unstructured.NestedStringMap(terms[0].(map[string]any), "podAffinityTerm", "labelSelector", "matchLabels"); !selects(sel, shim) {
+		t.Errorf("anti-affinity selects %v, not the shim's pods %v", sel, shim)
+	}
+	if _, found, _ := unstructured.NestedMap(find(t, objs, "Deployment", "bk-plugin-controller-manager").Object, "spec", "template", "spec", "affinity"); found {
+		t.Errorf("the shim's anti-affinity patch reached the manager")
+	}
+
+	np := find(t, objs, "NetworkPolicy", "bk-plugin-plugin-pods")
+	target, _, _ := unstructured.NestedStringMap(np.Object, "spec", "podSelector", "matchLabels")
+	for _, o := range render(t, "examples") {
+		if o.GetKind() != "Deployment" {
+			continue
+		}
+		l, _, _ := unstructured.NestedStringMap(o.Object, "spec", "template", "metadata", "labels")
+		if !selects(target, l) || np.GetNamespace() != o.GetNamespace() {
+			t.Errorf("plugin pods' NetworkPolicy (%v in %s) does not cover example %s (%v in %s)", target, np.GetNamespace(), o.GetName(), l, o.GetNamespace())
+		}
+	}
+	ingress, _, _ := unstructured.NestedSlice(np.Object, "spec", "ingress")
+	from, _, _ := unstructured.NestedSlice(ingress[0].(map[string]any), "from")
+	if len(ingress) != 1 || len(from) != 2 {
+		t.Fatalf("plugin pods' NetworkPolicy ingress %v, want one rule from the manager and the shim", ingress)
+	}
+	for i, want := range []map[string]string{mgr, shim} {
+		sel, _, _ := unstructured.NestedStringMap(from[i].(map[string]any), "podSelector", "matchLabels")
+		ns, _, _ := unstructured.NestedStringMap(from[i].(map[string]any), "namespaceSelector", "matchLabels")
+		if !selects(sel, want) || ns["kubernetes.io/metadata.name"] != "bk-plugin-system" {
+			t.Errorf("peer %d selects %v in %v, want pods %v in bk-plugin-system", i, sel, ns, want)
+		}
+	}
+	if sel, _, _ := unstructured.NestedStringMap(find(t, objs, "NetworkPolicy", "bk-plugin-apiserver").Object, "spec", "podSelector", "matchLabels"); !selects(sel, shim) {
+		t.Errorf("the shim's NetworkPolicy selects %v, not its pods %v", sel, shim)
+	}
+}
+
+// selects says whether a non-empty matchLabels selector matches labels.
+func selects(sel, labels map[string]string) bool {
+	for k, v := range sel {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return len(sel) > 0
+}
