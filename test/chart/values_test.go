@@ -215,13 +215,11 @@ func checkShimAvailability(t *testing.T, objs []*unstructured.Unstructured, shim
 		t.Errorf("%s anti-affinity selects %v, which does not match the shim's pods %v", mode, sel, podLabels)
 	}
 	pdb := lookup(objs, "PodDisruptionBudget", shim.GetName())
-	if off, _, _ := unstructured.NestedBool(vs.vals, "shim", "podDisruptionBudget", "enabled"); off == false && vs.vals != nil {
-		if _, set, _ := unstructured.NestedBool(vs.vals, "shim", "podDisruptionBudget", "enabled"); set {
-			if pdb != nil {
-				t.Errorf("PDB rendered though disabled")
-			}
-			return
+	if on, set, _ := unstructured.NestedBool(vs.vals, "shim", "podDisruptionBudget", "enabled"); set && !on {
+		if pdb != nil {
+			t.Errorf("PDB rendered though shim.podDisruptionBudget.enabled is false")
 		}
+		return
 	}
 	if pdb == nil {
 		t.Fatalf("no PodDisruptionBudget for the shim")
