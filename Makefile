@@ -172,6 +172,9 @@ install: manifests kubectl ## Install the CRDs into the cluster of the current k
 # kustomizations stay the one place image names are set and the tree stays
 # clean (it is what `kustomize edit set image` would write).
 DEPLOY_DIR ?= $(LOCALBIN)/deploy
+# What make deploy applies: default, or overlays/production (PDB,
+# anti-affinity, NetworkPolicies).
+DEPLOY_CONFIG ?= default
 EXAMPLE_IMAGES = hello poller callbacker deployer
 
 # write-overlay: $(1) the config/ folder, $(2) the bk-plugin-* image names.
@@ -188,17 +191,17 @@ for n in $(2); do echo "- name: bkplugin/bk-plugin-$$n"; \
 endef
 
 .PHONY: deploy-kustomization
-deploy-kustomization: ## Write $(DEPLOY_DIR)/{default,examples}: config/ with the images of IMG_REGISTRY/IMG_TAG.
-	$(call write-overlay,default,manager apiserver)
+deploy-kustomization: ## Write $(DEPLOY_DIR)/{$(DEPLOY_CONFIG),examples}: config/ with the images of IMG_REGISTRY/IMG_TAG.
+	$(call write-overlay,$(DEPLOY_CONFIG),manager apiserver)
 	$(call write-overlay,examples,$(EXAMPLE_IMAGES))
 
 .PHONY: deploy
-deploy: manifests kubectl deploy-kustomization ## Deploy CRDs, RBAC, the manager and the shim (config/default, images from IMG_REGISTRY/IMG_TAG) to the current kubeconfig's cluster.
-	$(KUBECTL) apply --server-side -k $(DEPLOY_DIR)/default
+deploy: manifests kubectl deploy-kustomization ## Deploy CRDs, RBAC, the manager and the shim (config/$(DEPLOY_CONFIG), images from IMG_REGISTRY/IMG_TAG) to the current kubeconfig's cluster.
+	$(KUBECTL) apply --server-side -k $(DEPLOY_DIR)/$(DEPLOY_CONFIG)
 
 .PHONY: undeploy
 undeploy: kubectl deploy-kustomization ## Remove what deploy created (the callback-key Secret the manager made goes with the namespace).
-	$(KUBECTL) delete --ignore-not-found=$(ignore-not-found) -k $(DEPLOY_DIR)/default
+	$(KUBECTL) delete --ignore-not-found=$(ignore-not-found) -k $(DEPLOY_DIR)/$(DEPLOY_CONFIG)
 
 .PHONY: deploy-examples
 deploy-examples: kubectl deploy-kustomization ## Deploy the example plugins (config/examples, images from IMG_REGISTRY/IMG_TAG) and register their versions (config/samples).

@@ -192,12 +192,14 @@ func TestMakeDeploySetsTheImages(t *testing.T) {
 		t.Skip("no make on PATH")
 	}
 	out := t.TempDir()
-	cmd := exec.Command("make", "--no-print-directory", "-C", "../..", "deploy-kustomization",
-		"IMG_REGISTRY=registry.example.com/team", "IMG_TAG=v9.8.7", "DEPLOY_DIR="+out)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("make deploy-kustomization: %v\n%s", err, b)
+	for _, config := range []string{"default", "overlays/production"} {
+		cmd := exec.Command("make", "--no-print-directory", "-C", "../..", "deploy-kustomization",
+			"IMG_REGISTRY=registry.example.com/team", "IMG_TAG=v9.8.7", "DEPLOY_DIR="+out, "DEPLOY_CONFIG="+config)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("make deploy-kustomization DEPLOY_CONFIG=%s: %v\n%s", config, err, b)
+		}
 	}
-	for _, dir := range []string{"default", "examples"} {
+	for _, dir := range []string{"default", "overlays/production", "examples"} {
 		n := 0
 		for _, o := range renderPath(t, filepath.Join(out, dir)) {
 			if o.GetKind() != "Deployment" {
