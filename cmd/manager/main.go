@@ -23,6 +23,7 @@ import (
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 	"github.com/bkplugin/bk-plugin-operator/controllers"
+	"github.com/bkplugin/bk-plugin-operator/internal/callbackkey"
 )
 
 // options are the manager's command-line options.
@@ -38,7 +39,7 @@ type options struct {
 	retryBudget             time.Duration
 	callbackBaseURL         string
 	callbackKeyFile         string
-	callbackKey             callbackKeySource
+	callbackKey             callbackkey.Source
 	clusterDomain           string
 	probeInterval           time.Duration
 	pprofAddr               string
@@ -97,7 +98,7 @@ func run(o options) error {
 		return fmt.Errorf("create client: %w", err)
 	}
 	keyCtx, cancelKey := context.WithTimeout(context.Background(), time.Minute)
-	callbackKey, err := loadCallbackKey(keyCtx, direct, o.callbackKey)
+	callbackKey, err := callbackkey.Load(keyCtx, direct, o.callbackKey)
 	cancelKey()
 	if err != nil {
 		return err

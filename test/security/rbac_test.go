@@ -45,9 +45,9 @@ var managerUses = []use{
 	{"", "secrets", "patch", "controllers/sensitive.go", "r.Patch(ctx, sv.secret,", "adopt the shim's Secret"},
 	// The callback key's Secret, in the manager's own namespace: also
 	// granted, for that name only, by config/rbac/callback_key_role.yaml.
-	{"", "secrets", "get", "cmd/manager/callbackkey.go", "err := c.Get(ctx, key, &secret)", "the callback key Secret, read at start when its file is not mounted"},
-	{"", "secrets", "get", "cmd/manager/callbackkey.go", "err = c.Get(ctx, key, &secret)", "the callback key Secret another replica created first"},
-	{"", "secrets", "create", "cmd/manager/callbackkey.go", "err = c.Create(ctx, &secret)", "the callback key Secret, created at the first start"},
+	{"", "secrets", "get", "internal/callbackkey/callbackkey.go", "err := c.Get(ctx, key, &secret)", "the callback key Secret, read at start when its file is not mounted"},
+	{"", "secrets", "get", "internal/callbackkey/callbackkey.go", "err = c.Get(ctx, key, &secret)", "the callback key Secret another replica created first"},
+	{"", "secrets", "create", "internal/callbackkey/callbackkey.go", "err = c.Create(ctx, &secret)", "the callback key Secret, created at the first start"},
 	{"events.k8s.io", "events", "create", "", "", "the event recorder"},
 	{"events.k8s.io", "events", "patch", "", "", "the event recorder (series of one event)"},
 	{"coordination.k8s.io", "leases", "get", "", "", "leader election (resourcelock.LeaseLock)"},
@@ -86,7 +86,7 @@ func TestRBACIsLeastPrivilege(t *testing.T) {
 		dirs       []string
 		uses       []use
 	}{
-		{"manager", "config/rbac/role.yaml", []string{"controllers", "cmd/manager"}, managerUses},
+		{"manager", "config/rbac/role.yaml", []string{"controllers", "cmd/manager", "internal/callbackkey"}, managerUses},
 		{"shim", "config/rbac/shim/role.yaml", []string{"cmd/apiserver/app", "cmd/apiserver"}, shimUses},
 	} {
 		t.Run(c.name, func(t *testing.T) {

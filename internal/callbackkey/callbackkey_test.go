@@ -1,4 +1,4 @@
-package main
+package callbackkey
 
 import (
 	"context"
@@ -16,10 +16,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
 
-// TestLoadCallbackKey runs loadCallbackKey against a real kube-apiserver:
+// TestLoad runs Load against a real kube-apiserver:
 // the first start creates the Secret, the next ones (and other replicas)
 // read the same key, a mounted file wins, and bad keys are refused.
-func TestLoadCallbackKey(t *testing.T) {
+func TestLoad(t *testing.T) {
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
 		t.Skip("KUBEBUILDER_ASSETS is unset; make test sets it (hack/setup-envtest.sh)")
 	}
@@ -43,9 +43,9 @@ func TestLoadCallbackKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	missing := filepath.Join(t.TempDir(), "key")
-	src := callbackKeySource{File: missing, Namespace: "op", Secret: "bk-plugin-callback-key"}
+	src := Source{File: missing, Namespace: "op", Secret: "bk-plugin-callback-key"}
 
-	first, err := loadCallbackKey(ctx, c, src)
+	first, err := Load(ctx, c, src)
 	if err != nil {
 		t.Fatalf("first start: %v", err)
 	}
@@ -59,7 +59,7 @@ func TestLoadCallbackKey(t *testing.T) {
 	if string(secret.Data["key"]) != string(first) {
 		t.Fatalf("Secret holds %q, manager uses %q", secret.Data["key"], first)
 	}
-	again, err := loadCallbackKey(ctx, c, src)
+	again, err := Load(ctx, c, src)
 	if err != nil || string(again) != string(first) {
 		t.Fatalf("second start: key %q, %v; want the Secret's %q", again, err, first)
 	}
@@ -68,25 +68,25 @@ func TestLoadCallbackKey(t *testing.T) {
 	if err := os.WriteFile(file, []byte(strings.Repeat("f", 32)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	fromFile, err := loadCallbackKey(ctx, c, callbackKeySource{File: file, Namespace: "op", Secret: "bk-plugin-callback-key"})
+	fromFile, err := Load(ctx, c, Source{File: file, Namespace: "op", Secret: "bk-plugin-callback-key"})
 	if err != nil || string(fromFile) != strings.Repeat("f", 32) {
 		t.Fatalf("mounted file: key %q, %v; want the file's (trimmed)", fromFile, err)
 	}
 
-	none, err := loadCallbackKey(ctx, c, callbackKeySource{})
+	none, err := Load(ctx, c, Source{})
 	if err != nil || none != nil {
 		t.Fatalf("no source: key %q, %v; want none and no error", none, err)
 	}
 
 	for _, bad := range []struct {
 		name string
-		src  callbackKeySource
+		src  Source
 		want string
 	}{
-		{"file missing, no Secret", callbackKeySource{File: missing}, "read callback key"},
-		{"no namespace", callbackKeySource{File: missing, Secret: "x"}, "no namespace"},
-		{"short key in a Secret", callbackKeySource{File: missing, Namespace: "op", Secret: "short"}, "is 5 bytes"},
-		{"namespace does not exist", callbackKeySource{File: missing, Namespace: "nowhere", Secret: "k"}, "create callback key Secret nowhere/k"},
+		{"file missing, no Secret", Source{File: missing}, "read callback key"},
+		{"no namespace", Source{File: missing, Secret: "x"}, "no namespace"},
+		{"short key in a Secret", Source{File: missing, Namespace: "op", Secret: "short"}, "is 5 bytes"},
+		{"namespace does not exist", Source{File: missing, Namespace: "nowhere", Secret: "k"}, "create callback key Secret nowhere/k"},
 	} {
 		t.Run(bad.name, func(t *testing.T) {
 			if bad.src.Secret == "short" {
@@ -95,7 +95,7 @@ func TestLoadCallbackKey(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			k, err := loadCallbackKey(ctx, c, bad.src)
+			k, err := Load(ctx, c, bad.src)
 			if err == nil || !strings.Contains(err.Error(), bad.want) {
 				t.Fatalf("key %q, error %v; want an error containing %q", k, err, bad.want)
 			}

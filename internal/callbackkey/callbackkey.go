@@ -1,4 +1,8 @@
-package main
+// Package callbackkey loads the key callback tokens are signed with, for
+// the manager: from the mounted file, or, when that is absent, from a Secret
+// it creates with a random key on the first start. This is what lets the
+// shipped manifests render and install with no key made beforehand.
+package callbackkey
 
 import (
 	"bytes"
@@ -16,21 +20,21 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// callbackKeyField is the key of the callback-key Secret's data that the
-// Deployments mount as the file "key".
-const callbackKeyField = "key"
+// Field is the key of the callback-key Secret's data that the Deployments
+// mount as the file "key".
+const Field = "key"
 
-// minCallbackKeyLen is the shortest callback signing key accepted.
-const minCallbackKeyLen = 16
+// MinLen is the shortest callback signing key accepted, in bytes.
+const MinLen = 16
 
-// callbackKeySource says where the callback signing key comes from: a file
+// Source says where the callback signing key comes from: a file
 // (the mounted Secret) and, when that file is absent, a Secret the manager
 // reads or creates itself. The second path is what lets the shipped
 // manifests render and install with no key made beforehand: on the first
 // start the Secret does not exist, so its (optional) volume is empty, and
 // the manager creates it; the shim's pods, whose volume is not optional,
 // start once it exists, and later manager restarts find the file.
-type callbackKeySource struct {
+type Source struct {
 	// File is the path of the mounted key; "" skips it.
 	File string
 	// Namespace and Secret name the Secret to read or create when File is
@@ -38,15 +42,15 @@ type callbackKeySource struct {
 	Namespace, Secret string
 }
 
-// loadCallbackKey returns the callback signing key from src: the file when
+// Load returns the callback signing key from src: the file when
 // it exists, else the Secret, created with 32 random bytes (hex) when it
 // does not exist. It returns nil when src names neither.
-func loadCallbackKey(ctx context.Context, c client.Client, src callbackKeySource) ([]byte, error) {
+func Load(ctx context.Context, c client.Client, src Source) ([]byte, error) {
 	if src.File != "" {
 		b, err := os.ReadFile(src.File)
 		switch {
 		case err == nil:
-			return checkCallbackKey(b, src.File)
+			return check(b, src.File)
 		case !errors.Is(err, fs.ErrNotExist) || src.Secret == "":
 			return nil, fmt.Errorf("read callback key: %w", err)
 		}
@@ -73,11 +77,11 @@ func loadCallbackKey(ctx context.Context, c client.Client, src callbackKeySource
 				Labels:    map[string]string{"app.kubernetes.io/part-of": "bk-plugin-operator"},
 			},
 			Type: corev1.SecretTypeOpaque,
-			Data: map[string][]byte{callbackKeyField: []byte(hex.EncodeToString(raw))},
+			Data: map[string][]byte{Field: []byte(hex.EncodeToString(raw))},
 		}
 		err = c.Create(ctx, &secret)
 		if err == nil {
-			return secret.Data[callbackKeyField], nil
+			return secret.Data[Field], nil
 		}
 		if !apierrors.IsAlreadyExists(err) {
 			return nil, fmt.Errorf("create callback key Secret %s: %w", where, err)
@@ -88,14 +92,14 @@ func loadCallbackKey(ctx context.Context, c client.Client, src callbackKeySource
 	if err != nil {
 		return nil, fmt.Errorf("read callback key Secret %s: %w", where, err)
 	}
-	return checkCallbackKey(secret.Data[callbackKeyField], "Secret "+where)
+	return check(secret.Data[Field], "Secret "+where)
 }
 
-// checkCallbackKey trims a key and refuses one too short to be a key.
-func checkCallbackKey(b []byte, where string) ([]byte, error) {
+// check trims a key and refuses one too short to be a key.
+func check(b []byte, where string) ([]byte, error) {
 	k := bytes.TrimSpace(b)
-	if len(k) < minCallbackKeyLen {
-		return nil, fmt.Errorf("callback key in %s is %d bytes; use at least %d random bytes", where, len(k), minCallbackKeyLen)
+	if len(k) < MinLen {
+		return nil, fmt.Errorf("callback key in %s is %d bytes; use at least %d random bytes", where, len(k), MinLen)
 	}
 	return k, nil
 }
