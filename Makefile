@@ -59,9 +59,11 @@ generate: controller-gen ## Generate DeepCopy methods from the markers in the co
 fmt: ## Run go fmt against code.
 	go fmt ./...
 
+# Test files of suites that need a control plane (envtest) or a browser
+# carry the build tag envtest; vet looks at them too.
 .PHONY: vet
-vet: ## Run go vet against code.
-	go vet ./...
+vet: ## Run go vet against code, the envtest suites included.
+	go vet -tags envtest ./...
 
 .PHONY: verify-generated
 verify-generated: manifests generate ## Fail when generated files differ from what is committed.
@@ -71,11 +73,13 @@ verify-generated: manifests generate ## Fail when generated files differ from wh
 
 .PHONY: test
 test: manifests generate fmt vet envtest chromium ## Run all tests against a real kube-apiserver and etcd, and the debug panel in chromium.
-	KUBEBUILDER_ASSETS="$$($(ENVTEST))" CHROMIUM_PATH="$$(command -v chromium)" go test ./... -count=1 -timeout 25m
+	KUBEBUILDER_ASSETS="$$($(ENVTEST))" CHROMIUM_PATH="$$(command -v chromium)" go test -tags envtest ./... -count=1 -timeout 25m
 
+# The pure tests: every test file without the envtest build tag, the state
+# machine's tables included. They need no control plane, browser or network.
 .PHONY: test-unit
-test-unit: ## Run the tests that need no control plane.
-	go test -count=1 $$(go list ./... | grep -v -e /test/ -e /controllers)
+test-unit: ## Run the tests that need no control plane (no envtest build tag).
+	go test -count=1 ./...
 
 # The reliability harness (test/reliability): real processes on loopback,
 # kill -9 of the manager, the shim and kube-apiserver, faulty plugin pods,
@@ -86,7 +90,7 @@ RELIABILITY_SCALE ?= 500
 .PHONY: test-reliability
 test-reliability: envtest ## Run the reliability harness and print its table (RELIABILITY_SCALE=500).
 	KUBEBUILDER_ASSETS="$$($(ENVTEST))" RELIABILITY=1 RELIABILITY_SCALE=$(RELIABILITY_SCALE) \
-		go test ./test/reliability/ -run TestReliability -count=1 -v -timeout 40m
+		go test -tags envtest ./test/reliability/ -run TestReliability -count=1 -v -timeout 40m
 
 # Fuzz targets, each run for FUZZTIME; go test runs their seed corpora.
 FUZZTIME ?= 30s
