@@ -39,6 +39,10 @@ manifests: controller-gen ## Generate CRDs and RBAC from the markers in the code
 	$(CONTROLLER_GEN) rbac:roleName=shim-role paths="./cmd/apiserver/..." output:rbac:artifacts:config=config/rbac/shim
 	@$(MAKE) --no-print-directory chart-sync
 
+.PHONY: generate
+generate: controller-gen ## Generate DeepCopy methods from the markers in the code.
+	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
+
 # The Helm chart carries copies of what config/ generates or holds, since a
 # chart cannot read files outside itself; test/chart fails when they differ.
 CHART = charts/bk-plugin-operator
@@ -50,10 +54,6 @@ chart-sync: ## Copy the CRDs, the generated RBAC rules and the alerts from confi
 	@cp config/rbac/role.yaml $(CHART)/files/manager-role.yaml
 	@cp config/rbac/shim/role.yaml $(CHART)/files/shim-role.yaml
 	@cp config/prometheus/alerts.yaml $(CHART)/files/alerts.yaml
-
-.PHONY: generate
-generate: controller-gen ## Generate DeepCopy methods from the markers in the code.
-	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
 
 .PHONY: fmt
 fmt: ## Run go fmt against code.
