@@ -9,4 +9,10 @@
 //	inv := h.Start("1.0.0", map[string]any{"name": "world"}, nil)
 //	inv.AssertState(plugin.StateSuccess)
 //	inv.AssertOutputs(map[string]any{"greeting": "Hello, world!"})
+//
+// It also checks versions against the versioning rules (sdk/compat), so a
+// breaking change fails a test before it reaches a cluster:
+//
+//	plugintest.AssertCompatible(t, helloplugin.Plugin(), "1.0.0", "1.1.0")
+//	plugintest.AssertCompatibleWithManifest(t, helloplugin.Plugin(), "deploy/published.yaml")
 package plugintest

@@ -23,6 +23,7 @@ import (
 //	<plugin> [serve] [--addr :8080] [--shutdown-delay 5s] ...
 //	<plugin> manifest --service NAME [--port N] [--namespace NS]
 //	<plugin> manifest --url URL
+//	<plugin> manifest --check-against FILE [--versions V,...]
 func Main(p *plugin.Plugin) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := Command(ctx, p, os.Args[1:], os.Stdout, os.Stderr)
@@ -98,9 +99,19 @@ func manifestCommand(p *plugin.Plugin, args []string, stdout, stderr io.Writer) 
 	fs.IntVar(&port, "port", 0, "the Service's port (default 80)")
 	fs.StringVar(&opts.Namespace, "namespace", "", "namespace of the PluginVersions (default: kubectl's)")
 	fs.StringVar(&opts.URL, "url", "", "base URL of the plugin pod, instead of a Service")
-	fs.StringVar(&versions, "versions", "", "comma-separated versions to print (default: all)")
+	fs.StringVar(&versions, "versions", "", "comma-separated versions to print or check (default: all)")
+	checkAgainst := fs.String("check-against", "", "instead of printing, check each version against the published one of the same major in this manifest file (as printed by manifest or kubectl get pluginversions -o yaml); exit 1 on a breaking change")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if versions != "" {
+		opts.Versions = strings.Split(versions, ",")
+	}
+	if *checkAgainst != "" {
+		if opts.Service != "" || opts.URL != "" || port != 0 || opts.Namespace != "" {
+			return &usageError{"manifest: --check-against prints a report, not objects; drop --service, --url, --port and --namespace"}
+		}
+		return checkCommand(p, *checkAgainst, opts.Versions, stdout)
 	}
 	if (opts.Service == "") == (opts.URL == "") {
 		return &usageError{"manifest: give --service NAME (with --port N) or --url URL"}
@@ -109,10 +120,29 @@ func manifestCommand(p *plugin.Plugin, args []string, stdout, stderr io.Writer) 
 		return &usageError{fmt.Sprintf("manifest: --port %d is not a TCP port", port)}
 	}
 	opts.Port = int32(port)
-	if versions != "" {
-		opts.Versions = strings.Split(versions, ",")
-	}
 	return manifest.Write(stdout, p, opts)
+}
+
+// checkCommand prints how each version compares with the published one it
+// replaces, and fails (exit status 1) when any breaks its callers.
+func checkCommand(p *plugin.Plugin, path string, versions []string, stdout io.Writer) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("manifest --check-against: %w", err)
+	}
+	defer f.Close()
+	published, err := manifest.Read(f)
+	if err != nil {
+		return fmt.Errorf("manifest --check-against %s: %w", path, err)
+	}
+	checks, err := manifest.CheckAgainst(p, published, versions)
+	if err != nil {
+		return fmt.Errorf("manifest --check-against %s: %w", path, err)
+	}
+	if err := manifest.WriteChecks(stdout, p.Meta().Code, checks); err != nil {
+		return fmt.Errorf("manifest --check-against %s: %w", path, err)
+	}
+	return nil
 }
 
 func parse(fs *flag.FlagSet, args []string) error {

@@ -5,10 +5,14 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/poller/pollerplugin"
+	"github.com/bkplugin/bk-plugin-operator/sdk/manifest"
 	"github.com/bkplugin/bk-plugin-operator/sdk/server"
 )
 
@@ -57,5 +61,56 @@ func TestServeCommand(t *testing.T) {
 	}
 	if err := server.Command(context.Background(), pollerplugin.Plugin(), []string{"--addr", "256.0.0.1:1"}, &out, &errOut); err == nil {
 		t.Error("serve on a bad address succeeded")
+	}
+}
+
+// manifest --check-against prints the comparison and fails with a typed
+// error (exit status 1 from Main) when a version breaks callers.
+func TestManifestCheckAgainst(t *testing.T) {
+	dir := t.TempDir()
+	var pub bytes.Buffer
+	if err := server.Command(context.Background(), pollerplugin.Plugin(), []string{"manifest", "--service", "poller"}, &pub, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	same := filepath.Join(dir, "same.yaml")
+	if err := os.WriteFile(same, pub.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := server.Command(context.Background(), pollerplugin.Plugin(), []string{"manifest", "--check-against", same}, &out, io.Discard); err != nil {
+		t.Errorf("check against its own manifest = %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "poller 1.0.0 against 1.0.0 (poller-1-0-0): compatible") {
+		t.Errorf("report:\n%s", out.String())
+	}
+
+	// A published poller whose inputs were looser than the code's: the
+	// code's version tightens them.
+	loose := strings.Replace(pub.String(), "minimum: 0", "minimum: -5", 1)
+	if loose == pub.String() {
+		t.Fatalf("poller manifest has no minimum to loosen:\n%s", pub.String())
+	}
+	looser := filepath.Join(dir, "loose.yaml")
+	if err := os.WriteFile(looser, []byte(loose), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	err := server.Command(context.Background(), pollerplugin.Plugin(), []string{"manifest", "--check-against", looser}, &out, io.Discard)
+	var inc *manifest.IncompatibleError
+	if !errors.As(err, &inc) {
+		t.Fatalf("check against a looser published version = %v, want an IncompatibleError\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "BREAKING inputs.") || !strings.Contains(out.String(), "constraint-tightened: minimum raised from -5 to 0") {
+		t.Errorf("report:\n%s", out.String())
+	}
+
+	for _, args := range [][]string{
+		{"manifest", "--check-against", same, "--service", "poller"},
+		{"manifest", "--check-against", filepath.Join(dir, "missing.yaml")},
+		{"manifest", "--check-against", same, "--versions", "9.9.9"},
+	} {
+		if err := server.Command(context.Background(), pollerplugin.Plugin(), args, io.Discard, io.Discard); err == nil {
+			t.Errorf("Command(%q) succeeded", args)
+		}
 	}
 }
