@@ -16,6 +16,7 @@ import (
 	"github.com/bkplugin/bk-plugin-operator/internal/controller/invocation"
 	"github.com/bkplugin/bk-plugin-operator/internal/manager"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
+	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
 )
 
 func main() {
@@ -32,6 +33,7 @@ func main() {
 		}
 		return nil
 	})
+	flag.DurationVar(&o.CallbackTokenTTL, "callback-token-ttl", protocol.DefaultCallbackTokenTTL, "How long the callback URLs plugins prepare stay valid (at most 24h).")
 	flag.DurationVar(&o.MinPollInterval, "min-poll-interval", invocation.DefaultMinPollInterval, "Shortest interval a plugin may ask to be polled after; shorter ones are raised to it.")
 	flag.DurationVar(&o.MaxPollInterval, "max-poll-interval", invocation.DefaultMaxPollInterval, "Longest interval a plugin may ask to be polled after; longer ones are cut to it.")
 	flag.IntVar(&o.MaxCallbacksPerAnswer, "max-callbacks-per-answer", invocation.DefaultMaxCallbacksPerAnswer, "Callbacks one execute may prepare; more end the invocation FAIL.")

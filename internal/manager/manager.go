@@ -27,6 +27,7 @@ import (
 	"github.com/bkplugin/bk-plugin-operator/internal/controller/invocation"
 	"github.com/bkplugin/bk-plugin-operator/internal/controller/version"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
+	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
 )
 
 // Options are the manager's options, as cmd/manager's flags give them.
@@ -51,6 +52,8 @@ type Options struct {
 	MaxPollInterval       time.Duration
 	MaxCallbacksPerAnswer int
 	MaxPreparedCallbacks  int
+	// CallbackTokenTTL is as in invocation.Options.
+	CallbackTokenTTL time.Duration
 	// QPS and Burst bound the client's requests to the API server.
 	QPS   float64
 	Burst int
@@ -95,6 +98,8 @@ func (o *Options) validate() error {
 		return fmt.Errorf("--max-poll-interval must not be negative, got %s", o.MaxPollInterval)
 	case o.MaxPollInterval > 0 && o.MinPollInterval > o.MaxPollInterval:
 		return fmt.Errorf("--min-poll-interval (%s) must not exceed --max-poll-interval (%s)", o.MinPollInterval, o.MaxPollInterval)
+	case o.CallbackTokenTTL < 0 || o.CallbackTokenTTL > protocol.DefaultCallbackTokenTTL:
+		return fmt.Errorf("--callback-token-ttl must be between 0 and %s (the shim refuses tokens that live longer), got %s", protocol.DefaultCallbackTokenTTL, o.CallbackTokenTTL)
 	case o.MaxCallbacksPerAnswer < 0 || o.MaxPreparedCallbacks < 0:
 		return fmt.Errorf("--max-callbacks-per-answer and --max-callbacks-per-invocation must not be negative")
 	}
@@ -181,6 +186,7 @@ func Run(ctx context.Context, o Options) error {
 			CallbackKey:             callbackKey,
 			DefaultTTL:              o.DefaultTTL,
 			RetryBudget:             o.RetryBudget,
+			CallbackTokenTTL:        o.CallbackTokenTTL,
 			MinPollInterval:         o.MinPollInterval,
 			MaxPollInterval:         o.MaxPollInterval,
 			MaxCallbacksPerAnswer:   o.MaxCallbacksPerAnswer,

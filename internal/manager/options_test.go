@@ -17,6 +17,7 @@ func TestOptionsValidate(t *testing.T) {
 		{name: "negative minimum", o: Options{MinPollInterval: -time.Second}, want: "--min-poll-interval must not be negative"},
 		{name: "negative maximum", o: Options{MaxPollInterval: -time.Second}, want: "--max-poll-interval must not be negative"},
 		{name: "minimum over maximum", o: Options{MinPollInterval: time.Hour, MaxPollInterval: time.Minute}, want: "must not exceed --max-poll-interval"},
+		{name: "token TTL beyond a day", o: Options{CallbackTokenTTL: 48 * time.Hour}, want: "--callback-token-ttl must be between 0 and 24h0m0s"},
 		{name: "negative callbacks", o: Options{MaxCallbacksPerAnswer: -1}, want: "must not be negative"},
 	}
 	for _, tc := range cases {

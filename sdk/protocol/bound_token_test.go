@@ -38,7 +38,7 @@ func TestVerifyBoundToken(t *testing.T) {
 		{"a token of a deleted invocation with the same trace id", sign(current, "trace1", "uid-old", valid), "signature does not match"},
 		{"a token signed with the unbound (v1) key", legacy, "signature does not match"},
 		{"another invocation's token", sign(current, "trace2", "uid-new", with(func(c *TokenClaims) { c.TraceID = "trace2" })), "belongs to trace id trace2"},
-		{"a callback id the plugin never prepared", sign(current, "trace1", "uid-new", with(func(c *TokenClaims) { c.CallbackID = "stray" })), "callback stray was not prepared"},
+		{"a callback id the plugin never prepared", sign(current, "trace1", "uid-new", with(func(c *TokenClaims) { c.CallbackID = "stray" })), "callback stray: callback was not prepared by the plugin"},
 		{"no expiry", sign(current, "trace1", "uid-new", with(func(c *TokenClaims) { c.ExpiresAt = 0 })), "no expiry"},
 		{"expired", sign(current, "trace1", "uid-new", with(func(c *TokenClaims) { c.ExpiresAt = now.Add(-time.Second).Unix() })), "expired"},
 		{"expiring beyond the maximum TTL", sign(current, "trace1", "uid-new", with(func(c *TokenClaims) { c.ExpiresAt = now.Add(48 * time.Hour).Unix() })), "further ahead"},
@@ -55,6 +55,9 @@ func TestVerifyBoundToken(t *testing.T) {
 				return
 			}
 			if !errors.Is(err, ErrInvalidToken) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("VerifyBoundToken = %v, want ErrInvalidToken saying %q", err, tc.want)
+			}
+			if strings.Contains(tc.want, "not prepared") != errors.Is(err, ErrCallbackNotPrepared) {
 				t.Fatalf("VerifyBoundToken = %v, want ErrInvalidToken saying %q", err, tc.want)
 			}
 		})

@@ -23,6 +23,12 @@ import (
 // ErrInvalidToken is wrapped by every token verification failure.
 var ErrInvalidToken = errors.New("invalid callback token")
 
+// ErrCallbackNotPrepared is wrapped (with ErrInvalidToken) by
+// VerifyBoundToken's refusal of a well-signed token whose callback id is
+// not among the prepared ones: a verifier reading a cached copy of the
+// invocation may read it again live before it refuses.
+var ErrCallbackNotPrepared = errors.New("callback was not prepared by the plugin")
+
 // TokenClaims is what a callback token carries.
 type TokenClaims struct {
 	// TraceID is the invocation the token belongs to.
@@ -178,7 +184,7 @@ func VerifyBoundToken(token string, now time.Time, b Binding, masterKeys ...[]by
 		return TokenClaims{}, fmt.Errorf("%w: token expires at %s, further ahead than the %s allowed", ErrInvalidToken,
 			time.Unix(claims.ExpiresAt, 0).UTC().Format(time.RFC3339), maxTTL)
 	case !slices.Contains(b.Prepared, claims.CallbackID):
-		return TokenClaims{}, fmt.Errorf("%w: callback %s was not prepared by the plugin", ErrInvalidToken, claims.CallbackID)
+		return TokenClaims{}, fmt.Errorf("%w: callback %s: %w", ErrInvalidToken, claims.CallbackID, ErrCallbackNotPrepared)
 	}
 	return claims, nil
 }

@@ -30,6 +30,10 @@ type Options struct {
 	CallbackBaseURL string
 	// CallbackKey is the master key callback tokens are derived from.
 	CallbackKey []byte
+	// CallbackTokenTTL is how long the callback tokens a plugin signs stay
+	// valid; zero means protocol.DefaultCallbackTokenTTL. The shim refuses
+	// tokens that expire further ahead than its own bound (a day).
+	CallbackTokenTTL time.Duration
 	// DefaultTTL applies to invocations without ttlSecondsAfterFinished.
 	DefaultTTL time.Duration
 	// RetryBudget bounds how long transport errors calling a plugin pod are

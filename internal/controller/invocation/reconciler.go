@@ -24,6 +24,7 @@ import (
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 	"github.com/bkplugin/bk-plugin-operator/internal/sensitive"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
+	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
 	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
 )
 
@@ -432,6 +433,9 @@ func (r *Reconciler) applyDefaults() {
 	}
 	if o.MaxStatusBytes == 0 {
 		o.MaxStatusBytes = DefaultMaxStatusBytes
+	}
+	if o.CallbackTokenTTL <= 0 {
+		o.CallbackTokenTTL = protocol.DefaultCallbackTokenTTL
 	}
 	if o.MinPollInterval == 0 {
 		o.MinPollInterval = DefaultMinPollInterval
