@@ -63,6 +63,7 @@ type PluginVersionReconciler struct {
 //
 // +kubebuilder:rbac:groups=bkplugin.io,resources=pluginversions,verbs=get;list;watch
 // +kubebuilder:rbac:groups=bkplugin.io,resources=pluginversions/status,verbs=patch
+// +kubebuilder:rbac:groups=bkplugin.io,resources=pluginservers,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile probes one PluginVersion and records what it found in status.
@@ -145,6 +146,15 @@ func (r *PluginVersionReconciler) observe(ctx context.Context, plv *bkv1.PluginV
 		return probeResult{VersionReasonConflict, fmt.Sprintf(
 			"PluginVersion %s registers plugin %s version %s already (created %s); delete one of them",
 			older.Name, plv.Spec.Plugin, plv.Spec.Version, older.CreationTimestamp.UTC().Format(time.RFC3339))}, older, nil
+	}
+	if plv.Spec.Endpoint.Server != nil {
+		srv, err := r.server(ctx, plv)
+		if err != nil {
+			return probeResult{}, nil, err
+		}
+		if res, ok := serverGate(plv, srv); !ok {
+			return res, nil, nil
+		}
 	}
 	return probeDetail(ctx, r.probeClient(), base, plv, probeTimeout(plv)), nil, nil
 }
@@ -244,7 +254,9 @@ func (r *PluginVersionReconciler) probeClient() *http.Client {
 // SetupWithManager registers the reconciler with mgr. It watches
 // PluginVersions, and re-reconciles the duplicates of a version when one of
 // them appears or goes away, so that a Conflict clears when the older
-// registration is deleted. SetupIndexes must have run on mgr.
+// registration is deleted, and the versions naming a PluginServer when its
+// availability changes. SetupIndexes and retire.SetupIndexes must have run
+// on mgr.
 func (r *PluginVersionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.httpClient = r.Options.HTTPClient
 	if r.httpClient == nil {
@@ -262,6 +274,9 @@ func (r *PluginVersionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&bkv1.PluginVersion{},
 			handler.EnqueueRequestsFromMapFunc(r.duplicatesOf),
 			builder.WithPredicates(appearsOrGoes())).
+		Watches(&bkv1.PluginServer{},
+			handler.EnqueueRequestsFromMapFunc(r.versionsOfServer),
+			builder.WithPredicates(availabilityChanged())).
 		Named("pluginversion").
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		Complete(r)

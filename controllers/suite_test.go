@@ -24,6 +24,7 @@ import (
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 	"github.com/bkplugin/bk-plugin-operator/controllers"
+	"github.com/bkplugin/bk-plugin-operator/internal/retire"
 	"github.com/bkplugin/bk-plugin-operator/internal/syncbuf"
 	"github.com/bkplugin/bk-plugin-operator/internal/testenv"
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/callbacker/callbackerplugin"
@@ -106,6 +107,7 @@ func startManager(invOpts controllers.InvocationOptions) {
 	})
 	Expect(err).NotTo(HaveOccurred())
 	Expect(controllers.SetupIndexes(suiteCtx, mgr.GetFieldIndexer())).To(Succeed())
+	Expect(retire.SetupIndexes(suiteCtx, mgr.GetFieldIndexer())).To(Succeed())
 	Expect((&controllers.PluginVersionReconciler{
 		Client:   mgr.GetClient(),
 		Recorder: mgr.GetEventRecorder("pluginversion-controller"),

@@ -76,6 +76,14 @@ type PluginVersionSpec struct {
 	// +optional
 	TaskJSON *TaskDescription `json:"taskJSON,omitempty"`
 
+	// RetireGracePeriodSeconds bounds how long a deleted version waits for
+	// its live invocations to finish; unset means the manager's
+	// --retire-grace-period.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=2592000
+	RetireGracePeriodSeconds *int64 `json:"retireGracePeriodSeconds,omitempty"`
+
 	// AllowScopes restricts which scopes may invoke this version. When a rule
 	// matches the calling app, the call must carry the Bkplugin-Scope-Type
 	// and Bkplugin-Scope-Value headers of one of that rule's scopes.

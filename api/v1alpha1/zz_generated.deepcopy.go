@@ -555,6 +555,11 @@ func (in *PluginVersionSpec) DeepCopyInto(out *PluginVersionSpec) {
 		*out = new(TaskDescription)
 		(*in).DeepCopyInto(*out)
 	}
+	if in.RetireGracePeriodSeconds != nil {
+		in, out := &in.RetireGracePeriodSeconds, &out.RetireGracePeriodSeconds
+		*out = new(int64)
+		**out = **in
+	}
 	if in.AllowScopes != nil {
 		in, out := &in.AllowScopes, &out.AllowScopes
 		*out = make([]AllowScope, len(*in))

@@ -22,6 +22,9 @@ import (
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 	"github.com/bkplugin/bk-plugin-operator/controllers"
+	"github.com/bkplugin/bk-plugin-operator/internal/controller/retirement"
+	"github.com/bkplugin/bk-plugin-operator/internal/controller/server"
+	"github.com/bkplugin/bk-plugin-operator/internal/retire"
 )
 
 // options are the manager's command-line options.
@@ -40,6 +43,7 @@ type options struct {
 	clusterDomain           string
 	probeInterval           time.Duration
 	pprofAddr               string
+	retireGracePeriod       time.Duration
 }
 
 func main() {
@@ -63,6 +67,7 @@ func main() {
 	flag.StringVar(&o.clusterDomain, "cluster-domain", controllers.DefaultClusterDomain, "DNS domain of Services.")
 	flag.DurationVar(&o.probeInterval, "probe-interval", 5*time.Minute, "How often a Ready PluginVersion's plugin pod is probed again.")
 	flag.StringVar(&o.pprofAddr, "pprof-addr", "", "Serve net/http/pprof on this address (off when empty); for profiling, never expose it.")
+	flag.DurationVar(&o.retireGracePeriod, "retire-grace-period", time.Hour, "How long a deleted PluginVersion or PluginServer waits for its live invocations when it sets no retireGracePeriodSeconds.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -122,7 +127,7 @@ func run(o options) error {
 	// The cache holds every invocation; managed fields are a third of a
 	// small one's size and the manager never reads them (its writes are
 	// updates and merge patches, which keep them on the server).
-	mgrOpts.Cache = cache.Options{DefaultTransform: cache.TransformStripManagedFields()}
+	mgrOpts.Cache = cache.Options{DefaultTransform: cache.TransformStripManagedFields(), ByObject: server.CacheByObject()}
 	if o.watchNamespace != "" {
 		mgrOpts.Cache.DefaultNamespaces = map[string]cache.Config{o.watchNamespace: {}}
 	}
@@ -133,6 +138,23 @@ func run(o options) error {
 	ctx := ctrl.SetupSignalHandler()
 	if err := controllers.SetupIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
 		return fmt.Errorf("set up indexes: %w", err)
+	}
+	if err := retire.SetupIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
+		return fmt.Errorf("set up retirement indexes: %w", err)
+	}
+	if err := (&server.Reconciler{
+		Client:   mgr.GetClient(),
+		Recorder: mgr.GetEventRecorder("pluginserver-controller"),
+		Options:  server.Options{ClusterDomain: o.clusterDomain, RetireGracePeriod: o.retireGracePeriod},
+	}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("set up PluginServer controller: %w", err)
+	}
+	if err := (&retirement.Reconciler{
+		Client:   mgr.GetClient(),
+		Recorder: mgr.GetEventRecorder("pluginversion-retirement"),
+		Options:  retirement.Options{GracePeriod: o.retireGracePeriod},
+	}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("set up PluginVersion retirement controller: %w", err)
 	}
 	if err := (&controllers.PluginVersionReconciler{
 		Client:   mgr.GetClient(),
