@@ -293,9 +293,8 @@ var _ = Describe("PluginServer", func() {
 		}
 
 		By("a version naming a server that does not exist says so")
-		lone, err := manifest.PluginVersions(helloplugin.Plugin(), manifest.Options{Namespace: ns, Server: "nobody"})
+		lone, err := manifest.PluginVersions(helloplugin.Plugin(), manifest.Options{Namespace: newNamespace(), Server: "nobody"})
 		Expect(err).NotTo(HaveOccurred())
-		lone[0].Name = "lone"
 		Expect(k8sClient.Create(suiteCtx, &lone[0])).To(Succeed())
 		Eventually(versionCondition(&lone[0], bkv1.ConditionReady)).Should(And(
 			withStatus(metav1.ConditionFalse, bkv1.VersionReasonServerUnavailable),
