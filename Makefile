@@ -57,7 +57,7 @@ verify-generated: manifests generate ## Fail when generated files differ from wh
 		git status --porcelain -- api config; git --no-pager diff --stat -- api config; exit 1; fi
 
 .PHONY: test
-test: manifests generate fmt vet envtest chromium ## Run all tests against a real kube-apiserver and etcd, and the debug panel in chromium.
+test: manifests generate fmt vet envtest chromium postgresql ## Run all tests against a real kube-apiserver and etcd, the archive against a real PostgreSQL, and the debug panel in chromium.
 	KUBEBUILDER_ASSETS="$$($(ENVTEST))" CHROMIUM_PATH="$$(command -v chromium)" go test ./... -count=1 -timeout 25m
 
 .PHONY: test-unit
@@ -88,9 +88,9 @@ fuzz: ## Run every fuzz target for FUZZTIME (default 30s) each.
 
 ##@ Build
 
-# Every binary `make build` puts in bin/: the manager, the shim, the example
-# plugins and the local stack.
-BINARIES = ./cmd/manager ./cmd/apiserver \
+# Every binary `make build` puts in bin/: the manager, the shim, the bkplugin
+# CLI, the example plugins and the local stack.
+BINARIES = ./cmd/manager ./cmd/apiserver ./cmd/bkplugin \
 	./sdk/examples/hello ./sdk/examples/poller ./sdk/examples/callbacker ./sdk/examples/deployer \
 	./hack/localstack ./hack/demo
 
@@ -100,6 +100,13 @@ build: manifests generate fmt vet binaries ## Regenerate, format, vet, then buil
 .PHONY: binaries
 binaries: ## Build the manager, the shim, the example plugins, the local stack and the demo into bin/.
 	go build -o bin/ $(BINARIES)
+
+# The CLI as the kubectl plugin `kubectl bkplugin`: kubectl runs any
+# kubectl-<name> on PATH (docs/cli.md).
+.PHONY: kubectl-plugin
+kubectl-plugin: ## Build bin/bkplugin and link it as bin/kubectl-bkplugin (put bin/ on PATH for `kubectl bkplugin`).
+	go build -o bin/ ./cmd/bkplugin
+	ln -sf bkplugin bin/kubectl-bkplugin
 
 .PHONY: demo
 demo: envtest ## Start the local stack, drive every example plugin through the shim, stop it.
@@ -208,6 +215,15 @@ chromium: ## Install Debian's chromium for the debug panel's browser test, when 
 	@command -v chromium >/dev/null || { \
 		echo "installing Debian's chromium for hack/paneltest" >&2; \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
+
+# The archive's tests (internal/archive) start a real PostgreSQL server
+# from Debian's package in a temporary directory (internal/archive/archivetest);
+# outside CI they skip when it is missing, in CI (CI=true) they fail.
+.PHONY: postgresql
+postgresql: ## Install Debian's PostgreSQL server for the archive tests, when it is missing (needs root).
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+		echo "installing Debian's postgresql for internal/archive's tests" >&2; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql; }
 
 # go-install-tool will 'go install' any package with a custom target and the
 # name of the binary, keeping one binary per version so a version bump

@@ -1,0 +1,384 @@
+package archive
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // the pure-Go SQLite driver, "sqlite"
+)
+
+// SQLite connection parameters (modernc.org/sqlite). WAL lets readers run
+// beside the writer; synchronous=FULL makes a committed Put survive a power
+// cut, which batching keeps cheap; foreign keys make deleting an invocation
+// delete its log lines; BEGIN IMMEDIATE takes the write lock at the start
+// of a transaction, so that two processes never deadlock upgrading a read.
+const (
+	sqliteWriterParams = "?_busy_timeout=10000&_journal_mode=WAL&_synchronous=FULL&_foreign_keys=1&_txlock=immediate"
+	sqliteReaderParams = "?_busy_timeout=10000&_foreign_keys=1&_query_only=1"
+	sqliteReaders      = 4
+)
+
+// SQL of the SQLite backend, prepared once on the writer's connection.
+const (
+	sqliteUpsert = "INSERT INTO " + invocationsTable + " (" + writeColumns + ") VALUES " +
+		"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) " +
+		"ON CONFLICT (namespace, trace_id) DO UPDATE SET " + upsertSet
+	sqliteDeleteLogs = "DELETE FROM " + logsTable + " WHERE namespace = ? AND trace_id = ?"
+	sqliteInsertLog  = "INSERT INTO " + logsTable + " (namespace, trace_id, line_no, line) VALUES (?, ?, ?, ?)"
+	sqliteGet        = "SELECT " + recordColumns + " FROM " + invocationsTable + " WHERE namespace = ? AND trace_id = ?"
+	sqliteLogCount   = "SELECT (SELECT count(*) FROM " + logsTable + " WHERE namespace = ?1 AND trace_id = ?2), " +
+		"EXISTS (SELECT 1 FROM " + invocationsTable + " WHERE namespace = ?1 AND trace_id = ?2)"
+	sqliteLogLines = "SELECT line FROM " + logsTable + " WHERE namespace = ? AND trace_id = ? AND line_no >= ? " +
+		"ORDER BY line_no LIMIT ?"
+	sqliteDeleteOld = "DELETE FROM " + invocationsTable + " WHERE rowid IN (" +
+		"SELECT rowid FROM " + invocationsTable + " WHERE finished_at < ? ORDER BY finished_at LIMIT ?)"
+)
+
+// sqliteArchive is the SQLite backend: one writer connection (SQLite has
+// one writer at a time) and a pool of readers.
+type sqliteArchive struct {
+	writer, reader *sql.DB
+	upsert         *sql.Stmt
+	deleteLogs     *sql.Stmt
+	insertLog      *sql.Stmt
+	batch          *batcher
+	opts           Options
+}
+
+// openSQLite opens (creating if needed) the database file at path,
+// migrates it and starts the Put writer.
+func openSQLite(ctx context.Context, path string, opts Options) (_ *sqliteArchive, err error) {
+	memory := path == memoryPath
+	writer, err := sql.Open("sqlite", path+sqliteWriterParams)
+	if err != nil {
+		return nil, fmt.Errorf("open the archive %s: %w", path, err)
+	}
+	a := &sqliteArchive{writer: writer, reader: writer, opts: opts}
+	defer func() {
+		if err != nil {
+			a.closeDBs()
+		}
+	}()
+	// One connection: SQLite serialises writers anyway, and a :memory:
+	// database lives in its connection.
+	writer.SetMaxOpenConns(1)
+	writer.SetMaxIdleConns(1)
+	writer.SetConnMaxLifetime(0)
+	writer.SetConnMaxIdleTime(0)
+	if err := writer.PingContext(ctx); err != nil {
+		return nil, fmt.Errorf("open the archive %s: %w", path, err)
+	}
+	var lockOpt goose.ProviderOption
+	if !memory {
+		lockOpt = goose.WithLocker(&fileLocker{path: path + ".migrate-lock"})
+	}
+	if err := migrate(ctx, writer, goose.DialectSQLite3, "sqlite", lockOpt); err != nil {
+		return nil, fmt.Errorf("archive %s: %w", path, err)
+	}
+	if !memory {
+		a.reader, err = sql.Open("sqlite", path+sqliteReaderParams)
+		if err != nil {
+			return nil, fmt.Errorf("open the archive %s: %w", path, err)
+		}
+		a.reader.SetMaxOpenConns(sqliteReaders)
+		a.reader.SetMaxIdleConns(sqliteReaders)
+	}
+	for _, p := range []struct {
+		stmt **sql.Stmt
+		sql  string
+	}{{&a.upsert, sqliteUpsert}, {&a.deleteLogs, sqliteDeleteLogs}, {&a.insertLog, sqliteInsertLog}} {
+		if *p.stmt, err = writer.PrepareContext(ctx, p.sql); err != nil {
+			return nil, fmt.Errorf("archive %s: prepare: %w", path, err)
+		}
+	}
+	a.batch = newBatcher(1, opts.MaxBatch, a.writeBatch, func(ctx context.Context, r Record) error {
+		return a.writeBatch(ctx, []Record{r})
+	})
+	return a, nil
+}
+
+// closeDBs closes the database handles.
+func (a *sqliteArchive) closeDBs() {
+	if a.reader != a.writer && a.reader != nil {
+		_ = a.reader.Close()
+	}
+	_ = a.writer.Close()
+}
+
+// sqliteTime is a time column's value: unix microseconds, NULL for the zero time.
+func sqliteTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+// Put implements Archive.
+func (a *sqliteArchive) Put(ctx context.Context, rec Record) error {
+	if err := rec.Validate(); err != nil {
+		return err
+	}
+	rec.normalize()
+	return a.batch.put(ctx, rec)
+}
+
+// writeBatch upserts recs and replaces their logs in one transaction.
+func (a *sqliteArchive) writeBatch(ctx context.Context, recs []Record) error {
+	tx, err := a.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("archive %d invocations: %w", len(recs), err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	upsert, deleteLogs, insertLog := tx.StmtContext(ctx, a.upsert), tx.StmtContext(ctx, a.deleteLogs), tx.StmtContext(ctx, a.insertLog)
+	now := time.Now().UnixMicro()
+	for _, r := range recs {
+		args, err := writeValues(r, sqliteTime)
+		if err != nil {
+			return err
+		}
+		if _, err := upsert.ExecContext(ctx, append(args, now)...); err != nil {
+			return fmt.Errorf("archive %s: %w", r.Key, err)
+		}
+		if _, err := deleteLogs.ExecContext(ctx, r.Namespace, r.TraceID); err != nil {
+			return fmt.Errorf("archive %s: %w", r.Key, err)
+		}
+		for i, l := range r.Logs {
+			if _, err := insertLog.ExecContext(ctx, r.Namespace, r.TraceID, i, l); err != nil {
+				return fmt.Errorf("archive %s: log line %d: %w", r.Key, i, err)
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("archive %d invocations: %w", len(recs), err)
+	}
+	return nil
+}
+
+// Get implements Archive.
+func (a *sqliteArchive) Get(ctx context.Context, key Key) (Record, error) {
+	if err := validateKey(key); err != nil {
+		return Record{}, err
+	}
+	rec, err := sqliteScan(a.reader.QueryRowContext(ctx, sqliteGet, key.Namespace, key.TraceID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Record{}, fmt.Errorf("%w: %s", ErrNotFound, key)
+	}
+	if err != nil {
+		return Record{}, fmt.Errorf("read %s from the archive: %w", key, err)
+	}
+	return rec, nil
+}
+
+// sqliteScan reads one row of recordColumns.
+func sqliteScan(row interface{ Scan(...any) error }) (Record, error) {
+	var s scanTarget
+	var created, finished, archived int64
+	var started sql.NullInt64
+	dests := append(s.dests(), &created, &started, &finished, &s.timeline, &s.attempts, &archived)
+	if err := row.Scan(dests...); err != nil {
+		return Record{}, err
+	}
+	rec, err := s.record()
+	if err != nil {
+		return Record{}, err
+	}
+	rec.CreatedAt, rec.FinishedAt, rec.ArchivedAt = fromMicro(created), fromMicro(finished), fromMicro(archived)
+	if started.Valid {
+		rec.StartedAt = fromMicro(started.Int64)
+	}
+	return rec, nil
+}
+
+// fromMicro is the UTC time of unix microseconds.
+func fromMicro(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+// List implements Archive.
+func (a *sqliteArchive) List(ctx context.Context, opts ListOptions) (ListPage, error) {
+	q, err := opts.resolve()
+	if err != nil {
+		return ListPage{}, err
+	}
+	where := []string{"namespace = ?"}
+	args := []any{q.Namespace}
+	if q.Plugin != "" {
+		where, args = append(where, "plugin = ?"), append(args, q.Plugin)
+	}
+	if len(q.states) > 0 {
+		where = append(where, "state IN (?"+strings.Repeat(", ?", len(q.states)-1)+")")
+		for _, s := range q.states {
+			args = append(args, s)
+		}
+	}
+	if q.Version != "" {
+		where, args = append(where, "resolved_version = ?"), append(args, q.Version)
+	}
+	if !q.CreatedAfter.IsZero() {
+		where, args = append(where, "created_at >= ?"), append(args, q.CreatedAfter.UnixMicro())
+	}
+	if !q.CreatedBefore.IsZero() {
+		where, args = append(where, "created_at < ?"), append(args, q.CreatedBefore.UnixMicro())
+	}
+	if q.after != nil {
+		where, args = append(where, "(created_at, trace_id) < (?, ?)"), append(args, q.after.CreatedAt, q.after.TraceID)
+	}
+	args = append(args, q.limit+1)
+	rows, err := a.reader.QueryContext(ctx, "SELECT "+recordColumns+" FROM "+invocationsTable+
+		" WHERE "+strings.Join(where, " AND ")+" ORDER BY created_at DESC, trace_id DESC LIMIT ?", args...)
+	if err != nil {
+		return ListPage{}, fmt.Errorf("list the archive: %w", err)
+	}
+	defer rows.Close()
+	var recs []Record
+	for rows.Next() {
+		rec, err := sqliteScan(rows)
+		if err != nil {
+			return ListPage{}, fmt.Errorf("list the archive: %w", err)
+		}
+		recs = append(recs, rec)
+	}
+	if err := rows.Err(); err != nil {
+		return ListPage{}, fmt.Errorf("list the archive: %w", err)
+	}
+	return q.page(recs), nil
+}
+
+// AppendLogs implements Archive.
+func (a *sqliteArchive) AppendLogs(ctx context.Context, key Key, from int64, lines []string) error {
+	if err := checkAppend(key, from, lines); err != nil {
+		return err
+	}
+	err := a.appendLogs(ctx, key, from, lines)
+	if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrInvalid) {
+		return fmt.Errorf("append log lines of %s to the archive: %w", key, err)
+	}
+	return err
+}
+
+// appendLogs runs AppendLogs in one immediate transaction: appends take
+// turns with each other and with Puts.
+func (a *sqliteArchive) appendLogs(ctx context.Context, key Key, from int64, lines []string) error {
+	tx, err := a.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	var stored int64
+	var exists bool
+	if err := tx.QueryRowContext(ctx, sqliteLogCount, key.Namespace, key.TraceID).Scan(&stored, &exists); err != nil {
+		return err
+	}
+	if !exists {
+		return fmt.Errorf("%w: %s", ErrNotFound, key)
+	}
+	skip, err := appendSkip(key, from, stored, len(lines))
+	if err != nil {
+		return err
+	}
+	insert := tx.StmtContext(ctx, a.insertLog)
+	for i := skip; i < len(lines); i++ {
+		if _, err := insert.ExecContext(ctx, key.Namespace, key.TraceID, from+int64(i), lines[i]); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// Logs implements Archive.
+func (a *sqliteArchive) Logs(ctx context.Context, key Key, offset, limit int) (LogPage, error) {
+	limit, err := resolveLogPage(key, offset, limit)
+	if err != nil {
+		return LogPage{}, err
+	}
+	page, err := a.logs(ctx, key, offset, limit)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return LogPage{}, fmt.Errorf("read log lines of %s from the archive: %w", key, err)
+	}
+	return page, err
+}
+
+// logs reads the count and the lines in one read transaction, so that
+// they agree.
+func (a *sqliteArchive) logs(ctx context.Context, key Key, offset, limit int) (LogPage, error) {
+	tx, err := a.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return LogPage{}, err
+	}
+	defer func() { _ = tx.Rollback() }()
+	var total int64
+	var exists bool
+	if err := tx.QueryRowContext(ctx, sqliteLogCount, key.Namespace, key.TraceID).Scan(&total, &exists); err != nil {
+		return LogPage{}, err
+	}
+	if !exists {
+		return LogPage{}, fmt.Errorf("%w: %s", ErrNotFound, key)
+	}
+	page := LogPage{Offset: offset, Total: int(total), Lines: []string{}}
+	if int64(offset) >= total {
+		return page, nil
+	}
+	rows, err := tx.QueryContext(ctx, sqliteLogLines, key.Namespace, key.TraceID, offset, limit)
+	if err != nil {
+		return LogPage{}, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var l string
+		if err := rows.Scan(&l); err != nil {
+			return LogPage{}, err
+		}
+		page.Lines = append(page.Lines, l)
+	}
+	return page, rows.Err()
+}
+
+// DeleteFinishedBefore implements Archive. Each batch is its own
+// transaction on the writer's one connection, so a Put waits for at most
+// one batch.
+func (a *sqliteArchive) DeleteFinishedBefore(ctx context.Context, cutoff time.Time) (int64, error) {
+	var total int64
+	for {
+		res, err := a.writer.ExecContext(ctx, sqliteDeleteOld, cutoff.UnixMicro(), a.opts.DeleteBatch)
+		var n int64
+		if err == nil {
+			n, err = res.RowsAffected()
+		}
+		if err != nil {
+			return total, fmt.Errorf("delete archived invocations finished before %s: %w", cutoff.Format(time.RFC3339), err)
+		}
+		total += n
+		if n < int64(a.opts.DeleteBatch) {
+			return total, nil
+		}
+	}
+}
+
+// Ping implements Archive.
+func (a *sqliteArchive) Ping(ctx context.Context) error {
+	if err := a.reader.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping the archive: %w", err)
+	}
+	return nil
+}
+
+// Close implements Archive.
+func (a *sqliteArchive) Close() error {
+	a.batch.close()
+	for _, s := range []*sql.Stmt{a.upsert, a.deleteLogs, a.insertLog} {
+		_ = s.Close()
+	}
+	if a.reader != a.writer {
+		if err := a.reader.Close(); err != nil {
+			_ = a.writer.Close()
+			return fmt.Errorf("close the archive: %w", err)
+		}
+	}
+	if err := a.writer.Close(); err != nil {
+		return fmt.Errorf("close the archive: %w", err)
+	}
+	return nil
+}
