@@ -81,7 +81,7 @@ func TestRBACIsLeastPrivilege(t *testing.T) {
 		dirs       []string
 		uses       []use
 	}{
-		{"manager", "config/rbac/role.yaml", []string{"controllers", "cmd/manager"}, managerUses},
+		{"manager", "config/rbac/role.yaml", append([]string{"controllers", "cmd/manager"}, serverDirs...), append(managerUses, serverUses...)},
 		{"shim", "config/rbac/shim/role.yaml", []string{"cmd/apiserver/app", "cmd/apiserver"}, shimUses},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -45,9 +45,8 @@ type Reconciler struct {
 	now func() time.Time
 }
 
-// +kubebuilder:rbac:groups=bkplugin.io,resources=pluginversions,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=bkplugin.io,resources=pluginversions,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=bkplugin.io,resources=pluginversions/status,verbs=patch
-// +kubebuilder:rbac:groups=bkplugin.io,resources=pluginversions/finalizers,verbs=update
 // +kubebuilder:rbac:groups=bkplugin.io,resources=plugininvocations,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 

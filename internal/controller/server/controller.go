@@ -46,14 +46,14 @@ type Reconciler struct {
 	now func() time.Time
 }
 
-// +kubebuilder:rbac:groups=bkplugin.io,resources=pluginservers,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=bkplugin.io,resources=pluginservers,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=bkplugin.io,resources=pluginservers/status,verbs=patch
 // +kubebuilder:rbac:groups=bkplugin.io,resources=pluginservers/finalizers,verbs=update
 // +kubebuilder:rbac:groups=bkplugin.io,resources=pluginversions,verbs=get;list;watch
 // +kubebuilder:rbac:groups=bkplugin.io,resources=plugininvocations,verbs=get;list;watch
-// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=core,resources=services,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update
+// +kubebuilder:rbac:groups=core,resources=services,verbs=get;list;watch;create;update
+// +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;update;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile brings one PluginServer's owned objects to its spec and records
