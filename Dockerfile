@@ -17,6 +17,7 @@ RUN go mod download
 COPY api/ api/
 COPY controllers/ controllers/
 COPY cmd/ cmd/
+COPY internal/ internal/
 COPY sdk/ sdk/
 RUN case "${CMD}" in manager|apiserver) CMD="cmd/${CMD}";; esac; \
     test -f "${CMD}/main.go" || { echo "CMD=${CMD} is not a main package folder" >&2; exit 1; }; \

@@ -36,7 +36,7 @@ help: ## Display this help.
 .PHONY: manifests
 manifests: controller-gen ## Generate CRDs and RBAC from the markers in the code.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./api/..." paths="./controllers/..." paths="./internal/controller/..." output:crd:artifacts:config=config/crd/bases
-	$(CONTROLLER_GEN) rbac:roleName=shim-role paths="./cmd/apiserver/..." output:rbac:artifacts:config=config/rbac/shim
+	$(CONTROLLER_GEN) rbac:roleName=shim-role paths="./internal/shim/..." output:rbac:artifacts:config=config/rbac/shim
 
 .PHONY: generate
 generate: controller-gen ## Generate DeepCopy methods from the markers in the code.
@@ -46,9 +46,11 @@ generate: controller-gen ## Generate DeepCopy methods from the markers in the co
 fmt: ## Run go fmt against code.
 	go fmt ./...
 
+# Test files of suites that need a control plane (envtest) or a browser
+# carry the build tag envtest; vet looks at them too.
 .PHONY: vet
-vet: ## Run go vet against code.
-	go vet ./...
+vet: ## Run go vet against code, the envtest suites included.
+	go vet -tags envtest ./...
 
 .PHONY: verify-generated
 verify-generated: manifests generate ## Fail when generated files differ from what is committed.
@@ -58,11 +60,13 @@ verify-generated: manifests generate ## Fail when generated files differ from wh
 
 .PHONY: test
 test: manifests generate fmt vet envtest chromium postgresql ## Run all tests against a real kube-apiserver and etcd, the archive against a real PostgreSQL, and the debug panel in chromium.
-	KUBEBUILDER_ASSETS="$$($(ENVTEST))" CHROMIUM_PATH="$$(command -v chromium)" go test ./... -count=1 -timeout 25m
+	KUBEBUILDER_ASSETS="$$($(ENVTEST))" CHROMIUM_PATH="$$(command -v chromium)" go test -tags envtest ./... -count=1 -timeout 25m
 
+# The pure tests: every test file without the envtest build tag, the state
+# machine's tables included. They need no control plane, browser or network.
 .PHONY: test-unit
-test-unit: ## Run the tests that need no control plane.
-	go test -count=1 $$(go list ./... | grep -v -e /test/ -e /controllers)
+test-unit: ## Run the tests that need no control plane (no envtest build tag).
+	go test -count=1 ./...
 
 # The reliability harness (test/reliability): real processes on loopback,
 # kill -9 of the manager, the shim and kube-apiserver, faulty plugin pods,
@@ -73,11 +77,11 @@ RELIABILITY_SCALE ?= 500
 .PHONY: test-reliability
 test-reliability: envtest ## Run the reliability harness and print its table (RELIABILITY_SCALE=500).
 	KUBEBUILDER_ASSETS="$$($(ENVTEST))" RELIABILITY=1 RELIABILITY_SCALE=$(RELIABILITY_SCALE) \
-		go test ./test/reliability/ -run TestReliability -count=1 -v -timeout 40m
+		go test -tags envtest ./test/reliability/ -run TestReliability -count=1 -v -timeout 40m
 
 # Fuzz targets, each run for FUZZTIME; go test runs their seed corpora.
 FUZZTIME ?= 30s
-FUZZ_TARGETS = ./cmd/apiserver/app:FuzzDecodeRequest ./sdk/protocol:FuzzVerifyToken ./sdk/taskjson:FuzzEvaluate ./sdk/compat:FuzzCompareSchemas
+FUZZ_TARGETS = ./internal/shim:FuzzDecodeRequest ./sdk/protocol:FuzzVerifyToken ./sdk/taskjson:FuzzEvaluate ./sdk/compat:FuzzCompareSchemas
 
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME (default 30s) each.
@@ -208,12 +212,12 @@ envtest: ## Provision kube-apiserver, etcd and kubectl for envtest (offline; cac
 .PHONY: kubectl
 kubectl: envtest ## Provision kubectl alongside the envtest binaries.
 
-# The debug panel's browser test (hack/paneltest) drives Debian's chromium;
+# The debug panel's browser test (test/panel) drives Debian's chromium;
 # browser downloads by test tools are not reachable from these machines.
 .PHONY: chromium
 chromium: ## Install Debian's chromium for the debug panel's browser test, when it is missing (needs root).
 	@command -v chromium >/dev/null || { \
-		echo "installing Debian's chromium for hack/paneltest" >&2; \
+		echo "installing Debian's chromium for test/panel" >&2; \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
 
 # The archive's tests (internal/archive) start a real PostgreSQL server

@@ -8,6 +8,7 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/wirestate"
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
 )
 
@@ -16,19 +17,12 @@ import (
 // the request.
 func buildExecuteRequest(inv *bkv1.PluginInvocation, plv *bkv1.PluginVersion, traceID string,
 	cb *pendingCallback, opts InvocationOptions) *protocol.ExecuteRequest {
-	state := protocol.StateEmpty
-	switch inv.Status.State {
-	case bkv1.StatePoll:
-		state = protocol.StatePoll
-	case bkv1.StateCallback:
-		state = protocol.StateCallback
-	}
 	req := &protocol.ExecuteRequest{
 		ProtocolVersion: protocol.Version,
 		TraceID:         traceID,
 		PluginCode:      inv.Spec.Plugin,
 		PluginVersion:   plv.Spec.Version,
-		State:           state,
+		State:           wirestate.Of(inv.Status.State),
 		InvokeCount:     int(inv.Status.InvokeCount) + 1,
 		Inputs:          raw(inv.Spec.Inputs),
 		Context:         raw(inv.Spec.Context),

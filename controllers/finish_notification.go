@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/wirestate"
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
 )
 
@@ -65,17 +66,13 @@ func (r *PluginInvocationReconciler) reconcileFinished(ctx context.Context, inv 
 // notify posts the result to spec.finishNotification.url.
 func (r *PluginInvocationReconciler) notify(ctx context.Context, inv *bkv1.PluginInvocation) error {
 	fn := inv.Spec.FinishNotification
-	state := protocol.StateSuccess
-	if inv.Status.State == bkv1.StateFail {
-		state = protocol.StateFail
-	}
 	outputs := raw(inv.Status.Outputs)
 	if outputs == nil {
 		outputs = json.RawMessage(`{}`)
 	}
 	body, err := json.Marshal(finishNotificationBody{
 		TraceID: invocationTraceID(inv), PluginCode: inv.Spec.Plugin, PluginVersion: inv.Status.ResolvedVersion,
-		State: state, Outputs: outputs, Err: inv.Status.Error, Data: raw(fn.Data),
+		State: wirestate.Of(inv.Status.State), Outputs: outputs, Err: inv.Status.Error, Data: raw(fn.Data),
 	})
 	if err != nil {
 		return fmt.Errorf("encode finish notification: %w", err)

@@ -10,8 +10,6 @@ const (
 	// DefaultTTLAfterFinished keeps a finished invocation for 30 days, the
 	// Python framework's SCHEDULE_PERSISTENT_DAYS.
 	DefaultTTLAfterFinished = 30 * 24 * time.Hour
-	// DefaultClusterDomain is the DNS domain of in-cluster Services.
-	DefaultClusterDomain = "cluster.local"
 	// DefaultMaxStatusBytes bounds outputs plus storage so that an
 	// invocation stays well below the API server's 1.5 MiB object limit.
 	DefaultMaxStatusBytes = 1 << 20

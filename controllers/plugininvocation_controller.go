@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -25,12 +24,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/sensitive"
+	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 	"github.com/bkplugin/bk-plugin-operator/sdk/schema"
+	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
 )
-
-// traceIDPattern is the shape of a trace id: the shim names invocations
-// after their trace id, 32 lowercase hex characters.
-var traceIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
 // cacheLagGrace is how long a new invocation whose plugin version is not in
 // the cache yet waits for it before failing: a version created a moment
@@ -60,7 +58,7 @@ type PluginInvocationReconciler struct {
 	// again without another execute.
 	unwritten *unwrittenAnswers
 	polls     *pollSchedule
-	schemas   *schemaCache
+	schemas   *versions.Cache
 }
 
 // +kubebuilder:rbac:groups=bkplugin.io,resources=plugininvocations,verbs=get;list;watch;patch;delete
@@ -131,38 +129,38 @@ func (r *PluginInvocationReconciler) Reconcile(ctx context.Context, req reconcil
 
 	// 6. Gather the inputs: spec.inputs and the sensitive ones, which
 	// only ever live in the invocation's Secret.
-	compiled, err := r.schemas.get(plv)
+	compiled, err := r.schemas.Get(plv)
 	if err != nil {
-		return r.write(ctx, inv, traceID, plv.Spec.Version, applyFailure(inv, ReasonInvalidVersion, err.Error(), now), now)
+		return r.write(ctx, inv, traceID, plv.Spec.Version, applyFailure(inv, bkv1.ReasonInvalidVersion, err.Error(), now), now)
 	}
-	var sv sensitiveValues
-	if len(compiled.sensitiveInputs)+len(compiled.sensitiveOutputs) > 0 {
-		if clear := clearSensitiveInputs(raw(inv.Spec.Inputs), compiled.sensitiveInputs); len(clear) > 0 {
+	var sv sensitive.Values
+	if len(compiled.SensitiveInputs)+len(compiled.SensitiveOutputs) > 0 {
+		if clear := sensitive.ClearInputs(raw(inv.Spec.Inputs), compiled.SensitiveInputs); len(clear) > 0 {
 			msg := fmt.Sprintf("%ssensitive inputs must not be given in spec.inputs, where every reader sees them: %s; put them in key %q of Secret %s",
 				schema.InputsErrorPrefix, strings.Join(clear, ", "), bkv1.SensitiveInputsKey, inv.SensitiveSecretName())
-			return r.write(ctx, inv, traceID, plv.Spec.Version, applyFailure(inv, ReasonInvalidInputs, msg, now), now)
+			return r.write(ctx, inv, traceID, plv.Spec.Version, applyFailure(inv, bkv1.ReasonInvalidInputs, msg, now), now)
 		}
-		if sv, err = r.loadSensitiveInputs(ctx, inv); err != nil {
+		if sv, err = sensitive.Load(ctx, r.APIReader, inv); err != nil {
 			return reconcile.Result{}, err
 		}
-		if err := r.adoptSensitiveSecret(ctx, inv, sv); err != nil {
+		if err := sensitive.Adopt(ctx, r.Client, inv, sv); err != nil {
 			logf.FromContext(ctx).Info("could not adopt the invocation's Secret; it will be retried", "error", err.Error())
 		}
 	}
-	inputs, err := mergeInputs(raw(inv.Spec.Inputs), sv.inputs)
+	inputs, err := sensitive.MergeInputs(raw(inv.Spec.Inputs), sv.Inputs)
 	if err != nil {
-		return r.write(ctx, inv, traceID, plv.Spec.Version, applyFailure(inv, ReasonInvalidInputs, err.Error(), now), now)
+		return r.write(ctx, inv, traceID, plv.Spec.Version, applyFailure(inv, bkv1.ReasonInvalidInputs, err.Error(), now), now)
 	}
 
 	// 7. Check the inputs before the first execute.
 	if inv.Status.InvokeCount == 0 {
-		if err := compiled.validateInputs(inputs, raw(inv.Spec.Context)); err != nil {
-			return r.write(ctx, inv, traceID, plv.Spec.Version, applyFailure(inv, ReasonInvalidInputs, err.Error(), now), now)
+		if err := compiled.ValidateInputs(inputs, raw(inv.Spec.Context)); err != nil {
+			return r.write(ctx, inv, traceID, plv.Spec.Version, applyFailure(inv, bkv1.ReasonInvalidInputs, err.Error(), now), now)
 		}
 	}
 
 	// 8. Call the plugin pod and apply its answer.
-	t, err := r.execute(ctx, inv, plv, traceID, s, pending, now, executeInputs{inputs: inputs, sensitive: sv, sensitiveOutputs: compiled.sensitiveOutputs})
+	t, err := r.execute(ctx, inv, plv, traceID, s, pending, now, executeInputs{inputs: inputs, sensitive: sv, sensitiveOutputs: compiled.SensitiveOutputs})
 	if err != nil {
 		return reconcile.Result{}, err
 	}
@@ -176,25 +174,25 @@ type failure struct{ reason, message string }
 // the one spec.version resolves to on the first reconcile.
 func (r *PluginInvocationReconciler) resolve(ctx context.Context, inv *bkv1.PluginInvocation, now time.Time) (*bkv1.PluginVersion, *failure, time.Duration) {
 	var list bkv1.PluginVersionList
-	if err := r.List(ctx, &list, client.InNamespace(inv.Namespace), client.MatchingFields{IndexPluginVersionPlugin: inv.Spec.Plugin}); err != nil {
+	if err := r.List(ctx, &list, client.InNamespace(inv.Namespace), client.MatchingFields{versions.IndexPluginVersionPlugin: inv.Spec.Plugin}); err != nil {
 		// The cache cannot fail a list but for a missing index: a bug, not the invocation's fault.
 		return nil, nil, time.Second
 	}
 	if v := inv.Status.ResolvedVersion; v != "" {
 		// An exact version resolves like any other, so that a duplicate
 		// registration in Conflict is never the one called.
-		plv, err := ResolveVersion(list.Items, inv.Spec.Plugin, v)
+		plv, err := versions.ResolveVersion(list.Items, inv.Spec.Plugin, v)
 		if err != nil {
-			return nil, &failure{ReasonVersionDeleted, fmt.Sprintf("PluginVersion %s %s was deleted while the invocation ran", inv.Spec.Plugin, v)}, 0
+			return nil, &failure{bkv1.ReasonVersionDeleted, fmt.Sprintf("PluginVersion %s %s was deleted while the invocation ran", inv.Spec.Plugin, v)}, 0
 		}
 		return plv, nil, 0
 	}
-	plv, err := ResolveVersion(list.Items, inv.Spec.Plugin, inv.Spec.Version)
+	plv, err := versions.ResolveVersion(list.Items, inv.Spec.Plugin, inv.Spec.Version)
 	if err != nil {
-		if errors.Is(err, ErrNoMatchingVersion) && now.Sub(inv.CreationTimestamp.Time) < cacheLagGrace {
+		if errors.Is(err, versions.ErrNoMatchingVersion) && now.Sub(inv.CreationTimestamp.Time) < cacheLagGrace {
 			return nil, nil, 500 * time.Millisecond
 		}
-		return nil, &failure{ReasonNoVersion, err.Error()}, 0
+		return nil, &failure{bkv1.ReasonNoVersion, err.Error()}, 0
 	}
 	return plv, nil, 0
 }
@@ -203,7 +201,7 @@ func (r *PluginInvocationReconciler) resolve(ctx context.Context, inv *bkv1.Plug
 // to keep out of status.
 type executeInputs struct {
 	inputs           []byte
-	sensitive        sensitiveValues
+	sensitive        sensitive.Values
 	sensitiveOutputs []string
 }
 
@@ -211,9 +209,9 @@ type executeInputs struct {
 // answer (or failure to answer) makes.
 func (r *PluginInvocationReconciler) execute(ctx context.Context, inv *bkv1.PluginInvocation, plv *bkv1.PluginVersion,
 	traceID string, s step, pending []pendingCallback, now time.Time, in executeInputs) (transition, error) {
-	baseURL, err := EndpointURL(plv, r.Options.ClusterDomain, r.Options.ResolveService)
+	baseURL, err := versions.EndpointURL(plv, r.Options.ClusterDomain, r.Options.ResolveService)
 	if err != nil {
-		return applyFailure(inv, ReasonUnreachable, fmt.Sprintf("PluginVersion %s: %v", plv.Name, err), now), nil
+		return applyFailure(inv, bkv1.ReasonUnreachable, fmt.Sprintf("PluginVersion %s: %v", plv.Name, err), now), nil
 	}
 	if inv.Status.State == bkv1.StatePoll && inv.Status.NextPollTime != nil {
 		due := r.polls.dueTime(client.ObjectKeyFromObject(inv), inv.Status.NextPollTime.Time)
@@ -235,24 +233,24 @@ func (r *PluginInvocationReconciler) execute(ctx context.Context, inv *bkv1.Plug
 			logf.FromContext(ctx).Info("execute failed, will retry", "error", err.Error(), "attempt", inv.Status.RetryCount+1)
 			return applyCallError(inv, err, now, r.Options.RetryBudget, r.Options.RetryInitialInterval, r.Options.RetryMaxInterval), nil
 		}
-		reason := ReasonProtocolError
+		reason := bkv1.ReasonProtocolError
 		if strings.Contains(err.Error(), "storage too large") {
-			reason = ReasonStorageTooLarge
+			reason = bkv1.ReasonStorageTooLarge
 		}
 		return applyFailure(inv, reason, err.Error(), now), nil
 	}
 	r.Metrics.execute(inv.Spec.Plugin, answer.State.String(), time.Since(start).Seconds())
-	masked, secretOutputs, err := splitOutputs(answer.Outputs, in.sensitiveOutputs)
+	masked, secretOutputs, err := sensitive.SplitOutputs(answer.Outputs, in.sensitiveOutputs)
 	if err != nil {
 		return transition{}, fmt.Errorf("mask sensitive outputs of invocation %s: %w", inv.Name, err)
 	}
 	if len(secretOutputs) > 0 {
-		if err := r.storeSensitiveOutputs(ctx, inv, in.sensitive, secretOutputs); err != nil {
+		if err := sensitive.StoreOutputs(ctx, r.Client, inv, in.sensitive, secretOutputs); err != nil {
 			return transition{}, err
 		}
 	}
 	answer.Outputs = masked
-	answer.Error = scrub(answer.Error, in.sensitive.inputs, secretOutputs)
+	answer.Error = sensitive.Scrub(answer.Error, in.sensitive.Inputs, secretOutputs)
 	rest := pending
 	if s.callback != nil && len(rest) > 0 {
 		rest = rest[1:]
@@ -309,7 +307,7 @@ func (r *PluginInvocationReconciler) write(ctx context.Context, inv *bkv1.Plugin
 	if err != nil {
 		if (t.status.Outputs != nil || t.status.Storage != nil) &&
 			(apierrors.IsRequestEntityTooLargeError(err) || strings.Contains(err.Error(), "too large")) {
-			tooLarge := applyFailure(inv, ReasonStorageTooLarge, "storage too large: the API server refused the invocation's status: "+err.Error(), now)
+			tooLarge := applyFailure(inv, bkv1.ReasonStorageTooLarge, "storage too large: the API server refused the invocation's status: "+err.Error(), now)
 			tooLarge.status.Outputs, tooLarge.status.Storage = nil, nil
 			return r.write(ctx, inv, traceID, version, tooLarge, now)
 		}
@@ -409,7 +407,7 @@ func (r *PluginInvocationReconciler) recordTransition(inv *bkv1.PluginInvocation
 	eventType, reason, note := corev1.EventTypeNormal, "", ""
 	switch after.State {
 	case bkv1.StateSuccess:
-		reason, note = ReasonSucceeded, fmt.Sprintf("succeeded after %d executes", after.InvokeCount)
+		reason, note = bkv1.ReasonSucceeded, fmt.Sprintf("succeeded after %d executes", after.InvokeCount)
 	case bkv1.StateFail:
 		eventType, reason = corev1.EventTypeWarning, "Failed"
 		note = fmt.Sprintf("failed after %d executes: %s", after.InvokeCount, truncate(after.Error, 512))
@@ -419,7 +417,7 @@ func (r *PluginInvocationReconciler) recordTransition(inv *bkv1.PluginInvocation
 		reason, note = "WaitingForCallback", fmt.Sprintf("execute %d: waiting for a callback", after.InvokeCount)
 	default:
 		if after.RetryCount > 0 {
-			eventType, reason = corev1.EventTypeWarning, ReasonRetrying
+			eventType, reason = corev1.EventTypeWarning, bkv1.ReasonRetrying
 			note = fmt.Sprintf("calling the plugin pod failed %d times; retrying", after.RetryCount)
 		} else {
 			return
@@ -457,7 +455,7 @@ func (r *PluginInvocationReconciler) applyDefaults() {
 		o.HTTPClient = newPooledHTTPClient()
 	}
 	if o.ClusterDomain == "" {
-		o.ClusterDomain = DefaultClusterDomain
+		o.ClusterDomain = versions.DefaultClusterDomain
 	}
 	if o.DefaultTTL == 0 {
 		o.DefaultTTL = DefaultTTLAfterFinished
@@ -484,7 +482,7 @@ func (r *PluginInvocationReconciler) applyDefaults() {
 	r.expect = newWriteExpectations()
 	r.unwritten = newUnwrittenAnswers()
 	r.polls = newPollSchedule()
-	r.schemas = newSchemaCache()
+	r.schemas = versions.NewCache()
 }
 
 // invocationTraceID is the invocation's trace id: its name when the name is
@@ -493,7 +491,7 @@ func invocationTraceID(inv *bkv1.PluginInvocation) string {
 	if inv.Status.TraceID != "" {
 		return inv.Status.TraceID
 	}
-	if traceIDPattern.MatchString(inv.Name) {
+	if stdapi.ValidTraceID(inv.Name) {
 		return inv.Name
 	}
 	return strings.ReplaceAll(string(inv.UID), "-", "")

@@ -34,7 +34,7 @@ func TestNextProbe(t *testing.T) {
 		{name: "a cap below the base wins", opts: PluginVersionOptions{MaxProbeBackoff: 100 * time.Millisecond},
 			conditions: ready(metav1.ConditionFalse, 0), want: 100 * time.Millisecond},
 		{name: "a conflict waits for the duplicates watch",
-			conditions: []metav1.Condition{{Type: bkv1.ConditionReady, Status: metav1.ConditionFalse, Reason: VersionReasonConflict}}, want: 0},
+			conditions: []metav1.Condition{{Type: bkv1.ConditionReady, Status: metav1.ConditionFalse, Reason: bkv1.VersionReasonConflict}}, want: 0},
 		{name: "a transition time in the future waits the base", conditions: ready(metav1.ConditionFalse, -time.Hour), want: time.Second},
 	}
 	for _, tt := range tests {

@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 	"github.com/bkplugin/bk-plugin-operator/sdk/taskjson"
 )
 
@@ -125,17 +126,17 @@ func (r *PluginVersionReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 // and, when there is none, probes the pod. It returns the older duplicate
 // when there is one.
 func (r *PluginVersionReconciler) observe(ctx context.Context, plv *bkv1.PluginVersion) (probeResult, *bkv1.PluginVersion, error) {
-	base, err := EndpointURL(plv, r.Options.ClusterDomain, r.Options.ResolveService)
+	base, err := versions.EndpointURL(plv, r.Options.ClusterDomain, r.Options.ResolveService)
 	if err != nil {
 		plv.Status.EndpointURL = ""
-		return probeResult{VersionReasonInvalidEndpoint, err.Error()}, nil, nil
+		return probeResult{bkv1.VersionReasonInvalidEndpoint, err.Error()}, nil, nil
 	}
 	plv.Status.EndpointURL = base
 	// What the CRD's CEL rules cannot see (a rely with both value and
 	// regex, a rely on an unknown field, a cycle) would fail every
 	// invocation; say so here, naming the field.
 	if err := taskjson.Check(plv.Spec.TaskJSON); err != nil {
-		return probeResult{VersionReasonInvalidDescription, "spec.taskJSON: " + err.Error()}, nil, nil
+		return probeResult{bkv1.VersionReasonInvalidDescription, "spec.taskJSON: " + err.Error()}, nil, nil
 	}
 
 	older, err := r.olderDuplicate(ctx, plv)
@@ -143,7 +144,7 @@ func (r *PluginVersionReconciler) observe(ctx context.Context, plv *bkv1.PluginV
 		return probeResult{}, nil, err
 	}
 	if older != nil {
-		return probeResult{VersionReasonConflict, fmt.Sprintf(
+		return probeResult{bkv1.VersionReasonConflict, fmt.Sprintf(
 			"PluginVersion %s registers plugin %s version %s already (created %s); delete one of them",
 			older.Name, plv.Spec.Plugin, plv.Spec.Version, older.CreationTimestamp.UTC().Format(time.RFC3339))}, older, nil
 	}
@@ -170,10 +171,10 @@ func (r *PluginVersionReconciler) olderDuplicate(ctx context.Context, plv *bkv1.
 	var oldest *bkv1.PluginVersion
 	for i := range siblings {
 		s := &siblings[i]
-		if !s.DeletionTimestamp.IsZero() || !olderObject(s, plv) {
+		if !s.DeletionTimestamp.IsZero() || !versions.OlderObject(s, plv) {
 			continue
 		}
-		if oldest == nil || olderObject(s, oldest) {
+		if oldest == nil || versions.OlderObject(s, oldest) {
 			oldest = s
 		}
 	}
@@ -185,7 +186,7 @@ func (r *PluginVersionReconciler) olderDuplicate(ctx context.Context, plv *bkv1.
 func (r *PluginVersionReconciler) sameVersion(ctx context.Context, plv *bkv1.PluginVersion) ([]bkv1.PluginVersion, error) {
 	var list bkv1.PluginVersionList
 	if err := r.List(ctx, &list, client.InNamespace(plv.Namespace),
-		client.MatchingFields{IndexPluginVersionPlugin: plv.Spec.Plugin}); err != nil {
+		client.MatchingFields{versions.IndexPluginVersionPlugin: plv.Spec.Plugin}); err != nil {
 		return nil, fmt.Errorf("list PluginVersions of plugin %s in namespace %s: %w", plv.Spec.Plugin, plv.Namespace, err)
 	}
 	out := list.Items[:0]
@@ -207,7 +208,7 @@ func (r *PluginVersionReconciler) sameVersion(ctx context.Context, plv *bkv1.Plu
 // 8s... after the version went down, and because LastTransitionTime lives in
 // status the backoff carries over a manager restart.
 func (r *PluginVersionReconciler) nextProbe(plv *bkv1.PluginVersion, now time.Time) time.Duration {
-	if inConflict(plv) {
+	if versions.InConflict(plv) {
 		return 0
 	}
 	c := meta.FindStatusCondition(plv.Status.Conditions, bkv1.ConditionReady)
@@ -255,8 +256,8 @@ func (r *PluginVersionReconciler) probeClient() *http.Client {
 // PluginVersions, and re-reconciles the duplicates of a version when one of
 // them appears or goes away, so that a Conflict clears when the older
 // registration is deleted, and the versions naming a PluginServer when its
-// availability changes. SetupIndexes and retire.SetupIndexes must have run
-// on mgr.
+// availability changes. versions.SetupIndexes and retire.SetupIndexes must
+// have run on mgr.
 func (r *PluginVersionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.httpClient = r.Options.HTTPClient
 	if r.httpClient == nil {

@@ -1,3 +1,5 @@
+//go:build envtest
+
 package controllers_test
 
 import (
@@ -72,7 +74,7 @@ var _ = Describe("PluginVersion controller", func() {
 		Expect(plvs).To(HaveLen(2))
 		waitReady(plvs)
 		for i := range plvs {
-			got := expectReady(client.ObjectKeyFromObject(&plvs[i]), metav1.ConditionTrue, controllers.VersionReasonServing,
+			got := expectReady(client.ObjectKeyFromObject(&plvs[i]), metav1.ConditionTrue, bkv1.VersionReasonServing,
 				"serves version "+plvs[i].Spec.Version)
 			Expect(got.Status.EndpointURL).To(Equal(helloPod.URL), "trailing slash trimmed")
 			expectEvent(got, "Normal", controllers.EventReasonVersionReady, helloPod.URL)
@@ -84,10 +86,10 @@ var _ = Describe("PluginVersion controller", func() {
 		gone := httptest.NewServer(http.NotFoundHandler())
 		gone.Close()
 		plv := registerVersions(ns, helloplugin.Plugin(), gone.URL, "1.0.0")[0]
-		got := expectReady(client.ObjectKeyFromObject(&plv), metav1.ConditionFalse, controllers.VersionReasonUnreachable,
+		got := expectReady(client.ObjectKeyFromObject(&plv), metav1.ConditionFalse, bkv1.VersionReasonUnreachable,
 			gone.URL+"/bk_plugin/detail/1.0.0")
 		Expect(got.Status.EndpointURL).To(Equal(gone.URL))
-		expectEvent(got, "Warning", controllers.EventReasonVersionNotReady, controllers.VersionReasonUnreachable)
+		expectEvent(got, "Warning", controllers.EventReasonVersionNotReady, bkv1.VersionReasonUnreachable)
 	})
 
 	It("probes versions again, Ready or not, and follows their pod with no change to the object", func() {
@@ -104,16 +106,16 @@ var _ = Describe("PluginVersion controller", func() {
 		DeferCleanup(pod.Close)
 		plv := registerVersions(ns, helloplugin.Plugin(), pod.URL, "1.0.0")[0]
 		key := client.ObjectKeyFromObject(&plv)
-		expectReady(key, metav1.ConditionFalse, controllers.VersionReasonUnreachable, "503", "starting")
+		expectReady(key, metav1.ConditionFalse, bkv1.VersionReasonUnreachable, "503", "starting")
 
 		up.Store(true)
-		got := expectReady(key, metav1.ConditionTrue, controllers.VersionReasonServing)
+		got := expectReady(key, metav1.ConditionTrue, bkv1.VersionReasonServing)
 		Expect(got.Generation).To(Equal(int64(1)))
 		expectEvent(got, "Normal", controllers.EventReasonVersionReady, pod.URL)
 
 		// A Ready version is probed again at the probe interval.
 		up.Store(false)
-		got = expectReady(key, metav1.ConditionFalse, controllers.VersionReasonUnreachable, "503")
+		got = expectReady(key, metav1.ConditionFalse, bkv1.VersionReasonUnreachable, "503")
 		Expect(got.Generation).To(Equal(int64(1)))
 	})
 
@@ -128,7 +130,7 @@ var _ = Describe("PluginVersion controller", func() {
 		}
 		missing.Spec.Version = "9.9.9"
 		Expect(k8sClient.Create(suiteCtx, missing)).To(Succeed())
-		expectReady(client.ObjectKeyFromObject(missing), metav1.ConditionFalse, controllers.VersionReasonNotServed,
+		expectReady(client.ObjectKeyFromObject(missing), metav1.ConditionFalse, bkv1.VersionReasonNotServed,
 			helloPod.URL+"/bk_plugin/detail/9.9.9", "404")
 	})
 
@@ -138,7 +140,7 @@ var _ = Describe("PluginVersion controller", func() {
 			"name": {"type": "vuex-input", "rely": {"expression": [{"key": "mode", "value": "a", "regex": "^a"}]}},
 			"mode": {"type": "vuex-input"}}}`), &plv.Spec.TaskJSON)).To(Succeed())
 		Expect(k8sClient.Create(suiteCtx, plv)).To(Succeed())
-		expectReady(client.ObjectKeyFromObject(plv), metav1.ConditionFalse, controllers.VersionReasonInvalidDescription,
+		expectReady(client.ObjectKeyFromObject(plv), metav1.ConditionFalse, bkv1.VersionReasonInvalidDescription,
 			"spec.taskJSON", "input.name.rely.expression[0]")
 	})
 
@@ -149,7 +151,7 @@ var _ = Describe("PluginVersion controller", func() {
 		plv.Spec.Inputs = rawJSON(`{"type":"object","properties":{"name":{"type":"integer"}},"required":["name"]}`)
 		Expect(k8sClient.Create(suiteCtx, plv)).To(Succeed())
 		key := client.ObjectKeyFromObject(plv)
-		got := expectReady(key, metav1.ConditionFalse, controllers.VersionReasonSchemaMismatch, "inputs")
+		got := expectReady(key, metav1.ConditionFalse, bkv1.VersionReasonSchemaMismatch, "inputs")
 		Expect(meta.FindStatusCondition(got.Status.Conditions, bkv1.ConditionReady).Message).NotTo(ContainSubstring("outputs"))
 
 		// The schema the pod serves, rewritten with other spacing and key
@@ -162,7 +164,7 @@ var _ = Describe("PluginVersion controller", func() {
 		patch := client.MergeFrom(got.DeepCopy())
 		got.Spec.Inputs = rawJSON(string(reordered))
 		Expect(k8sClient.Patch(suiteCtx, got, patch)).To(Succeed())
-		fixed := expectReady(key, metav1.ConditionTrue, controllers.VersionReasonServing)
+		fixed := expectReady(key, metav1.ConditionTrue, bkv1.VersionReasonServing)
 		Expect(fixed.Generation).To(Equal(int64(2)))
 	})
 
@@ -174,13 +176,13 @@ var _ = Describe("PluginVersion controller", func() {
 		newer := helloVersion(ns, "1.0.0")
 		newer.Name = "hello-1-0-0-again"
 		Expect(k8sClient.Create(suiteCtx, newer)).To(Succeed())
-		got := expectReady(client.ObjectKeyFromObject(newer), metav1.ConditionFalse, controllers.VersionReasonConflict,
+		got := expectReady(client.ObjectKeyFromObject(newer), metav1.ConditionFalse, bkv1.VersionReasonConflict,
 			"PluginVersion "+older.Name)
-		expectEvent(got, "Warning", controllers.EventReasonVersionNotReady, controllers.VersionReasonConflict)
-		expectReady(client.ObjectKeyFromObject(&older), metav1.ConditionTrue, controllers.VersionReasonServing)
+		expectEvent(got, "Warning", controllers.EventReasonVersionNotReady, bkv1.VersionReasonConflict)
+		expectReady(client.ObjectKeyFromObject(&older), metav1.ConditionTrue, bkv1.VersionReasonServing)
 
 		Expect(k8sClient.Delete(suiteCtx, &older)).To(Succeed())
-		expectReady(client.ObjectKeyFromObject(newer), metav1.ConditionTrue, controllers.VersionReasonServing)
+		expectReady(client.ObjectKeyFromObject(newer), metav1.ConditionTrue, bkv1.VersionReasonServing)
 	})
 
 	It("resolves a Service endpoint to its cluster DNS name", func() {
@@ -192,7 +194,7 @@ var _ = Describe("PluginVersion controller", func() {
 		Expect(k8sClient.Create(suiteCtx, plv)).To(Succeed())
 		want := "http://hello." + ns + ".svc.cluster.local:8080"
 		// No cluster DNS answers in envtest: the name resolves nowhere.
-		got := expectReady(client.ObjectKeyFromObject(plv), metav1.ConditionFalse, controllers.VersionReasonUnreachable,
+		got := expectReady(client.ObjectKeyFromObject(plv), metav1.ConditionFalse, bkv1.VersionReasonUnreachable,
 			want+"/bk_plugin/detail/1.0.0")
 		Expect(got.Status.EndpointURL).To(Equal(want))
 	})

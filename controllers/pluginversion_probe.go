@@ -36,7 +36,7 @@ type probeResult struct {
 }
 
 // ready reports whether the probe found the version served as specified.
-func (p probeResult) ready() bool { return p.Reason == VersionReasonServing }
+func (p probeResult) ready() bool { return p.Reason == bkv1.VersionReasonServing }
 
 // probeTimeout is how long one probe of plv may take: the spec's bound of one
 // call to its plugin pod.
@@ -56,38 +56,38 @@ func probeDetail(ctx context.Context, c *http.Client, base string, plv *bkv1.Plu
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return probeResult{VersionReasonUnreachable, fmt.Sprintf("GET %s: %v", u, err)}
+		return probeResult{bkv1.VersionReasonUnreachable, fmt.Sprintf("GET %s: %v", u, err)}
 	}
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.Do(req)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
-			return probeResult{VersionReasonUnreachable, fmt.Sprintf("GET %s: no answer within %s", u, timeout)}
+			return probeResult{bkv1.VersionReasonUnreachable, fmt.Sprintf("GET %s: no answer within %s", u, timeout)}
 		}
-		return probeResult{VersionReasonUnreachable, fmt.Sprintf("GET %s: %v", u, err)}
+		return probeResult{bkv1.VersionReasonUnreachable, fmt.Sprintf("GET %s: %v", u, err)}
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxDetailBytes+1))
 	if err != nil {
-		return probeResult{VersionReasonUnreachable, fmt.Sprintf("GET %s: read answer: %v", u, err)}
+		return probeResult{bkv1.VersionReasonUnreachable, fmt.Sprintf("GET %s: read answer: %v", u, err)}
 	}
 	if len(body) > maxDetailBytes {
-		return probeResult{VersionReasonUnreachable, fmt.Sprintf("GET %s: answer is larger than %d bytes", u, maxDetailBytes)}
+		return probeResult{bkv1.VersionReasonUnreachable, fmt.Sprintf("GET %s: answer is larger than %d bytes", u, maxDetailBytes)}
 	}
 
 	var env stdapi.Envelope[stdapi.Detail]
 	decodeErr := json.Unmarshal(body, &env)
 	switch {
 	case resp.StatusCode == http.StatusNotFound:
-		return probeResult{VersionReasonNotServed, fmt.Sprintf("GET %s answered 404: %s", u, answerText(env.Message, decodeErr, body))}
+		return probeResult{bkv1.VersionReasonNotServed, fmt.Sprintf("GET %s answered 404: %s", u, answerText(env.Message, decodeErr, body))}
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
-		return probeResult{VersionReasonUnreachable, fmt.Sprintf("GET %s answered %s: %s", u, resp.Status, answerText(env.Message, decodeErr, body))}
+		return probeResult{bkv1.VersionReasonUnreachable, fmt.Sprintf("GET %s answered %s: %s", u, resp.Status, answerText(env.Message, decodeErr, body))}
 	case decodeErr != nil:
-		return probeResult{VersionReasonUnreachable, fmt.Sprintf("GET %s answered a body that is not the standard envelope: %v", u, decodeErr)}
+		return probeResult{bkv1.VersionReasonUnreachable, fmt.Sprintf("GET %s answered a body that is not the standard envelope: %v", u, decodeErr)}
 	case !env.Result:
-		return probeResult{VersionReasonNotServed, fmt.Sprintf("GET %s answered result false: %s", u, env.Message)}
+		return probeResult{bkv1.VersionReasonNotServed, fmt.Sprintf("GET %s answered result false: %s", u, env.Message)}
 	case env.Data.Version != "" && env.Data.Version != plv.Spec.Version:
-		return probeResult{VersionReasonNotServed, fmt.Sprintf("GET %s answered the detail of version %s", u, env.Data.Version)}
+		return probeResult{bkv1.VersionReasonNotServed, fmt.Sprintf("GET %s answered the detail of version %s", u, env.Data.Version)}
 	}
 
 	var differ []string
@@ -109,10 +109,10 @@ func probeDetail(ctx context.Context, c *http.Client, base string, plv *bkv1.Plu
 		}
 	}
 	if len(differ) > 0 {
-		return probeResult{VersionReasonSchemaMismatch, fmt.Sprintf("the %s schema of the spec differs from what the plugin pod at %s serves for version %s; regenerate the PluginVersion from the plugin's manifest",
+		return probeResult{bkv1.VersionReasonSchemaMismatch, fmt.Sprintf("the %s schema of the spec differs from what the plugin pod at %s serves for version %s; regenerate the PluginVersion from the plugin's manifest",
 			strings.Join(differ, ", "), base, plv.Spec.Version)}
 	}
-	return probeResult{VersionReasonServing, fmt.Sprintf("the plugin pod at %s serves version %s", base, plv.Spec.Version)}
+	return probeResult{bkv1.VersionReasonServing, fmt.Sprintf("the plugin pod at %s serves version %s", base, plv.Spec.Version)}
 }
 
 // sameJSON reports whether two JSON documents hold the same value, whatever

@@ -77,55 +77,55 @@ func TestProbeDetail(t *testing.T) {
 		contains []string // in the message; "URL" stands for the probed URL
 	}{
 		{name: "hello serves 1.0.0 as its manifest says", handler: hello, plv: fromManifest("1.0.0"),
-			reason: VersionReasonServing, contains: []string{"serves version 1.0.0"}},
+			reason: bkv1.VersionReasonServing, contains: []string{"serves version 1.0.0"}},
 		{name: "hello serves 1.1.0 as its manifest says", handler: hello, plv: fromManifest("1.1.0"),
-			reason: VersionReasonServing},
+			reason: bkv1.VersionReasonServing},
 		{name: "hello does not serve 9.9.9", handler: hello,
 			plv:    func() *bkv1.PluginVersion { v := fromManifest("1.0.0"); v.Spec.Version = "9.9.9"; return v }(),
-			reason: VersionReasonNotServed, contains: []string{"URL", "404", `plugin hello has no version "9.9.9"`}},
+			reason: bkv1.VersionReasonNotServed, contains: []string{"URL", "404", `plugin hello has no version "9.9.9"`}},
 		{name: "schemas not declared by the spec are not compared", handler: served,
 			plv:    handWritten(func(s *bkv1.PluginVersionSpec) { s.Inputs, s.ContextInputs, s.Outputs = nil, nil, nil }),
-			reason: VersionReasonServing},
+			reason: bkv1.VersionReasonServing},
 		{name: "same schemas in another key order and spacing", handler: served,
 			plv: handWritten(func(s *bkv1.PluginVersionSpec) {
 				s.Inputs = raw("{\n  \"required\": [\"name\"],\n  \"properties\": {\"name\": {\"maxLength\": 64.0, \"type\": \"string\"}},\n  \"type\": \"object\"\n}")
 				s.Outputs = raw(`{ "properties" : { "greeting" : { "type" : "string" } } , "type" : "object" }`)
 			}),
-			reason: VersionReasonServing},
+			reason: bkv1.VersionReasonServing},
 		{name: "inputs differ", handler: served,
 			plv: handWritten(func(s *bkv1.PluginVersionSpec) {
 				s.Inputs = raw(`{"type":"object","properties":{"name":{"type":"string","maxLength":65}},"required":["name"]}`)
 			}),
-			reason: VersionReasonSchemaMismatch, contains: []string{"the inputs schema"}},
+			reason: bkv1.VersionReasonSchemaMismatch, contains: []string{"the inputs schema"}},
 		{name: "order of required matters", handler: detailOf(`{"required":["a","b"]}`, emptySchema, outputsSchema),
 			plv:    handWritten(func(s *bkv1.PluginVersionSpec) { s.Inputs = raw(`{"required":["b","a"]}`) }),
-			reason: VersionReasonSchemaMismatch, contains: []string{"inputs"}},
+			reason: bkv1.VersionReasonSchemaMismatch, contains: []string{"inputs"}},
 		{name: "context inputs and outputs differ", handler: served,
 			plv: handWritten(func(s *bkv1.PluginVersionSpec) {
 				s.ContextInputs = raw(`{"type":"object","properties":{"project":{"type":"string"}}}`)
 				s.Outputs = raw(emptySchema)
 			}),
-			reason: VersionReasonSchemaMismatch, contains: []string{"the contextInputs, outputs schema"}},
+			reason: bkv1.VersionReasonSchemaMismatch, contains: []string{"the contextInputs, outputs schema"}},
 		{name: "the pod answers no schema the spec declares", handler: detailOf("null", emptySchema, outputsSchema),
-			plv: handWritten(nil), reason: VersionReasonSchemaMismatch, contains: []string{"inputs"}},
+			plv: handWritten(nil), reason: bkv1.VersionReasonSchemaMismatch, contains: []string{"inputs"}},
 		{name: "404 with a plain body", handler: answer(http.StatusNotFound, "404 page not found"),
-			plv: handWritten(nil), reason: VersionReasonNotServed, contains: []string{"URL", "404 page not found"}},
+			plv: handWritten(nil), reason: bkv1.VersionReasonNotServed, contains: []string{"URL", "404 page not found"}},
 		{name: "result false", handler: answer(http.StatusOK, `{"result":false,"data":null,"message":"version retired"}`),
-			plv: handWritten(nil), reason: VersionReasonNotServed, contains: []string{"URL", "version retired"}},
+			plv: handWritten(nil), reason: bkv1.VersionReasonNotServed, contains: []string{"URL", "version retired"}},
 		{name: "detail of another version", handler: detailOf(inputsSchema, emptySchema, outputsSchema),
 			plv:    handWritten(func(s *bkv1.PluginVersionSpec) { s.Version = "1.0.1" }),
-			reason: VersionReasonNotServed, contains: []string{"/bk_plugin/detail/1.0.1"}},
+			reason: bkv1.VersionReasonNotServed, contains: []string{"/bk_plugin/detail/1.0.1"}},
 		{name: "500", handler: answer(http.StatusInternalServerError, `{"result":false,"data":null,"message":"database is down"}`),
-			plv: handWritten(nil), reason: VersionReasonUnreachable, contains: []string{"URL", "500 Internal Server Error", "database is down"}},
+			plv: handWritten(nil), reason: bkv1.VersionReasonUnreachable, contains: []string{"URL", "500 Internal Server Error", "database is down"}},
 		{name: "503 with an HTML page", handler: answer(http.StatusServiceUnavailable, "<html>"+strings.Repeat("busy ", 100)+"</html>"),
-			plv: handWritten(nil), reason: VersionReasonUnreachable, contains: []string{"URL", "503", "<html>busy busy", "..."}},
+			plv: handWritten(nil), reason: bkv1.VersionReasonUnreachable, contains: []string{"URL", "503", "<html>busy busy", "..."}},
 		{name: "garbage JSON", handler: answer(http.StatusOK, `{"result":true,"data":{"version":`),
-			plv: handWritten(nil), reason: VersionReasonUnreachable, contains: []string{"URL", "not the standard envelope"}},
+			plv: handWritten(nil), reason: bkv1.VersionReasonUnreachable, contains: []string{"URL", "not the standard envelope"}},
 		{name: "closed port", plv: handWritten(nil),
-			reason: VersionReasonUnreachable, contains: []string{"URL", "connection refused"}},
+			reason: bkv1.VersionReasonUnreachable, contains: []string{"URL", "connection refused"}},
 		{name: "timeout", timeout: 100 * time.Millisecond, plv: handWritten(nil),
 			handler: http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { <-r.Context().Done() }),
-			reason:  VersionReasonUnreachable, contains: []string{"URL", "no answer within 100ms"}},
+			reason:  bkv1.VersionReasonUnreachable, contains: []string{"URL", "no answer within 100ms"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -149,7 +149,7 @@ func TestProbeDetail(t *testing.T) {
 			if got.Reason != tt.reason {
 				t.Fatalf("probe reason = %s (%s), want %s", got.Reason, got.Message, tt.reason)
 			}
-			if got.ready() != (tt.reason == VersionReasonServing) {
+			if got.ready() != (tt.reason == bkv1.VersionReasonServing) {
 				t.Errorf("ready() = %v for reason %s", got.ready(), got.Reason)
 			}
 			probed := ts.URL + "/bk_plugin/detail/" + tt.plv.Spec.Version

@@ -22,26 +22,6 @@ import (
 // plugin pod and writes what these functions decide, so every decision is
 // table-tested without a cluster (statemachine_test.go).
 
-// Reasons of the Succeeded condition, also used as event reasons.
-const (
-	ReasonSucceeded        = "Succeeded"
-	ReasonPluginFailed     = "PluginFailed"
-	ReasonCancelled        = "Cancelled"
-	ReasonDeadline         = "DeadlineExceeded"
-	ReasonCallbackTimeout  = "CallbackTimeout"
-	ReasonInvalidInputs    = "InvalidInputs"
-	ReasonInvalidVersion   = "InvalidVersion"
-	ReasonNoVersion        = "NoMatchingVersion"
-	ReasonUnreachable      = "PluginUnreachable"
-	ReasonProtocolError    = "ProtocolError"
-	ReasonStorageTooLarge  = "StorageTooLarge"
-	ReasonVersionDeleted   = "VersionDeleted"
-	ReasonRunning          = "Running"
-	ReasonRetrying         = "CallFailed"
-	ReasonNotificationSent = "Sent"
-	ReasonNotifyFailed     = "NotificationFailed"
-)
-
 // Messages of invocations that end FAIL without the plugin saying why; the
 // standard API shows them as err.
 const (
@@ -88,11 +68,11 @@ func planStep(inv *bkv1.PluginInvocation, pending []pendingCallback, now time.Ti
 		return step{kind: stepWait}
 	}
 	if inv.Spec.Cancel {
-		return step{kind: stepFail, reason: ReasonCancelled, message: MessageCancelled}
+		return step{kind: stepFail, reason: bkv1.ReasonCancelled, message: MessageCancelled}
 	}
 	deadline, hasDeadline := invocationDeadline(inv)
 	if hasDeadline && !now.Before(deadline) {
-		return step{kind: stepFail, reason: ReasonDeadline, message: MessageTimeout}
+		return step{kind: stepFail, reason: bkv1.ReasonDeadline, message: MessageTimeout}
 	}
 	// wait returns a step that waits until at, or the deadline if sooner.
 	wait := func(at *time.Time) step {
@@ -124,7 +104,7 @@ func planStep(inv *bkv1.PluginInvocation, pending []pendingCallback, now time.Ti
 		}
 		if st.CallbackDeadline != nil {
 			if !now.Before(st.CallbackDeadline.Time) {
-				return step{kind: stepFail, reason: ReasonCallbackTimeout, message: MessageCallbackTimeout}
+				return step{kind: stepFail, reason: bkv1.ReasonCallbackTimeout, message: MessageCallbackTimeout}
 			}
 			at := st.CallbackDeadline.Time
 			return wait(&at)
@@ -133,7 +113,7 @@ func planStep(inv *bkv1.PluginInvocation, pending []pendingCallback, now time.Ti
 		// annotation's update event wakes the invocation.
 		return wait(nil)
 	default:
-		return step{kind: stepFail, reason: ReasonProtocolError, message: fmt.Sprintf("invocation is in unknown state %q", st.State)}
+		return step{kind: stepFail, reason: bkv1.ReasonProtocolError, message: fmt.Sprintf("invocation is in unknown state %q", st.State)}
 	}
 }
 
@@ -194,25 +174,25 @@ func applyAnswer(inv *bkv1.PluginInvocation, answer *protocol.ExecuteResponse, d
 	t := transition{executed: true}
 
 	if answer.ProtocolVersion != "" && answer.ProtocolVersion != protocol.Version {
-		t.status = failed(st, ReasonProtocolError, fmt.Sprintf(
+		t.status = failed(st, bkv1.ReasonProtocolError, fmt.Sprintf(
 			"plugin answered with protocol version %q, the manager speaks %q", answer.ProtocolVersion, protocol.Version), now)
 		return t
 	}
 	outputs, err := jsonObject("outputs", answer.Outputs, st.Outputs)
 	if err != nil {
-		t.status = failed(st, ReasonProtocolError, err.Error(), now)
+		t.status = failed(st, bkv1.ReasonProtocolError, err.Error(), now)
 		return t
 	}
 	storage, err := jsonObject("storage", answer.Storage, st.Storage)
 	if err != nil {
-		t.status = failed(st, ReasonProtocolError, err.Error(), now)
+		t.status = failed(st, bkv1.ReasonProtocolError, err.Error(), now)
 		return t
 	}
 	if size := jsonLen(outputs) + jsonLen(storage); limits.maxStatusBytes > 0 && size > limits.maxStatusBytes {
 		// Keep the object writable: drop what does not fit rather than
 		// leave an invocation the API server refuses to store.
 		st.Outputs, st.Storage = nil, nil
-		t.status = failed(st, ReasonStorageTooLarge, fmt.Sprintf(
+		t.status = failed(st, bkv1.ReasonStorageTooLarge, fmt.Sprintf(
 			"storage too large: outputs and storage take %d bytes, over the limit of %d bytes", size, limits.maxStatusBytes), now)
 		return t
 	}
@@ -228,10 +208,10 @@ func applyAnswer(inv *bkv1.PluginInvocation, answer *protocol.ExecuteResponse, d
 		if msg == "" {
 			msg = "plugin failed without a message"
 		}
-		t.status = failed(st, ReasonPluginFailed, msg, now)
+		t.status = failed(st, bkv1.ReasonPluginFailed, msg, now)
 	case protocol.StatePoll:
 		if answer.PollIntervalSeconds < 0 {
-			t.status = failed(st, ReasonProtocolError, fmt.Sprintf("plugin asked to poll after a negative interval (%gs)", answer.PollIntervalSeconds), now)
+			t.status = failed(st, bkv1.ReasonProtocolError, fmt.Sprintf("plugin asked to poll after a negative interval (%gs)", answer.PollIntervalSeconds), now)
 			return t
 		}
 		interval := time.Duration(answer.PollIntervalSeconds * float64(time.Second))
@@ -256,7 +236,7 @@ func applyAnswer(inv *bkv1.PluginInvocation, answer *protocol.ExecuteResponse, d
 			t.requeueAfter = max(st.CallbackDeadline.Sub(now), time.Millisecond)
 		}
 	default:
-		t.status = failed(st, ReasonProtocolError, fmt.Sprintf(
+		t.status = failed(st, bkv1.ReasonProtocolError, fmt.Sprintf(
 			"plugin answered state %s; an execute must end POLL, CALLBACK, SUCCESS or FAIL", answer.State), now)
 	}
 	return t
@@ -275,10 +255,10 @@ func applyCallError(inv *bkv1.PluginInvocation, callErr error, now time.Time, bu
 	if now.Sub(first) >= budget {
 		msg := fmt.Sprintf("%v (gave up after %d attempts in %s)", callErr, st.RetryCount, now.Sub(first).Round(time.Millisecond))
 		clearRetry(&st)
-		return transition{status: failed(st, ReasonUnreachable, msg, now)}
+		return transition{status: failed(st, bkv1.ReasonUnreachable, msg, now)}
 	}
 	apimeta.SetStatusCondition(&st.Conditions, metav1.Condition{
-		Type: bkv1.ConditionRetrying, Status: metav1.ConditionTrue, Reason: ReasonRetrying,
+		Type: bkv1.ConditionRetrying, Status: metav1.ConditionTrue, Reason: bkv1.ReasonRetrying,
 		Message: fmt.Sprintf("attempt %d failed: %v", st.RetryCount, callErr), LastTransitionTime: metav1.NewTime(first),
 		ObservedGeneration: inv.Generation,
 	})
@@ -299,7 +279,7 @@ func succeeded(st bkv1.PluginInvocationStatus, now time.Time) bkv1.PluginInvocat
 	done := metav1.NewTime(now)
 	st.CompletionTime = &done
 	apimeta.SetStatusCondition(&st.Conditions, metav1.Condition{
-		Type: bkv1.ConditionSucceeded, Status: metav1.ConditionTrue, Reason: ReasonSucceeded,
+		Type: bkv1.ConditionSucceeded, Status: metav1.ConditionTrue, Reason: bkv1.ReasonSucceeded,
 		Message: "the plugin finished successfully", LastTransitionTime: done,
 	})
 	return st
@@ -319,7 +299,7 @@ func failed(st bkv1.PluginInvocationStatus, reason, message string, now time.Tim
 
 func running(st bkv1.PluginInvocationStatus, message string, now time.Time) bkv1.PluginInvocationStatus {
 	apimeta.SetStatusCondition(&st.Conditions, metav1.Condition{
-		Type: bkv1.ConditionSucceeded, Status: metav1.ConditionUnknown, Reason: ReasonRunning,
+		Type: bkv1.ConditionSucceeded, Status: metav1.ConditionUnknown, Reason: bkv1.ReasonRunning,
 		Message: message, LastTransitionTime: metav1.NewTime(now),
 	})
 	return st
@@ -370,7 +350,7 @@ func notificationDue(inv *bkv1.PluginInvocation) bool {
 		return false
 	}
 	c := apimeta.FindStatusCondition(inv.Status.Conditions, bkv1.ConditionNotified)
-	return c == nil || c.Reason == ReasonRetrying
+	return c == nil || c.Reason == bkv1.ReasonRetrying
 }
 
 // applyNotification records the outcome of posting the finish notification:
@@ -381,13 +361,13 @@ func applyNotification(inv *bkv1.PluginInvocation, sendErr error, now time.Time,
 	if sendErr == nil {
 		clearRetry(&st)
 		apimeta.SetStatusCondition(&st.Conditions, metav1.Condition{
-			Type: bkv1.ConditionNotified, Status: metav1.ConditionTrue, Reason: ReasonNotificationSent,
+			Type: bkv1.ConditionNotified, Status: metav1.ConditionTrue, Reason: bkv1.ReasonNotificationSent,
 			Message: "finish notification sent to " + inv.Spec.FinishNotification.URL, LastTransitionTime: metav1.NewTime(now),
 		})
 		return transition{status: st}
 	}
 	first := now
-	if c := apimeta.FindStatusCondition(st.Conditions, bkv1.ConditionNotified); c != nil && c.Reason == ReasonRetrying {
+	if c := apimeta.FindStatusCondition(st.Conditions, bkv1.ConditionNotified); c != nil && c.Reason == bkv1.ReasonRetrying {
 		first = c.LastTransitionTime.Time
 	}
 	st.RetryCount++
@@ -395,7 +375,7 @@ func applyNotification(inv *bkv1.PluginInvocation, sendErr error, now time.Time,
 		msg := fmt.Sprintf("%v (gave up after %d attempts)", sendErr, st.RetryCount)
 		clearRetry(&st)
 		apimeta.SetStatusCondition(&st.Conditions, metav1.Condition{
-			Type: bkv1.ConditionNotified, Status: metav1.ConditionFalse, Reason: ReasonNotifyFailed,
+			Type: bkv1.ConditionNotified, Status: metav1.ConditionFalse, Reason: bkv1.ReasonNotifyFailed,
 			Message: msg, LastTransitionTime: metav1.NewTime(now),
 		})
 		return transition{status: st}
@@ -403,7 +383,7 @@ func applyNotification(inv *bkv1.PluginInvocation, sendErr error, now time.Time,
 	// The condition keeps the first failure's time across attempts, so the
 	// budget survives a manager restart.
 	st.Conditions = setConditionKeepingTime(st.Conditions, metav1.Condition{
-		Type: bkv1.ConditionNotified, Status: metav1.ConditionFalse, Reason: ReasonRetrying,
+		Type: bkv1.ConditionNotified, Status: metav1.ConditionFalse, Reason: bkv1.ReasonRetrying,
 		Message: fmt.Sprintf("attempt %d failed: %v", st.RetryCount, sendErr), LastTransitionTime: metav1.NewTime(first),
 	})
 	return transition{status: st, requeueAfter: retryWait(st.RetryCount, initial, maxWait)}

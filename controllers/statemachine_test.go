@@ -138,7 +138,7 @@ func TestApplyAnswer(t *testing.T) {
 	}{
 		{name: "EMPTY -> SUCCESS keeps outputs and storage", inv: invocation(bkv1.StateEmpty),
 			answer:    protocol.ExecuteResponse{State: protocol.StateSuccess, Outputs: json.RawMessage(`{"greeting":"hi"}`), Storage: json.RawMessage(`{"k":null}`)},
-			wantState: bkv1.StateSuccess, wantReason: ReasonSucceeded,
+			wantState: bkv1.StateSuccess, wantReason: bkv1.ReasonSucceeded,
 			check: func(t *testing.T, st bkv1.PluginInvocationStatus) {
 				if string(st.Outputs.Raw) != `{"greeting":"hi"}` || string(st.Storage.Raw) != `{"k":null}` {
 					t.Errorf("outputs %s storage %s", st.Outputs.Raw, st.Storage.Raw)
@@ -149,13 +149,13 @@ func TestApplyAnswer(t *testing.T) {
 			}},
 		{name: "EMPTY -> FAIL with the plugin's message", inv: invocation(bkv1.StateEmpty),
 			answer:    protocol.ExecuteResponse{State: protocol.StateFail, Error: "boom"},
-			wantState: bkv1.StateFail, wantErr: "boom", wantReason: ReasonPluginFailed},
+			wantState: bkv1.StateFail, wantErr: "boom", wantReason: bkv1.ReasonPluginFailed},
 		{name: "FAIL without a message still says something", inv: invocation(bkv1.StatePoll),
 			answer:    protocol.ExecuteResponse{State: protocol.StateFail},
-			wantState: bkv1.StateFail, wantErr: "plugin failed without a message", wantReason: ReasonPluginFailed},
+			wantState: bkv1.StateFail, wantErr: "plugin failed without a message", wantReason: bkv1.ReasonPluginFailed},
 		{name: "EMPTY -> POLL sets the next poll time", inv: invocation(bkv1.StateEmpty),
 			answer:    protocol.ExecuteResponse{State: protocol.StatePoll, PollIntervalSeconds: 2.5},
-			wantState: bkv1.StatePoll, wantAfter: 2500 * time.Millisecond, wantReason: ReasonRunning,
+			wantState: bkv1.StatePoll, wantAfter: 2500 * time.Millisecond, wantReason: bkv1.ReasonRunning,
 			check: func(t *testing.T, st bkv1.PluginInvocationStatus) {
 				if !st.NextPollTime.Time.Equal(now.Add(2500 * time.Millisecond)) {
 					t.Errorf("nextPollTime = %v", st.NextPollTime)
@@ -163,10 +163,10 @@ func TestApplyAnswer(t *testing.T) {
 			}},
 		{name: "POLL -> POLL with interval zero polls at once", inv: invocation(bkv1.StatePoll, func(i *bkv1.PluginInvocation) { i.Status.NextPollTime = at(0) }),
 			answer:    protocol.ExecuteResponse{State: protocol.StatePoll},
-			wantState: bkv1.StatePoll, wantAfter: time.Millisecond, wantReason: ReasonRunning},
+			wantState: bkv1.StatePoll, wantAfter: time.Millisecond, wantReason: bkv1.ReasonRunning},
 		{name: "POLL -> SUCCESS clears the poll time", inv: invocation(bkv1.StatePoll, func(i *bkv1.PluginInvocation) { i.Status.NextPollTime = at(0) }),
 			answer:    protocol.ExecuteResponse{State: protocol.StateSuccess},
-			wantState: bkv1.StateSuccess, wantReason: ReasonSucceeded,
+			wantState: bkv1.StateSuccess, wantReason: bkv1.ReasonSucceeded,
 			check: func(t *testing.T, st bkv1.PluginInvocationStatus) {
 				if st.NextPollTime != nil {
 					t.Errorf("nextPollTime = %v, want nil", st.NextPollTime)
@@ -174,10 +174,10 @@ func TestApplyAnswer(t *testing.T) {
 			}},
 		{name: "POLL with a negative interval breaks the protocol", inv: invocation(bkv1.StateEmpty),
 			answer:    protocol.ExecuteResponse{State: protocol.StatePoll, PollIntervalSeconds: -1},
-			wantState: bkv1.StateFail, wantErr: "plugin asked to poll after a negative interval (-1s)", wantReason: ReasonProtocolError},
+			wantState: bkv1.StateFail, wantErr: "plugin asked to poll after a negative interval (-1s)", wantReason: bkv1.ReasonProtocolError},
 		{name: "EMPTY -> CALLBACK records prepared callbacks and waits for an event", inv: invocation(bkv1.StateEmpty),
 			answer:    protocol.ExecuteResponse{State: protocol.StateCallback, Callbacks: []protocol.PreparedCallback{{ID: "c1"}, {ID: "c2"}}},
-			wantState: bkv1.StateCallback, wantReason: ReasonRunning,
+			wantState: bkv1.StateCallback, wantReason: bkv1.ReasonRunning,
 			check: func(t *testing.T, st bkv1.PluginInvocationStatus) {
 				if strings.Join(st.PreparedCallbacks, ",") != "c1,c2" {
 					t.Errorf("preparedCallbacks = %v", st.PreparedCallbacks)
@@ -185,15 +185,15 @@ func TestApplyAnswer(t *testing.T) {
 			}},
 		{name: "CALLBACK with a timeout sets the callback deadline", inv: invocation(bkv1.StateEmpty),
 			answer:    protocol.ExecuteResponse{State: protocol.StateCallback, CallbackTimeoutSeconds: 30},
-			wantState: bkv1.StateCallback, wantAfter: 30 * time.Second, wantReason: ReasonRunning},
+			wantState: bkv1.StateCallback, wantAfter: 30 * time.Second, wantReason: bkv1.ReasonRunning},
 		{name: "CALLBACK with callbacks queued delivers the next at once", inv: invocation(bkv1.StatePoll),
 			answer:    protocol.ExecuteResponse{State: protocol.StateCallback},
 			pending:   []pendingCallback{{ID: "early"}},
-			wantState: bkv1.StateCallback, wantNow: true, wantReason: ReasonRunning},
+			wantState: bkv1.StateCallback, wantNow: true, wantReason: bkv1.ReasonRunning},
 		{name: "CALLBACK -> SUCCESS records the delivered callback", inv: invocation(bkv1.StateCallback),
 			answer:    protocol.ExecuteResponse{State: protocol.StateSuccess},
 			delivered: &pendingCallback{ID: "c1"},
-			wantState: bkv1.StateSuccess, wantReason: ReasonSucceeded,
+			wantState: bkv1.StateSuccess, wantReason: bkv1.ReasonSucceeded,
 			check: func(t *testing.T, st bkv1.PluginInvocationStatus) {
 				if strings.Join(st.DeliveredCallbacks, ",") != "c1" {
 					t.Errorf("deliveredCallbacks = %v", st.DeliveredCallbacks)
@@ -204,7 +204,7 @@ func TestApplyAnswer(t *testing.T) {
 		}),
 			answer:    protocol.ExecuteResponse{State: protocol.StateCallback},
 			delivered: &pendingCallback{ID: "c1"},
-			wantState: bkv1.StateCallback, wantReason: ReasonRunning,
+			wantState: bkv1.StateCallback, wantReason: bkv1.ReasonRunning,
 			check: func(t *testing.T, st bkv1.PluginInvocationStatus) {
 				if strings.Join(st.DeliveredCallbacks, ",") != "c0,c1" {
 					t.Errorf("deliveredCallbacks = %v", st.DeliveredCallbacks)
@@ -213,24 +213,24 @@ func TestApplyAnswer(t *testing.T) {
 		{name: "CALLBACK -> FAIL", inv: invocation(bkv1.StateCallback),
 			answer:    protocol.ExecuteResponse{State: protocol.StateFail, Error: "the callback asked to fail"},
 			delivered: &pendingCallback{ID: "c1"},
-			wantState: bkv1.StateFail, wantErr: "the callback asked to fail", wantReason: ReasonPluginFailed},
+			wantState: bkv1.StateFail, wantErr: "the callback asked to fail", wantReason: bkv1.ReasonPluginFailed},
 		{name: "an answer of EMPTY breaks the protocol", inv: invocation(bkv1.StateEmpty),
 			answer:    protocol.ExecuteResponse{State: protocol.StateEmpty},
-			wantState: bkv1.StateFail, wantErr: "plugin answered state EMPTY; an execute must end POLL, CALLBACK, SUCCESS or FAIL", wantReason: ReasonProtocolError},
+			wantState: bkv1.StateFail, wantErr: "plugin answered state EMPTY; an execute must end POLL, CALLBACK, SUCCESS or FAIL", wantReason: bkv1.ReasonProtocolError},
 		{name: "an answer without a state breaks the protocol", inv: invocation(bkv1.StateEmpty),
 			answer:    protocol.ExecuteResponse{},
-			wantState: bkv1.StateFail, wantErr: "plugin answered state State(0); an execute must end POLL, CALLBACK, SUCCESS or FAIL", wantReason: ReasonProtocolError},
+			wantState: bkv1.StateFail, wantErr: "plugin answered state State(0); an execute must end POLL, CALLBACK, SUCCESS or FAIL", wantReason: bkv1.ReasonProtocolError},
 		{name: "an unknown protocol version is refused", inv: invocation(bkv1.StateEmpty),
 			answer:    protocol.ExecuteResponse{ProtocolVersion: "9", State: protocol.StateSuccess},
-			wantState: bkv1.StateFail, wantErr: `plugin answered with protocol version "9", the manager speaks "1"`, wantReason: ReasonProtocolError},
+			wantState: bkv1.StateFail, wantErr: `plugin answered with protocol version "9", the manager speaks "1"`, wantReason: bkv1.ReasonProtocolError},
 		{name: "outputs that are not an object break the protocol", inv: invocation(bkv1.StateEmpty),
 			answer:    protocol.ExecuteResponse{State: protocol.StateSuccess, Outputs: json.RawMessage(`[1,2]`)},
-			wantState: bkv1.StateFail, wantErr: "plugin answered outputs that is not a JSON object: [1,2]", wantReason: ReasonProtocolError},
+			wantState: bkv1.StateFail, wantErr: "plugin answered outputs that is not a JSON object: [1,2]", wantReason: bkv1.ReasonProtocolError},
 		{name: "absent outputs and storage keep the previous ones", inv: invocation(bkv1.StatePoll, func(i *bkv1.PluginInvocation) {
 			i.Status.Outputs, i.Status.Storage = js(`{"a":1}`), js(`{"b":2}`)
 		}),
 			answer:    protocol.ExecuteResponse{State: protocol.StateSuccess},
-			wantState: bkv1.StateSuccess, wantReason: ReasonSucceeded,
+			wantState: bkv1.StateSuccess, wantReason: bkv1.ReasonSucceeded,
 			check: func(t *testing.T, st bkv1.PluginInvocationStatus) {
 				if string(st.Outputs.Raw) != `{"a":1}` || string(st.Storage.Raw) != `{"b":2}` {
 					t.Errorf("outputs %s storage %s", st.Outputs.Raw, st.Storage.Raw)
@@ -238,7 +238,7 @@ func TestApplyAnswer(t *testing.T) {
 			}},
 		{name: "storage over the limit fails and is dropped", inv: invocation(bkv1.StateEmpty),
 			answer:    protocol.ExecuteResponse{State: protocol.StatePoll, Storage: json.RawMessage(`{"blob":"` + strings.Repeat("x", 1000) + `"}`)},
-			wantState: bkv1.StateFail, wantErr: "storage too large: outputs and storage take 1011 bytes, over the limit of 1000 bytes", wantReason: ReasonStorageTooLarge,
+			wantState: bkv1.StateFail, wantErr: "storage too large: outputs and storage take 1011 bytes, over the limit of 1000 bytes", wantReason: bkv1.ReasonStorageTooLarge,
 			check: func(t *testing.T, st bkv1.PluginInvocationStatus) {
 				if st.Storage != nil || st.Outputs != nil {
 					t.Errorf("storage %v outputs %v, want both dropped", st.Storage, st.Outputs)
@@ -246,10 +246,10 @@ func TestApplyAnswer(t *testing.T) {
 			}},
 		{name: "a successful execute clears the retry state", inv: invocation(bkv1.StateEmpty, func(i *bkv1.PluginInvocation) {
 			i.Status.RetryCount = 3
-			apimeta.SetStatusCondition(&i.Status.Conditions, metav1.Condition{Type: bkv1.ConditionRetrying, Status: metav1.ConditionTrue, Reason: ReasonRetrying})
+			apimeta.SetStatusCondition(&i.Status.Conditions, metav1.Condition{Type: bkv1.ConditionRetrying, Status: metav1.ConditionTrue, Reason: bkv1.ReasonRetrying})
 		}),
 			answer:    protocol.ExecuteResponse{State: protocol.StateSuccess},
-			wantState: bkv1.StateSuccess, wantReason: ReasonSucceeded,
+			wantState: bkv1.StateSuccess, wantReason: bkv1.ReasonSucceeded,
 			check: func(t *testing.T, st bkv1.PluginInvocationStatus) {
 				if st.RetryCount != 0 || apimeta.FindStatusCondition(st.Conditions, bkv1.ConditionRetrying) != nil {
 					t.Errorf("retry state kept: %d %v", st.RetryCount, st.Conditions)
@@ -325,7 +325,7 @@ func TestApplyCallError(t *testing.T) {
 	if tr.status.Error != wantMsg {
 		t.Errorf("error = %q, want %q", tr.status.Error, wantMsg)
 	}
-	if c := apimeta.FindStatusCondition(tr.status.Conditions, bkv1.ConditionSucceeded); c == nil || c.Reason != ReasonUnreachable {
+	if c := apimeta.FindStatusCondition(tr.status.Conditions, bkv1.ConditionSucceeded); c == nil || c.Reason != bkv1.ReasonUnreachable {
 		t.Errorf("Succeeded condition = %+v", c)
 	}
 }
@@ -355,7 +355,7 @@ func TestApplyNotification(t *testing.T) {
 	inv.Status = applyNotification(inv, errors.New("refused"), t0, time.Minute, time.Second, time.Minute).status
 	inv.Status = applyNotification(inv, errors.New("refused"), t0.Add(time.Minute), time.Minute, time.Second, time.Minute).status
 	c = apimeta.FindStatusCondition(inv.Status.Conditions, bkv1.ConditionNotified)
-	if notificationDue(inv) || c.Status != metav1.ConditionFalse || c.Reason != ReasonNotifyFailed {
+	if notificationDue(inv) || c.Status != metav1.ConditionFalse || c.Reason != bkv1.ReasonNotifyFailed {
 		t.Fatalf("past the budget: due=%v condition=%+v", notificationDue(inv), c)
 	}
 	if !strings.Contains(c.Message, "refused (gave up after 2 attempts)") {

@@ -50,18 +50,3 @@ type CallbackAnnotation struct {
 	// delivered in the order they were received.
 	ReceivedAt metav1.MicroTime `json:"receivedAt"`
 }
-
-// Condition types.
-const (
-	// ConditionReady is True on a PluginVersion whose plugin pod serves it
-	// with the schemas of its spec.
-	ConditionReady = "Ready"
-	// ConditionSucceeded is True once an invocation ends SUCCESS and False
-	// once it ends FAIL; its reason says why it failed.
-	ConditionSucceeded = "Succeeded"
-	// ConditionNotified reports whether the finish notification was sent.
-	ConditionNotified = "Notified"
-	// ConditionRetrying is True while calls to the plugin pod (or to the
-	// finish-notification URL) fail and are being retried.
-	ConditionRetrying = "Retrying"
-)

@@ -26,11 +26,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/bkplugin/bk-plugin-operator/internal/cmdutil"
 )
 
 // config is the command line.
@@ -60,21 +60,11 @@ func (l *stringList) String() string     { return strings.Join(*l, " ") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 func main() {
-	cfg, err := parseFlags(os.Args[1:], os.Stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(0)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(2)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, cfg, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		stop()
-		os.Exit(1)
-	}
+	cmdutil.Tool[config]{
+		Name:  "bench",
+		Parse: parseFlags,
+		Run:   func(ctx context.Context, cfg config) error { return run(ctx, cfg, os.Stdout) },
+	}.Main()
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {

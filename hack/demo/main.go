@@ -9,15 +9,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 	"time"
+
+	"github.com/bkplugin/bk-plugin-operator/internal/cmdutil"
 )
 
 // config is what one demo run needs.
@@ -33,25 +32,23 @@ type config struct {
 }
 
 func main() {
-	cfg, err := parseFlags(os.Args[1:], os.Stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(0)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "demo:", err)
-		os.Exit(2)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, cfg, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stdout)
-		fmt.Fprintln(os.Stdout, "DEMO FAILED:", err)
-		stop()
-		os.Exit(1)
-	}
-	fmt.Fprintln(os.Stdout)
-	fmt.Fprintln(os.Stdout, "DEMO PASSED: every invocation ended as expected.")
-	fmt.Fprintln(os.Stdout, "Next: `make run-local` keeps the stack up for your own calls; see README.md.")
+	cmdutil.Tool[config]{
+		Name:  "demo",
+		Parse: parseFlags,
+		Run: func(ctx context.Context, cfg config) error {
+			if err := run(ctx, cfg, os.Stdout); err != nil {
+				return err
+			}
+			fmt.Fprintln(os.Stdout)
+			fmt.Fprintln(os.Stdout, "DEMO PASSED: every invocation ended as expected.")
+			fmt.Fprintln(os.Stdout, "Next: `make run-local` keeps the stack up for your own calls; see README.md.")
+			return nil
+		},
+		Failed: func(err error) {
+			fmt.Fprintln(os.Stdout)
+			fmt.Fprintln(os.Stdout, "DEMO FAILED:", err)
+		},
+	}.Main()
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {

@@ -22,10 +22,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/bkplugin/bk-plugin-operator/internal/cmdutil"
 )
 
 // Defaults of the command line.
@@ -68,21 +68,11 @@ func main() {
 	// A re-executed control-plane binary (see controlplane.go) never returns.
 	execControlPlaneBinary()
 
-	cfg, err := parseFlags(os.Args[1:], os.Stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(0)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "localstack:", err)
-		os.Exit(2)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, cfg, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "localstack:", err)
-		stop()
-		os.Exit(1)
-	}
+	cmdutil.Tool[config]{
+		Name:  "localstack",
+		Parse: parseFlags,
+		Run:   func(ctx context.Context, cfg config) error { return run(ctx, cfg, os.Stdout, os.Stderr) },
+	}.Main()
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {

@@ -32,7 +32,7 @@ func Compile(raw []byte) (*Schema, error) {
 		// framework does for a plugin without an Inputs model.
 		raw = []byte(`{"type":"object"}`)
 	}
-	doc, err := decode(raw)
+	doc, err := Decode(raw)
 	if err != nil {
 		return nil, fmt.Errorf("parse JSON schema: %w", err)
 	}
@@ -82,7 +82,7 @@ func (s *Schema) normalize(doc []byte) (any, error) {
 	if len(doc) == 0 || bytes.Equal(doc, []byte("null")) {
 		doc = []byte("{}")
 	}
-	v, err := decode(doc)
+	v, err := Decode(doc)
 	if err != nil {
 		return nil, &ValidationError{Problems: []Problem{{Field: rootField, Message: "not valid JSON: " + err.Error()}}}
 	}
@@ -107,9 +107,11 @@ func Validate(schemaJSON, docJSON []byte) error {
 	return s.Validate(docJSON)
 }
 
-// decode parses JSON the way the validator expects it: numbers as
-// json.Number, so that large integers keep their precision.
-func decode(b []byte) (any, error) {
+// Decode parses one JSON value the way the validator expects it: numbers as
+// json.Number, so that large integers and their text survive a round trip
+// unchanged. Data after the value is an error. The task.json evaluator
+// decodes with it too, so that both judge the same value.
+func Decode(b []byte) (any, error) {
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.UseNumber()
 	var v any

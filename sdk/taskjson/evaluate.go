@@ -3,13 +3,12 @@ package taskjson
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"strings"
 
 	"github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/sdk/schema"
 )
 
 // Evaluator enforces one description on invocation inputs. Compile it once
@@ -67,7 +66,7 @@ func Compile(d *v1alpha1.TaskDescription) (*Evaluator, error) {
 				c := compiledExpr{key: x.Key}
 				if x.Regex != nil {
 					c.re = regexp.MustCompile(*x.Regex)
-				} else if v, err := decode(x.Value.Raw); err == nil {
+				} else if v, err := schema.Decode(x.Value.Raw); err == nil {
 					c.value = v
 				}
 				r.exprs = append(r.exprs, c)
@@ -102,7 +101,7 @@ func (e *Evaluator) Evaluate(inputs json.RawMessage) (json.RawMessage, error) {
 	for _, name := range e.names {
 		f := e.fields[name]
 		if v, ok := vals[name]; (!ok || v == nil) && f.def != nil {
-			if d, err := decode(f.def); err == nil { // decoded afresh: no two invocations share it
+			if d, err := schema.Decode(f.def); err == nil { // decoded afresh: no two invocations share it
 				vals[name] = d
 			}
 		}
@@ -149,7 +148,7 @@ func decodeObject(raw json.RawMessage) (map[string]any, *Violation) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return map[string]any{}, nil
 	}
-	v, err := decode(raw)
+	v, err := schema.Decode(raw)
 	if err != nil {
 		return nil, &Violation{Rule: RuleObject, Message: "inputs are not valid JSON"}
 	}
@@ -158,21 +157,6 @@ func decodeObject(raw json.RawMessage) (map[string]any, *Violation) {
 		return nil, &Violation{Rule: RuleObject, Message: "inputs must be a JSON object"}
 	}
 	return m, nil
-}
-
-// decode parses one JSON value with numbers as json.Number, so that large
-// integers and their text survive a round trip unchanged.
-func decode(b []byte) (any, error) {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	var v any
-	if err := d.Decode(&v); err != nil {
-		return nil, err
-	}
-	if _, err := d.Token(); !errors.Is(err, io.EOF) {
-		return nil, errors.New("unexpected data after the JSON value")
-	}
-	return v, nil
 }
 
 // encode writes the normalized inputs without HTML escaping, so that a

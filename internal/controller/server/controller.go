@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -23,6 +24,7 @@ import (
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 	"github.com/bkplugin/bk-plugin-operator/internal/retire"
+	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 )
 
 // Event reasons and action of the reconciler.
@@ -90,7 +92,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 // reconcileNormal applies the objects srv asks for and returns what the
 // status decision needs.
 func (r *Reconciler) reconcileNormal(ctx context.Context, srv *bkv1.PluginServer) (observed, error) {
-	obs := observed{endpoint: fmt.Sprintf("http://%s.%s.svc.%s:%d", srv.Name, srv.Namespace, r.Options.clusterDomain(), bkv1.ServerServicePort)}
+	obs := observed{endpoint: endpoint(srv, r.Options.ClusterDomain)}
 	hpa, _ := autoscaled(srv)
 
 	dep, conflict, err := r.applyDeployment(ctx, srv, hpa)
@@ -108,6 +110,16 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, srv *bkv1.PluginServer
 		return obs, err
 	}
 	return obs, nil
+}
+
+// endpoint is the URL the versions naming srv call, as the version
+// reconciler resolves it, so that status.endpoint cannot drift from it.
+func endpoint(srv *bkv1.PluginServer, clusterDomain string) string {
+	plv := &bkv1.PluginVersion{ObjectMeta: metav1.ObjectMeta{Namespace: srv.Namespace, Name: srv.Name}}
+	plv.Spec.Endpoint.Server = &bkv1.ServerReference{Name: srv.Name}
+	// A server endpoint always resolves: it names a Service and a port.
+	u, _ := versions.EndpointURL(plv, clusterDomain, nil)
+	return u
 }
 
 // applyDeployment creates or updates the server's Deployment. It returns a

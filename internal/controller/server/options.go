@@ -4,8 +4,6 @@ import "time"
 
 // Defaults of Options.
 const (
-	// DefaultClusterDomain is the DNS domain of in-cluster Services.
-	DefaultClusterDomain = "cluster.local"
 	// DefaultRetireGracePeriod bounds how long a deleted server waits for
 	// live invocations when it sets no retireGracePeriodSeconds.
 	DefaultRetireGracePeriod = time.Hour
@@ -14,17 +12,11 @@ const (
 // Options configure the PluginServer reconciler; zero values take defaults.
 type Options struct {
 	// ClusterDomain words status.endpoint as
-	// http://<name>.<namespace>.svc.<domain>:80.
+	// http://<name>.<namespace>.svc.<domain>:80; "" means
+	// versions.DefaultClusterDomain.
 	ClusterDomain string
 	// RetireGracePeriod is the default of spec.retireGracePeriodSeconds.
 	RetireGracePeriod time.Duration
-}
-
-func (o Options) clusterDomain() string {
-	if o.ClusterDomain == "" {
-		return DefaultClusterDomain
-	}
-	return o.ClusterDomain
 }
 
 func (o Options) retireGracePeriod() time.Duration {

@@ -20,7 +20,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
-	"github.com/bkplugin/bk-plugin-operator/controllers"
 	"github.com/bkplugin/bk-plugin-operator/internal/controller/server"
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/hello/helloplugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/manifest"
@@ -283,7 +282,7 @@ var _ = Describe("PluginServer", func() {
 		Eventually(serverCondition(ns, "hello", bkv1.ConditionAvailable)).Should(withStatus(metav1.ConditionTrue, bkv1.ServerReasonAvailable))
 		Eventually(get(&bkv1.PluginServer{}, ns, "hello")).Should(And(HaveField("Status.ReadyReplicas", BeEquivalentTo(1)), HaveField("Status.AvailableReplicas", BeEquivalentTo(1))))
 		for i := range plvs {
-			Eventually(versionCondition(&plvs[i], bkv1.ConditionReady)).Should(withStatus(metav1.ConditionTrue, controllers.VersionReasonServing))
+			Eventually(versionCondition(&plvs[i], bkv1.ConditionReady)).Should(withStatus(metav1.ConditionTrue, bkv1.VersionReasonServing))
 			Eventually(get(&bkv1.PluginVersion{}, ns, plvs[i].Name)).Should(HaveField("Status.EndpointURL", helloPod.URL))
 		}
 

@@ -28,6 +28,7 @@ import (
 	"github.com/bkplugin/bk-plugin-operator/internal/controller/server"
 	"github.com/bkplugin/bk-plugin-operator/internal/retire"
 	"github.com/bkplugin/bk-plugin-operator/internal/testenv"
+	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/hello/helloplugin"
 	sdkserver "github.com/bkplugin/bk-plugin-operator/sdk/server"
 )
@@ -96,7 +97,7 @@ func startManager(cfg *rest.Config, scheme *runtime.Scheme) {
 		Cache:   cache.Options{ByObject: server.CacheByObject()},
 	})
 	Expect(err).NotTo(HaveOccurred())
-	Expect(controllers.SetupIndexes(suiteCtx, mgr.GetFieldIndexer())).To(Succeed())
+	Expect(versions.SetupIndexes(suiteCtx, mgr.GetFieldIndexer())).To(Succeed())
 	Expect(retire.SetupIndexes(suiteCtx, mgr.GetFieldIndexer())).To(Succeed())
 	Expect((&server.Reconciler{
 		Client:   mgr.GetClient(),

@@ -1,0 +1,87 @@
+package v1alpha1
+
+// This file holds the condition types of both kinds and the reasons their
+// conditions carry: the manager writes them, the shim and kubectl users read
+// them, so they live with the API and not with either binary.
+
+// Condition types.
+const (
+	// ConditionReady is True on a PluginVersion whose plugin pod serves it
+	// with the schemas of its spec.
+	ConditionReady = "Ready"
+	// ConditionSucceeded is True once an invocation ends SUCCESS and False
+	// once it ends FAIL; its reason says why it failed.
+	ConditionSucceeded = "Succeeded"
+	// ConditionNotified reports whether the finish notification was sent.
+	ConditionNotified = "Notified"
+	// ConditionRetrying is True while calls to the plugin pod (or to the
+	// finish-notification URL) fail and are being retried.
+	ConditionRetrying = "Retrying"
+)
+
+// Reasons of a PluginInvocation's Succeeded, Notified and Retrying
+// conditions; the invocation reconciler also uses them as event reasons.
+const (
+	// ReasonSucceeded (Succeeded True): the plugin answered SUCCESS.
+	ReasonSucceeded = "Succeeded"
+	// ReasonPluginFailed: the plugin answered FAIL.
+	ReasonPluginFailed = "PluginFailed"
+	// ReasonCancelled: spec.cancel was set before the invocation finished.
+	ReasonCancelled = "Cancelled"
+	// ReasonDeadline: spec.activeDeadlineSeconds passed before the invocation finished.
+	ReasonDeadline = "DeadlineExceeded"
+	// ReasonCallbackTimeout: no callback arrived before the plugin's timeout.
+	ReasonCallbackTimeout = "CallbackTimeout"
+	// ReasonInvalidInputs: the inputs or context break the version's schemas.
+	ReasonInvalidInputs = "InvalidInputs"
+	// ReasonInvalidVersion: the resolved version cannot be used (bad schema,
+	// task.json description or endpoint).
+	ReasonInvalidVersion = "InvalidVersion"
+	// ReasonNoVersion: no PluginVersion matches the requested version.
+	ReasonNoVersion = "NoMatchingVersion"
+	// ReasonUnreachable: the plugin pod could not be reached: calls failed
+	// past the retry budget, or its endpoint resolves to no URL.
+	ReasonUnreachable = "PluginUnreachable"
+	// ReasonProtocolError: the plugin answered something the protocol forbids.
+	ReasonProtocolError = "ProtocolError"
+	// ReasonStorageTooLarge: outputs and storage exceed the status limit.
+	ReasonStorageTooLarge = "StorageTooLarge"
+	// ReasonVersionDeleted: the resolved PluginVersion was deleted.
+	ReasonVersionDeleted = "VersionDeleted"
+	// ReasonRunning (Succeeded Unknown): the invocation is still running.
+	ReasonRunning = "Running"
+	// ReasonRetrying (Retrying True, or Notified False while the finish
+	// notification is retried): a call failed and is retried.
+	ReasonRetrying = "CallFailed"
+	// ReasonNotificationSent (Notified True): the finish notification was sent.
+	ReasonNotificationSent = "Sent"
+	// ReasonNotifyFailed (Notified False): the finish notification failed.
+	ReasonNotifyFailed = "NotificationFailed"
+)
+
+// Reasons of a PluginVersion's Ready condition.
+const (
+	// VersionReasonServing (Ready True): the plugin pod serves the version
+	// with the spec's schemas.
+	VersionReasonServing = "Serving"
+	// VersionReasonUnreachable: the plugin pod could not be reached, or
+	// answered an error status other than 404 or a body that is not the
+	// standard envelope.
+	VersionReasonUnreachable = "Unreachable"
+	// VersionReasonNotServed: the plugin pod answers but does not serve this
+	// version (404 or result false).
+	VersionReasonNotServed = "VersionNotServed"
+	// VersionReasonSchemaMismatch: the pod serves the version with inputs,
+	// context inputs or outputs schemas other than the spec's.
+	VersionReasonSchemaMismatch = "SchemaMismatch"
+	// VersionReasonConflict: an older PluginVersion in the namespace
+	// registers the same plugin and version; that one is used.
+	VersionReasonConflict = "Conflict"
+	// VersionReasonInvalidEndpoint: the endpoint resolves to no usable URL.
+	// The CRD's validation keeps it rare.
+	VersionReasonInvalidEndpoint = "InvalidEndpoint"
+	// VersionReasonInvalidDescription: the task.json description breaks a
+	// rule the CRD cannot check (a rely expression with both value and
+	// regex, a rely on an unknown field or a cycle).
+	VersionReasonInvalidDescription = "InvalidDescription"
+)

@@ -1,0 +1,178 @@
+// Package manager wires the bk-plugin-operator manager: it builds the
+// controller-runtime manager, registers the field indexes and both
+// reconcilers (PluginVersion and PluginInvocation) and runs them.
+// cmd/manager only turns flags into Options.
+package manager
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/controllers"
+	"github.com/bkplugin/bk-plugin-operator/internal/cmdutil"
+	"github.com/bkplugin/bk-plugin-operator/internal/controller/retirement"
+	"github.com/bkplugin/bk-plugin-operator/internal/controller/server"
+	"github.com/bkplugin/bk-plugin-operator/internal/retire"
+	"github.com/bkplugin/bk-plugin-operator/internal/versions"
+)
+
+// Options are the manager's options, as cmd/manager's flags give them.
+type Options struct {
+	// MetricsAddr serves Prometheus metrics; "0" disables it.
+	MetricsAddr string
+	// ProbeAddr serves /healthz and /readyz.
+	ProbeAddr string
+	// LeaderElect elects a leader among replicas, with its lease in
+	// LeaderElectionNamespace ("" for the pod's).
+	LeaderElect             bool
+	LeaderElectionNamespace string
+	// WatchNamespace limits the manager to one namespace; "" watches all.
+	WatchNamespace string
+	// QPS and Burst bound the client's requests to the API server.
+	QPS   float64
+	Burst int
+	// Concurrency is how many PluginInvocations are reconciled at once.
+	Concurrency int
+	// DefaultTTL, RetryBudget, CallbackBaseURL and ClusterDomain are as in
+	// controllers.InvocationOptions.
+	DefaultTTL      time.Duration
+	RetryBudget     time.Duration
+	CallbackBaseURL string
+	ClusterDomain   string
+	// CallbackKeyFile holds the callback signing key; "" disables callbacks.
+	CallbackKeyFile string
+	// ProbeInterval is how often a Ready PluginVersion is probed again.
+	ProbeInterval time.Duration
+	// RetireGracePeriod bounds how long a deleted PluginVersion or
+	// PluginServer waits for its live invocations, when it sets no
+	// retireGracePeriodSeconds.
+	RetireGracePeriod time.Duration
+	// PprofAddr serves net/http/pprof when set.
+	PprofAddr string
+	// Config returns how to reach the API server; it is called after the
+	// key file is read, so that a bad file is reported first.
+	Config func() *rest.Config
+	// Logger logs the setup.
+	Logger logr.Logger
+}
+
+// Run builds the manager and runs it until ctx ends.
+func Run(ctx context.Context, o Options) error {
+	setupLog := o.Logger
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return err
+	}
+	if err := bkv1.AddToScheme(scheme); err != nil {
+		return err
+	}
+
+	callbackKey, err := cmdutil.ReadCallbackKey(o.CallbackKeyFile)
+	if err != nil {
+		return err
+	}
+	if o.CallbackBaseURL == "" || len(callbackKey) == 0 {
+		setupLog.Info("no --callback-base-url or --callback-key-file: plugins cannot prepare callbacks")
+	}
+
+	restCfg := o.Config()
+	restCfg.QPS, restCfg.Burst = float32(o.QPS), o.Burst
+
+	mgrOpts := ctrl.Options{
+		Scheme: scheme,
+		Metrics: metricsserver.Options{
+			BindAddress: o.MetricsAddr,
+			// HTTP/2 is off for the metrics server, as kubebuilder
+			// recommends, against the HTTP/2 rapid-reset attacks.
+			TLSOpts: []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }},
+		},
+		HealthProbeBindAddress:  o.ProbeAddr,
+		PprofBindAddress:        o.PprofAddr,
+		LeaderElection:          o.LeaderElect,
+		LeaderElectionID:        "bk-plugin-operator.bkplugin.io",
+		LeaderElectionNamespace: o.LeaderElectionNamespace,
+		// The manager stops reconciling as soon as it loses the lease, so a
+		// new leader can start at once instead of waiting out the lease.
+		LeaderElectionReleaseOnCancel: true,
+	}
+	// The cache holds every invocation; managed fields are a third of a
+	// small one's size and the manager never reads them (its writes are
+	// updates and merge patches, which keep them on the server).
+	// Deployments, Services and autoscalers are cached only when a
+	// PluginServer owns them.
+	mgrOpts.Cache = cache.Options{DefaultTransform: cache.TransformStripManagedFields(), ByObject: server.CacheByObject()}
+	if o.WatchNamespace != "" {
+		mgrOpts.Cache.DefaultNamespaces = map[string]cache.Config{o.WatchNamespace: {}}
+	}
+	mgr, err := ctrl.NewManager(restCfg, mgrOpts)
+	if err != nil {
+		return fmt.Errorf("create manager: %w", err)
+	}
+	if err := versions.SetupIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
+		return fmt.Errorf("set up indexes: %w", err)
+	}
+	if err := retire.SetupIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
+		return fmt.Errorf("set up retirement indexes: %w", err)
+	}
+	if err := (&server.Reconciler{
+		Client:   mgr.GetClient(),
+		Recorder: mgr.GetEventRecorder("pluginserver-controller"),
+		Options:  server.Options{ClusterDomain: o.ClusterDomain, RetireGracePeriod: o.RetireGracePeriod},
+	}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("set up PluginServer controller: %w", err)
+	}
+	if err := (&retirement.Reconciler{
+		Client:   mgr.GetClient(),
+		Recorder: mgr.GetEventRecorder("pluginversion-retirement"),
+		Options:  retirement.Options{GracePeriod: o.RetireGracePeriod},
+	}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("set up PluginVersion retirement controller: %w", err)
+	}
+	if err := (&controllers.PluginVersionReconciler{
+		Client:   mgr.GetClient(),
+		Recorder: mgr.GetEventRecorder("pluginversion-controller"),
+		Options:  controllers.PluginVersionOptions{ClusterDomain: o.ClusterDomain, ProbeInterval: o.ProbeInterval},
+	}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("set up PluginVersion controller: %w", err)
+	}
+	metrics, err := controllers.NewInvocationMetrics(ctrlmetrics.Registry)
+	if err != nil {
+		return fmt.Errorf("register metrics: %w", err)
+	}
+	if err := (&controllers.PluginInvocationReconciler{
+		Client:   mgr.GetClient(),
+		Recorder: mgr.GetEventRecorder("plugininvocation-controller"),
+		Metrics:  metrics,
+		Options: controllers.InvocationOptions{
+			ClusterDomain:           o.ClusterDomain,
+			CallbackBaseURL:         o.CallbackBaseURL,
+			CallbackKey:             callbackKey,
+			DefaultTTL:              o.DefaultTTL,
+			RetryBudget:             o.RetryBudget,
+			MaxConcurrentReconciles: o.Concurrency,
+		},
+	}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("set up PluginInvocation controller: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return fmt.Errorf("add health check: %w", err)
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return fmt.Errorf("add ready check: %w", err)
+	}
+	setupLog.Info("starting manager", "concurrency", o.Concurrency, "qps", o.QPS, "burst", o.Burst)
+	return mgr.Start(ctx)
+}

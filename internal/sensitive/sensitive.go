@@ -1,0 +1,139 @@
+// Package sensitive keeps the values a version's task.json marks
+// isSensitive out of every place an invocation's readers see: the shim moves
+// sensitive inputs into a Secret before the invocation exists and reveals
+// sensitive outputs only to the caller; the manager merges the inputs back
+// for the plugin pod, masks the outputs in status, stores them in the
+// Secret and scrubs error messages.
+package sensitive
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+)
+
+// ErrInputsNotObject is returned by SplitInputs for inputs that are not a
+// JSON object, so that sensitive fields cannot be found in them.
+var ErrInputsNotObject = errors.New("inputs must be a JSON object")
+
+// Values is what one execute knows of an invocation's secrets.
+type Values struct {
+	// Inputs are the sensitive inputs, read from the Secret.
+	Inputs map[string]json.RawMessage
+	// Secret is the Secret as read, nil when it does not exist.
+	Secret *corev1.Secret
+}
+
+// ClearInputs names the sensitive inputs given in clear in spec.inputs,
+// where every reader of the invocation would see them.
+func ClearInputs(specInputs json.RawMessage, sensitive []string) []string {
+	if len(sensitive) == 0 || len(bytes.TrimSpace(specInputs)) == 0 {
+		return nil
+	}
+	var in map[string]json.RawMessage
+	if json.Unmarshal(specInputs, &in) != nil {
+		return nil
+	}
+	var found []string
+	for _, f := range sensitive {
+		if v, ok := in[f]; ok && !bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
+			found = append(found, f)
+		}
+	}
+	return found
+}
+
+// MergeInputs lays the sensitive inputs over spec.inputs, for the plugin pod.
+func MergeInputs(specInputs json.RawMessage, secretInputs map[string]json.RawMessage) (json.RawMessage, error) {
+	if len(secretInputs) == 0 {
+		return specInputs, nil
+	}
+	in := map[string]json.RawMessage{}
+	if len(bytes.TrimSpace(specInputs)) > 0 {
+		if err := json.Unmarshal(specInputs, &in); err != nil {
+			return nil, fmt.Errorf("spec.inputs is not a JSON object: %w", err)
+		}
+	}
+	for k, v := range secretInputs {
+		in[k] = v
+	}
+	return json.Marshal(in)
+}
+
+// SplitOutputs moves the sensitive outputs out of an answer's outputs: it
+// returns the outputs with those values masked, and the values.
+func SplitOutputs(outputs json.RawMessage, sensitive []string) (json.RawMessage, map[string]json.RawMessage, error) {
+	if len(sensitive) == 0 || len(bytes.TrimSpace(outputs)) == 0 {
+		return outputs, nil, nil
+	}
+	var out map[string]json.RawMessage
+	if err := json.Unmarshal(outputs, &out); err != nil || out == nil {
+		// Not an object: applyAnswer refuses it with a protocol error.
+		return outputs, nil, nil
+	}
+	secret := map[string]json.RawMessage{}
+	mask, _ := json.Marshal(bkv1.SensitiveMask)
+	for _, f := range sensitive {
+		if v, ok := out[f]; ok {
+			secret[f] = v
+			out[f] = mask
+		}
+	}
+	if len(secret) == 0 {
+		return outputs, nil, nil
+	}
+	masked, err := json.Marshal(out)
+	return masked, secret, err
+}
+
+// Scrub replaces every sensitive string value in msg with the mask, so that
+// a plugin's error message cannot carry a secret into status or events.
+func Scrub(msg string, values ...map[string]json.RawMessage) string {
+	for _, m := range values {
+		for _, raw := range m {
+			var s string
+			if json.Unmarshal(raw, &s) != nil {
+				s = strings.TrimSpace(string(raw))
+			}
+			if len(s) >= 3 {
+				msg = strings.ReplaceAll(msg, s, bkv1.SensitiveMask)
+			}
+		}
+	}
+	return msg
+}
+
+// SplitInputs takes the sensitive inputs out of an invoke's inputs: they go
+// to the invocation's Secret and never into its spec, which every reader of
+// the invocation sees. secret is nil when there are none; inputs that are
+// not a JSON object give ErrInputsNotObject.
+func SplitInputs(inputs json.RawMessage, sensitive []string) (public, secret json.RawMessage, err error) {
+	if len(sensitive) == 0 || len(bytes.TrimSpace(inputs)) == 0 {
+		return inputs, nil, nil
+	}
+	var in map[string]json.RawMessage
+	if err := json.Unmarshal(inputs, &in); err != nil {
+		return nil, nil, ErrInputsNotObject
+	}
+	out := map[string]json.RawMessage{}
+	for _, f := range sensitive {
+		if v, ok := in[f]; ok {
+			out[f] = v
+			delete(in, f)
+		}
+	}
+	if len(out) == 0 {
+		return inputs, nil, nil
+	}
+	if public, err = json.Marshal(in); err != nil {
+		return nil, nil, err
+	}
+	secret, err = json.Marshal(out)
+	return public, secret, err
+}

@@ -1,0 +1,156 @@
+package shim
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/client-go/rest"
+
+	"github.com/bkplugin/bk-plugin-operator/internal/cmdutil"
+)
+
+// CommandOptions are the shim command's options, as its flags give them
+// (cmd/apiserver): files are paths, read by RunCommand.
+type CommandOptions struct {
+	// Addr, MetricsAddr, Namespace, InvokeTimeout, ShutdownTimeout,
+	// MaxBodyBytes, ClusterDomain, Version and DebugAPI are as in Options.
+	Addr, MetricsAddr, Namespace string
+	InvokeTimeout                time.Duration
+	ShutdownTimeout              time.Duration
+	MaxBodyBytes                 int64
+	ClusterDomain                string
+	Version                      string
+	DebugAPI                     bool
+	// QPS and Burst bound the client's requests to the API server.
+	QPS   float64
+	Burst int
+	// CallbackKeyFile holds the callback signing key; "" refuses callbacks.
+	CallbackKeyFile string
+	// PreviousKeyFile holds the previous key, accepted while keys rotate.
+	PreviousKeyFile string
+	// AuthTokenFile holds bearer tokens, one a line; "" serves unauthenticated.
+	AuthTokenFile string
+	// PprofAddr serves net/http/pprof when set.
+	PprofAddr string
+	// LoadConfig returns how to reach the API server; it is called after
+	// the files are read, so that a bad file is reported first.
+	LoadConfig func() (*rest.Config, error)
+	// Logger logs the shim.
+	Logger logr.Logger
+}
+
+// RunCommand reads the key and token files, then serves the shim until ctx
+// ends.
+func RunCommand(ctx context.Context, o CommandOptions) error {
+	log := o.Logger
+	key, err := cmdutil.ReadCallbackKey(o.CallbackKeyFile)
+	if err != nil {
+		return err
+	}
+	if key == nil {
+		log.Info("no --callback-key-file: every callback will be refused")
+	}
+	var previous [][]byte
+	if o.PreviousKeyFile != "" {
+		prev, err := cmdutil.ReadCallbackKey(o.PreviousKeyFile)
+		if err != nil {
+			return err
+		}
+		previous = append(previous, prev)
+	}
+	tokens, err := readTokens(o.AuthTokenFile)
+	if err != nil {
+		return err
+	}
+	if o.AuthTokenFile == "" {
+		log.Info("no --auth-token-file: callers are not authenticated")
+	}
+
+	if o.PprofAddr != "" {
+		if err := servePprof(o.PprofAddr); err != nil {
+			return err
+		}
+		log.Info("serving pprof", "addr", o.PprofAddr)
+	}
+
+	cfg, err := o.LoadConfig()
+	if err != nil {
+		return fmt.Errorf("load kubeconfig: %w", err)
+	}
+	cfg.QPS, cfg.Burst = float32(o.QPS), o.Burst
+	srv, err := New(Options{
+		Config:               cfg,
+		Namespace:            o.Namespace,
+		CallbackKey:          key,
+		PreviousCallbackKeys: previous,
+		AuthTokens:           tokens,
+		InvokeTimeout:        o.InvokeTimeout,
+		MaxBodyBytes:         o.MaxBodyBytes,
+		ClusterDomain:        o.ClusterDomain,
+		Logger:               log,
+		Addr:                 o.Addr,
+		MetricsAddr:          o.MetricsAddr,
+		ShutdownTimeout:      o.ShutdownTimeout,
+		Version:              o.Version,
+		DebugAPI:             o.DebugAPI,
+	})
+	if err != nil {
+		return err
+	}
+	return srv.Run(ctx)
+}
+
+// servePprof serves net/http/pprof on addr, on a mux of its own so that
+// the profiles are never reachable on the API's address.
+func servePprof(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen for pprof on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	go func() { _ = (&http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}).Serve(ln) }()
+	return nil
+}
+
+// readTokens reads one bearer token per line, skipping blank lines and
+// # comments.
+func readTokens(path string) ([]string, error) {
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read auth tokens: %w", err)
+	}
+	defer f.Close()
+	var tokens []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		tokens = append(tokens, line)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read auth tokens from %s: %w", path, err)
+	}
+	if len(tokens) == 0 {
+		return nil, errors.New("--auth-token-file " + path + " holds no token; refusing to run open by mistake")
+	}
+	return tokens, nil
+}

@@ -1,0 +1,166 @@
+package shim
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
+	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
+)
+
+// maxPluginAPIAnswerBytes bounds what is read of a plugin API's answer.
+const maxPluginAPIAnswerBytes = 8 << 20
+
+// dispatcher forwards plugin_api_dispatch calls to a plugin pod's own APIs.
+type dispatcher struct {
+	versions *versionService
+	pods     pods
+	http     *http.Client
+}
+
+// dispatchCall is one plugin_api_dispatch call.
+type dispatchCall struct {
+	Code    string
+	Request stdapi.PluginAPIDispatchRequest
+	TraceID string
+	AppCode string
+	// Header holds the caller's Bk-Plugin-* headers, passed on as the
+	// Python framework passes them on.
+	Header http.Header
+}
+
+// dispatch calls the plugin API on the pod of the plugin's newest Ready
+// version and returns its JSON answer unchanged.
+func (d *dispatcher) dispatch(ctx context.Context, call dispatchCall) (json.RawMessage, error) {
+	if err := call.Request.Validate(); err != nil {
+		return nil, errorf(http.StatusBadRequest, "invalid plugin_api_dispatch body: %v", err)
+	}
+	// "*" resolves to the newest Ready version, or the newest when none is
+	// Ready yet; plugin APIs are not versioned, so that is the one to ask.
+	plv, err := d.versions.resolve(ctx, call.Code, "*")
+	if err != nil {
+		return nil, err
+	}
+	base, err := d.pods.endpoint(plv)
+	if err != nil {
+		return nil, errorf(http.StatusBadGateway, "%v", err)
+	}
+	req, err := d.buildRequest(ctx, base, call)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := d.http.Do(req)
+	if err != nil {
+		return nil, errorf(http.StatusBadGateway, "plugin pod %s of plugin %s did not answer: %v", base, call.Code, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxPluginAPIAnswerBytes+1))
+	if err != nil {
+		return nil, errorf(http.StatusBadGateway, "read the answer of plugin pod %s: %v", base, err)
+	}
+	if len(raw) > maxPluginAPIAnswerBytes {
+		return nil, errorf(http.StatusBadGateway, "plugin API %s answered more than %d bytes", call.Request.URL, maxPluginAPIAnswerBytes)
+	}
+	switch {
+	case resp.StatusCode == http.StatusNotFound:
+		return nil, errorf(http.StatusNotFound, "404 error: plugin %s has no API %s", call.Code, call.Request.URL)
+	case resp.StatusCode >= 400 && resp.StatusCode < 500:
+		// The plugin API refused what the caller sent; pass that on.
+		return nil, errorf(resp.StatusCode, "plugin API %s answered %d: %s", call.Request.URL, resp.StatusCode, preview(raw))
+	case resp.StatusCode < 200 || resp.StatusCode >= 300:
+		return nil, errorf(http.StatusBadGateway, "plugin API %s on pod %s answered %d: %s", call.Request.URL, base, resp.StatusCode, preview(raw))
+	}
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return json.RawMessage("null"), nil
+	}
+	if !json.Valid(raw) {
+		return nil, errorf(http.StatusBadGateway, "plugin API %s on pod %s answered something that is not JSON: %s", call.Request.URL, base, preview(raw))
+	}
+	return raw, nil
+}
+
+// buildRequest turns the dispatch body into the request to the pod: data
+// becomes the query of a GET and the JSON body of a POST, as Django's
+// RequestFactory does in the Python framework.
+func (d *dispatcher) buildRequest(ctx context.Context, base string, call dispatchCall) (*http.Request, error) {
+	u, err := url.Parse(call.Request.URL)
+	if err != nil || u.Scheme != "" || u.Host != "" {
+		return nil, errorf(http.StatusBadRequest, "invalid plugin_api_dispatch body: url %q must be a path such as %stask_list/1", call.Request.URL, stdapi.PluginAPIPrefix)
+	}
+	if strings.Contains(u.Path, "/../") || strings.HasSuffix(u.Path, "/..") {
+		return nil, errorf(http.StatusBadRequest, "invalid plugin_api_dispatch body: url %q must not climb out of %s", call.Request.URL, stdapi.PluginAPIPrefix)
+	}
+	data := map[string]json.RawMessage{}
+	if len(call.Request.Data) > 0 && string(call.Request.Data) != "null" {
+		if err := json.Unmarshal(call.Request.Data, &data); err != nil {
+			return nil, errorf(http.StatusBadRequest, "invalid plugin_api_dispatch body: data must be a JSON object: %v", err)
+		}
+	}
+	method := strings.ToUpper(call.Request.Method)
+	var body io.Reader
+	if method == http.MethodGet {
+		q := u.Query()
+		for k, v := range data {
+			q.Set(k, queryValue(v))
+		}
+		u.RawQuery = q.Encode()
+	} else {
+		b, err := json.Marshal(data)
+		if err != nil {
+			return nil, fmt.Errorf("encode plugin API body: %w", err)
+		}
+		body = bytes.NewReader(b)
+	}
+	target := base + u.Path
+	if u.RawQuery != "" {
+		target += "?" + u.RawQuery
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, body)
+	if err != nil {
+		return nil, errorf(http.StatusBadRequest, "invalid plugin_api_dispatch body: url %q: %v", call.Request.URL, err)
+	}
+	for k, vs := range call.Header {
+		if strings.HasPrefix(http.CanonicalHeaderKey(k), "Bk-Plugin-") {
+			req.Header[http.CanonicalHeaderKey(k)] = append([]string(nil), vs...)
+		}
+	}
+	// Set after the caller's headers, so that a caller cannot speak for
+	// another user than the body names.
+	req.Header.Set(protocol.HeaderUsername, call.Request.Username)
+	req.Header.Set(protocol.HeaderTraceID, call.TraceID)
+	if call.AppCode != "" {
+		req.Header.Set(protocol.HeaderAppCode, call.AppCode)
+	}
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return req, nil
+}
+
+// queryValue writes a JSON string as itself and anything else as its JSON
+// text, the way Python's str() would write a number.
+func queryValue(v json.RawMessage) string {
+	var s string
+	if json.Unmarshal(v, &s) == nil {
+		return s
+	}
+	return string(v)
+}
+
+// preview shortens an answer for a message.
+func preview(b []byte) string {
+	const max = 200
+	s := strings.TrimSpace(string(b))
+	if len(s) > max {
+		return s[:max] + "..."
+	}
+	return s
+}

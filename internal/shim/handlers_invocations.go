@@ -1,0 +1,166 @@
+package shim
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/gorilla/mux"
+
+	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/wirestate"
+	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
+)
+
+// invoke answers POST /plugins/{code}/bk_plugin/invoke/{version}.
+//
+// Like the Python framework, a plugin that fails answers result true with
+// state FAIL (5) and err: the call itself succeeded, and platforms read the
+// state. result false is kept for calls that did not start an invocation.
+func (s *Server) invoke(w http.ResponseWriter, r *http.Request) {
+	vars := mux.Vars(r)
+	traceID, err := invokeTraceID(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	call := invokeCall{Code: vars[stdapi.VarCode], Version: vars[stdapi.VarVersion], TraceID: traceID}
+	if call.Caller, err = callerOf(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if call.Async, err = asyncRequested(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	body, err := readBody(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if call.Request, err = decodeInvoke(body); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out, err := s.invocations.invoke(r.Context(), call)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	data := invokeData(out.Invocation)
+	data.Outputs = s.invocations.revealOutputs(r.Context(), out.Invocation, data.Outputs)
+	env := stdapi.OK(data, traceID)
+	if out.TimedOut {
+		env.Message = fmt.Sprintf("the first execute of invocation %s has not finished after %s; poll schedule for its state",
+			traceID, s.opts.InvokeTimeout)
+	}
+	writeJSON(w, http.StatusOK, env)
+}
+
+// schedule answers GET /plugins/{code}/bk_plugin/schedule/{trace_id}.
+func (s *Server) schedule(w http.ResponseWriter, r *http.Request) {
+	vars := mux.Vars(r)
+	traceID := vars[stdapi.VarTraceID]
+	inv, err := s.invocations.get(r.Context(), vars[stdapi.VarCode], traceID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	data := scheduleData(inv)
+	data.Outputs = s.invocations.revealOutputs(r.Context(), inv, data.Outputs)
+	env := stdapi.OK(data, traceID)
+	env.Message = "" // the Python framework's schedule answers no message
+	writeJSON(w, http.StatusOK, env)
+}
+
+// callback answers POST /plugins/{code}/bk_plugin/callback/{token}/ in the
+// Python framework's {result, message} shape.
+func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
+	vars := mux.Vars(r)
+	body, err := readBody(r)
+	if err == nil {
+		var msg string
+		msg, err = s.invocations.callback(r.Context(), vars[stdapi.VarCode], vars[stdapi.VarToken], body)
+		if err == nil {
+			writeJSON(w, http.StatusOK, stdapi.CallbackResult{Result: true, Message: msg})
+			return
+		}
+	}
+	status, msg := statusOf(err)
+	if status >= 500 {
+		s.opts.Logger.Error(err, "callback failed", "path", logPath(r))
+	}
+	writeJSON(w, status, stdapi.CallbackResult{Result: false, Message: msg})
+}
+
+// logsHandler answers GET /plugins/{code}/bk_plugin/logs/{trace_id}.
+func (s *Server) logsHandler(w http.ResponseWriter, r *http.Request) {
+	vars := mux.Vars(r)
+	traceID := vars[stdapi.VarTraceID]
+	inv, err := s.invocations.get(r.Context(), vars[stdapi.VarCode], traceID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	log, err := s.logs.log(r.Context(), inv)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	env := stdapi.OK(stdapi.LogsData{Log: log}, traceID)
+	env.Message = ""
+	writeJSON(w, http.StatusOK, env)
+}
+
+// pluginAPIDispatch answers POST /plugins/{code}/bk_plugin/plugin_api_dispatch/.
+func (s *Server) pluginAPIDispatch(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	req, err := decodeDispatch(body)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	data, err := s.dispatcher.dispatch(r.Context(), dispatchCall{
+		Code: mux.Vars(r)[stdapi.VarCode], Request: req, TraceID: infoOf(r).traceID,
+		AppCode: r.Header.Get(stdapi.HeaderAppCode), Header: r.Header,
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, stdapi.OK(data, infoOf(r).traceID))
+}
+
+func outputsOf(inv *bkv1.PluginInvocation) json.RawMessage {
+	if inv.Status.Outputs == nil || len(inv.Status.Outputs.Raw) == 0 || string(inv.Status.Outputs.Raw) == "null" {
+		return json.RawMessage("{}")
+	}
+	return inv.Status.Outputs.Raw
+}
+
+func invokeData(inv *bkv1.PluginInvocation) stdapi.InvokeData {
+	return stdapi.InvokeData{Outputs: outputsOf(inv), State: wirestate.Of(inv.Status.State), Err: inv.Status.Error}
+}
+
+func scheduleData(inv *bkv1.PluginInvocation) stdapi.ScheduleData {
+	version := inv.Status.ResolvedVersion
+	if version == "" {
+		version = inv.Spec.Version
+	}
+	d := stdapi.ScheduleData{
+		TraceID:       inv.Name,
+		PluginVersion: version,
+		State:         wirestate.Of(inv.Status.State),
+		Outputs:       outputsOf(inv),
+		Err:           inv.Status.Error,
+		CreatedAt:     stdapi.NewTimestamp(inv.CreationTimestamp.Time),
+	}
+	if inv.Status.CompletionTime != nil && inv.Status.State.Terminal() {
+		d.FinishAt = stdapi.NewTimestamp(inv.Status.CompletionTime.Time)
+	}
+	return d
+}

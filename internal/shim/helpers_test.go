@@ -1,0 +1,124 @@
+//go:build envtest
+
+package shim_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/testenv"
+	bkclient "github.com/bkplugin/bk-plugin-operator/sdk/client"
+	"github.com/bkplugin/bk-plugin-operator/sdk/plugin"
+	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
+)
+
+// scopedPlugin may be invoked by app bk_sops only from projects 1 and 2.
+func scopedPlugin() *plugin.Plugin {
+	p := plugin.MustNew(plugin.Meta{
+		Code: "scoped", Description: "Test plugin with an allow_scope.",
+		AllowScope: map[string]stdapi.AllowedScope{"bk_sops": {Type: "project", Value: []string{"1", "2"}}},
+	})
+	plugin.MustAddVersion(p, plugin.Version[plugin.None, plugin.None, plugin.None]{
+		Version: "1.0.0",
+		Execute: func(*plugin.Context[plugin.None, plugin.None, plugin.None]) error { return nil },
+	})
+	return p
+}
+
+type slowOutputs struct {
+	Done bool `json:"done"`
+}
+
+// slowPlugin succeeds at once, but its pod is served behind the suite's
+// gate, so its first execute ends only when a spec opens the gate.
+func slowPlugin() *plugin.Plugin {
+	p := plugin.MustNew(plugin.Meta{Code: "slow", Description: "Test plugin whose pod holds executes."})
+	plugin.MustAddVersion(p, plugin.Version[plugin.None, plugin.None, slowOutputs]{
+		Version: "1.0.0",
+		Execute: func(ctx *plugin.Context[plugin.None, plugin.None, slowOutputs]) error {
+			ctx.Outputs.Done = true
+			return nil
+		},
+	})
+	return p
+}
+
+// registerVersions applies the PluginVersions the plugin's manifest command
+// prints, pointing at url, as a user would with kubectl apply.
+func registerVersions(p *plugin.Plugin, url string) []bkv1.PluginVersion {
+	GinkgoHelper()
+	plvs, err := testenv.RegisterVersions(suiteCtx, k8sClient, namespace, p, url)
+	Expect(err).NotTo(HaveOccurred())
+	return plvs
+}
+
+func waitReady(plvs []bkv1.PluginVersion) {
+	GinkgoHelper()
+	for i := range plvs {
+		key := client.ObjectKeyFromObject(&plvs[i])
+		Eventually(func() error { return testenv.Ready(suiteCtx, k8sClient, key) }).Should(Succeed())
+	}
+}
+
+// newClient returns a platform's client of the shim.
+func newClient(opts bkclient.Options) *bkclient.Client {
+	GinkgoHelper()
+	if opts.Username == "" {
+		opts.Username = "admin"
+	}
+	c, err := bkclient.New(shimURL, opts)
+	Expect(err).NotTo(HaveOccurred())
+	return c
+}
+
+// rawAnswer is an answer read without sdk/client, for requests a client
+// would never send.
+type rawAnswer struct {
+	Status int
+	Body   string
+	Env    map[string]any
+}
+
+// rawCall sends a request as given and decodes the answer as a JSON object.
+func rawCall(method, path, body string, header map[string]string) rawAnswer {
+	GinkgoHelper()
+	var rd io.Reader
+	if body != "" {
+		rd = bytes.NewBufferString(body)
+	}
+	req, err := http.NewRequestWithContext(suiteCtx, method, shimURL+path, rd)
+	Expect(err).NotTo(HaveOccurred())
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	Expect(err).NotTo(HaveOccurred())
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	Expect(err).NotTo(HaveOccurred())
+	a := rawAnswer{Status: resp.StatusCode, Body: string(b)}
+	_ = json.Unmarshal(b, &a.Env)
+	return a
+}
+
+// getInvocation reads an invocation from the API server.
+func getInvocation(name string) *bkv1.PluginInvocation {
+	GinkgoHelper()
+	inv := &bkv1.PluginInvocation{}
+	Expect(k8sClient.Get(suiteCtx, client.ObjectKey{Namespace: namespace, Name: name}, inv)).To(Succeed())
+	return inv
+}
+
+func newTraceID() string {
+	GinkgoHelper()
+	id, err := stdapi.NewTraceID()
+	Expect(err).NotTo(HaveOccurred())
+	return id
+}

@@ -1,0 +1,321 @@
+package shim
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"reflect"
+	"slices"
+	"time"
+	"unicode/utf8"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/versions"
+	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
+	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
+)
+
+// maxCallbackDataBytes bounds a callback's data: it travels as an annotation,
+// and all of an object's annotations together must stay under 256 KiB.
+const maxCallbackDataBytes = 128 << 10
+
+// invocations is the invocation service: every standard API call that
+// touches a PluginInvocation goes through it.
+type invocations struct {
+	// kube writes, and reads what the cache has not seen yet.
+	kube client.Client
+	// cache reads, from the shared informers.
+	cache     client.Reader
+	namespace string
+	versions  *versionService
+	compiled  *versions.Cache
+	waiters   *waiters
+	metrics   *metrics
+	timeout   time.Duration
+	keys      [][]byte
+	now       func() time.Time
+}
+
+// invokeCall is one invoke of the standard API.
+type invokeCall struct {
+	Code    string
+	Version string
+	TraceID string
+	Request stdapi.InvokeRequest
+	Caller  bkv1.Caller
+	Async   bool
+}
+
+// invokeOutcome is the invocation an invoke answers with.
+type invokeOutcome struct {
+	Invocation *bkv1.PluginInvocation
+	// TimedOut is set when the first execute had not finished in time.
+	TimedOut bool
+}
+
+// invoke creates the invocation of call (or finds the one a retry of the
+// same call created) and waits for its first execute unless call is async.
+func (s *invocations) invoke(ctx context.Context, call invokeCall) (invokeOutcome, error) {
+	plv, err := s.versions.resolve(ctx, call.Code, call.Version)
+	if err != nil {
+		return invokeOutcome{}, err
+	}
+	if err := checkScope(plv.Spec.AllowScopes, call.Caller.AppCode, call.Caller.ScopeType, call.Caller.ScopeValue); err != nil {
+		return invokeOutcome{}, err
+	}
+	// The task.json rules are checked here, before anything is created,
+	// and again by the manager, so that no caller can bypass them.
+	sensitiveInputs, err := s.checkTask(plv, call.Request.Inputs)
+	if err != nil {
+		return invokeOutcome{}, err
+	}
+	inputs, secretInputs, err := splitSensitiveInputs(call.Request.Inputs, sensitiveInputs)
+	if err != nil {
+		return invokeOutcome{}, err
+	}
+	if secretInputs != nil {
+		if err := s.createSensitiveSecret(ctx, call.TraceID, call.Code, secretInputs); err != nil {
+			return invokeOutcome{}, err
+		}
+	}
+
+	// The waiter goes first: the manager may finish the first execute before
+	// Create returns, and that update must reach this request.
+	w, unregister := s.waiters.add(call.TraceID)
+	defer unregister()
+
+	inv := &bkv1.PluginInvocation{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      call.TraceID,
+			Namespace: s.namespace,
+			// Both labels now, so that the manager need not patch them
+			// after its first write: one API write fewer per invoke. It
+			// corrects the version label should it resolve another.
+			Labels: map[string]string{bkv1.LabelPlugin: call.Code, bkv1.LabelVersion: plv.Spec.Version},
+		},
+		Spec: bkv1.PluginInvocationSpec{
+			Plugin:  call.Code,
+			Version: call.Version,
+			Inputs:  &apiextensionsv1.JSON{Raw: inputs},
+			Context: &apiextensionsv1.JSON{Raw: call.Request.Context},
+		},
+	}
+	if call.Caller != (bkv1.Caller{}) {
+		caller := call.Caller
+		inv.Spec.Caller = &caller
+	}
+	cur := inv
+	if err := s.kube.Create(ctx, inv); err != nil {
+		if !apierrors.IsAlreadyExists(err) {
+			return invokeOutcome{}, kubeErr(err, "create invocation %s", call.TraceID)
+		}
+		existing := &bkv1.PluginInvocation{}
+		if err := s.kube.Get(ctx, client.ObjectKey{Namespace: s.namespace, Name: call.TraceID}, existing); err != nil {
+			return invokeOutcome{}, kubeErr(err, "read existing invocation %s", call.TraceID)
+		}
+		if err := sameCall(existing, inv); err != nil {
+			return invokeOutcome{}, err
+		}
+		cur = existing
+	}
+
+	if call.Async {
+		s.metrics.waits.WithLabelValues(waitAsync).Inc()
+		return invokeOutcome{Invocation: cur}, nil
+	}
+	waitCtx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	got, err := w.wait(waitCtx, cur, executed)
+	switch {
+	case err == nil:
+		s.metrics.waits.WithLabelValues(waitExecuted).Inc()
+		return invokeOutcome{Invocation: got}, nil
+	case errors.As(err, &errGone{}):
+		s.metrics.waits.WithLabelValues(waitGone).Inc()
+		return invokeOutcome{}, errorf(http.StatusGone, "invocation %s was deleted before its first execute finished", call.TraceID)
+	case ctx.Err() != nil:
+		s.metrics.waits.WithLabelValues(waitAborted).Inc()
+		return invokeOutcome{}, fmt.Errorf("wait for invocation %s: %w", call.TraceID, ctx.Err())
+	default:
+		s.metrics.waits.WithLabelValues(waitTimeout).Inc()
+		return invokeOutcome{Invocation: got, TimedOut: true}, nil
+	}
+}
+
+// executed reports whether the first execute has finished: the state has
+// left EMPTY (the manager may also end an invocation FAIL without executing
+// it, for inputs that fail the schema).
+func executed(inv *bkv1.PluginInvocation) bool {
+	switch inv.Status.State {
+	case bkv1.StatePoll, bkv1.StateCallback, bkv1.StateSuccess, bkv1.StateFail:
+		return true
+	}
+	return false
+}
+
+// sameCall tells a retry of an invoke (same trace id, same call: answer the
+// invocation it created) from a trace id reused for another call (409).
+func sameCall(existing, want *bkv1.PluginInvocation) error {
+	e, w := existing.Spec, want.Spec
+	switch {
+	case e.Plugin != w.Plugin || e.Version != w.Version:
+		return errorf(http.StatusConflict, "trace id %s already names an invocation of plugin %s version %s, not of plugin %s version %s",
+			existing.Name, e.Plugin, e.Version, w.Plugin, w.Version)
+	case !sameJSON(e.Inputs, w.Inputs):
+		return errorf(http.StatusConflict, "trace id %s already names an invocation of plugin %s with other inputs", existing.Name, e.Plugin)
+	case !sameJSON(e.Context, w.Context):
+		return errorf(http.StatusConflict, "trace id %s already names an invocation of plugin %s with another context", existing.Name, e.Plugin)
+	}
+	return nil
+}
+
+// sameJSON compares two JSON documents by value: the API server does not keep
+// key order or spacing.
+func sameJSON(a, b *apiextensionsv1.JSON) bool {
+	var va, vb any
+	if a != nil && len(a.Raw) > 0 {
+		if json.Unmarshal(a.Raw, &va) != nil {
+			return false
+		}
+	}
+	if b != nil && len(b.Raw) > 0 {
+		if json.Unmarshal(b.Raw, &vb) != nil {
+			return false
+		}
+	}
+	if va == nil {
+		va = map[string]any{}
+	}
+	if vb == nil {
+		vb = map[string]any{}
+	}
+	return reflect.DeepEqual(va, vb)
+}
+
+// get returns the invocation named traceID of plugin code ("" for any
+// plugin). The cache answers first; an invocation created a moment ago may
+// not be there yet, so a miss is checked live before it is a 404.
+func (s *invocations) get(ctx context.Context, code, traceID string) (*bkv1.PluginInvocation, error) {
+	if !stdapi.ValidTraceID(traceID) {
+		return nil, errorf(http.StatusNotFound, "no invocation with trace id %s: a trace id is %d lowercase hex characters", traceID, stdapi.TraceIDLength)
+	}
+	key := client.ObjectKey{Namespace: s.namespace, Name: traceID}
+	inv := &bkv1.PluginInvocation{}
+	err := s.cache.Get(ctx, key, inv)
+	if apierrors.IsNotFound(err) {
+		err = s.kube.Get(ctx, key, inv)
+	}
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, errorf(http.StatusNotFound, "no invocation with trace id %s", traceID)
+	case err != nil:
+		return nil, kubeErr(err, "read invocation %s", traceID)
+	case code != "" && inv.Spec.Plugin != code:
+		return nil, errorf(http.StatusNotFound, "no invocation with trace id %s of plugin %s", traceID, code)
+	}
+	return inv, nil
+}
+
+// callback verifies a callback token and records the callback as an
+// annotation for the manager to deliver. It returns the message to answer.
+func (s *invocations) callback(ctx context.Context, code, token string, body []byte) (string, error) {
+	if len(s.keys) == 0 {
+		return "", errorf(http.StatusServiceUnavailable, "callbacks are disabled: the shim has no callback key")
+	}
+	claims, err := protocol.VerifyToken(token, s.now(), s.keys...)
+	if err != nil {
+		return "", errorf(http.StatusBadRequest, "%v", err)
+	}
+	data, err := callbackData(body)
+	if err != nil {
+		return "", err
+	}
+	inv, err := s.get(ctx, "", claims.TraceID)
+	if err != nil {
+		return "", err
+	}
+	key := bkv1.CallbackAnnotationPrefix + claims.CallbackID
+	value, err := json.Marshal(bkv1.CallbackAnnotation{Data: data, ReceivedAt: metav1.NewMicroTime(s.now())})
+	if err != nil {
+		return "", fmt.Errorf("encode callback annotation: %w", err)
+	}
+	// The checks below are made on a copy that may be stale (the cache), so
+	// the patch carries that copy's resourceVersion: if the invocation
+	// changed since, the API server refuses the patch and the checks are
+	// made again on the live object. A retried callback is thus always told
+	// it was already received, and a finished invocation never gets one.
+	var message string
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		switch {
+		case inv.Spec.Plugin != code:
+			return errorf(http.StatusBadRequest, "callback token belongs to an invocation of plugin %s, not %s", inv.Spec.Plugin, code)
+		case inv.Status.State.Terminal():
+			return errorf(http.StatusBadRequest, "invocation %s has finished (%s)", inv.Name, inv.Status.State)
+		}
+		if _, pending := inv.Annotations[key]; pending || slices.Contains(inv.Status.DeliveredCallbacks, claims.CallbackID) {
+			// The manager delivers each callback id once; a third party
+			// that retries is told it got through.
+			message = "callback already received"
+			return nil
+		}
+		patch, err := json.Marshal(map[string]any{"metadata": map[string]any{
+			"resourceVersion": inv.ResourceVersion,
+			"annotations":     map[string]string{key: string(value)},
+		}})
+		if err != nil {
+			return fmt.Errorf("encode callback patch: %w", err)
+		}
+		target := &bkv1.PluginInvocation{ObjectMeta: metav1.ObjectMeta{Namespace: s.namespace, Name: inv.Name}}
+		err = s.kube.Patch(ctx, target, client.RawPatch(types.MergePatchType, patch))
+		if apierrors.IsConflict(err) {
+			live := &bkv1.PluginInvocation{}
+			if gerr := s.kube.Get(ctx, client.ObjectKeyFromObject(target), live); gerr != nil {
+				return gerr
+			}
+			inv = live
+			return err
+		}
+		if err != nil {
+			return err
+		}
+		message = "success"
+		return nil
+	})
+	var ae *apiError
+	switch {
+	case errors.As(err, &ae):
+		return "", err
+	case apierrors.IsNotFound(err):
+		return "", errorf(http.StatusNotFound, "no invocation with trace id %s", inv.Name)
+	case err != nil:
+		return "", kubeErr(err, "record callback %s of invocation %s", claims.CallbackID, inv.Name)
+	}
+	return message, nil
+}
+
+// callbackData checks a callback body: JSON, or empty for no data.
+func callbackData(body []byte) (json.RawMessage, error) {
+	body = bytes.TrimSpace(body)
+	switch {
+	case len(body) == 0:
+		return nil, nil
+	case len(body) > maxCallbackDataBytes:
+		return nil, errorf(http.StatusRequestEntityTooLarge, "callback data is %d bytes; at most %d are kept", len(body), maxCallbackDataBytes)
+	case !json.Valid(body):
+		return nil, errorf(http.StatusBadRequest, "invalid request body: callback data must be JSON")
+	case !utf8.Valid(body):
+		// The API server would store U+FFFD in place of the bad bytes.
+		return nil, errorf(http.StatusBadRequest, "invalid request body: callback data is not valid UTF-8")
+	}
+	return json.RawMessage(body), nil
+}

@@ -1,0 +1,125 @@
+package shim
+
+import (
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/client-go/rest"
+)
+
+// Defaults of Options.
+const (
+	// DefaultNamespace is where PluginVersions and PluginInvocations live
+	// when Options.Namespace is "".
+	DefaultNamespace = "default"
+	// DefaultInvokeTimeout bounds a synchronous invoke's wait for the first
+	// execute; platforms then poll schedule, as with the Python framework.
+	DefaultInvokeTimeout = 10 * time.Second
+	// DefaultMaxBodyBytes bounds request bodies. Inputs live in a CR, which
+	// the API server caps at 1.5 MiB, so a bigger body could never succeed.
+	DefaultMaxBodyBytes = 1 << 20
+	// DefaultShutdownTimeout bounds how long Run waits for in-flight
+	// requests (a synchronous invoke waits up to the invoke timeout).
+	DefaultShutdownTimeout = 30 * time.Second
+	// DefaultPodTimeout bounds one call to a plugin pod (dispatch, logs).
+	DefaultPodTimeout = 30 * time.Second
+)
+
+// Options configure a Server. Config is required; every other field has a
+// usable zero value.
+type Options struct {
+	// Config reaches the Kubernetes API server.
+	Config *rest.Config
+	// Namespace holds the PluginVersions and PluginInvocations the shim
+	// serves; DefaultNamespace when "".
+	Namespace string
+
+	// CallbackKey is the master key callback tokens are verified with (the
+	// manager's --callback-key-file). Without it every callback gets 400.
+	CallbackKey []byte
+	// PreviousCallbackKeys are still accepted while keys rotate, so that
+	// tokens handed out before the rotation keep working.
+	PreviousCallbackKeys [][]byte
+
+	// AuthTokens, when not empty, are the bearer tokens callers must send on
+	// every route but callback (third parties hold only the signed token),
+	// /healthz, /readyz and /metrics.
+	AuthTokens []string
+
+	// InvokeTimeout bounds a synchronous invoke's wait for the first execute;
+	// DefaultInvokeTimeout when zero.
+	InvokeTimeout time.Duration
+	// MaxBodyBytes bounds request bodies; DefaultMaxBodyBytes when zero.
+	MaxBodyBytes int64
+
+	// HTTPClient calls plugin pods (plugin_api_dispatch, logs); nil means a
+	// client bounded by DefaultPodTimeout.
+	HTTPClient *http.Client
+	// ClusterDomain and ResolveService locate plugin pods behind Services,
+	// as in versions.EndpointURL.
+	ClusterDomain  string
+	ResolveService func(namespace, name string, port int32) string
+
+	// Registry receives the shim's metrics and is what /metrics serves; a
+	// fresh registry when nil.
+	Registry *prometheus.Registry
+	// Logger receives access logs and errors; logr.Discard() when zero.
+	Logger logr.Logger
+
+	// Addr is where Run listens, such as "127.0.0.1:8080"; ignored when
+	// Listener is set.
+	Addr string
+	// Listener, when set, is what Run serves on (tests pass one bound to
+	// port 0 so that they know the URL before the server runs).
+	Listener net.Listener
+	// MetricsAddr, when set, serves /metrics on a listener of its own
+	// instead of on the API's.
+	MetricsAddr string
+	// ShutdownTimeout bounds the wait for in-flight requests when Run's
+	// context ends; DefaultShutdownTimeout when zero.
+	ShutdownTimeout time.Duration
+
+	// DebugAPI serves DebugInvocationRoute, which tells the debug panel
+	// what the standard API does not: each invocation's execute count and
+	// storage. Off by default: storage is the plugin's own, not an answer
+	// platforms should be able to read.
+	DebugAPI bool
+
+	// Version is answered in meta as runtime_version: the shim's build.
+	Version string
+	// Now is the clock token expiry is checked against; time.Now when nil.
+	Now func() time.Time
+}
+
+func (o *Options) applyDefaults() {
+	if o.Namespace == "" {
+		o.Namespace = DefaultNamespace
+	}
+	if o.InvokeTimeout <= 0 {
+		o.InvokeTimeout = DefaultInvokeTimeout
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{Timeout: DefaultPodTimeout}
+	}
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+	}
+	if o.Logger.GetSink() == nil {
+		o.Logger = logr.Discard()
+	}
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if o.Version == "" {
+		o.Version = "dev"
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}

@@ -1,0 +1,56 @@
+package shim
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/sensitive"
+	"github.com/bkplugin/bk-plugin-operator/internal/versions"
+)
+
+// checkTask judges inputs by plv's task.json description: 400 naming every
+// violation (never a value) before anything is created. A version whose
+// description does not compile answers 409; one whose schemas do not
+// compile is left to the manager, which fails the invocation InvalidVersion.
+// It returns the names of the sensitive inputs.
+func (s *invocations) checkTask(plv *bkv1.PluginVersion, inputs json.RawMessage) ([]string, error) {
+	if plv.Spec.TaskJSON == nil {
+		return nil, nil
+	}
+	c, _ := s.compiled.Get(plv)
+	if err := c.Err(versions.PartTaskJSON); err != nil {
+		return nil, errorf(http.StatusConflict, "plugin %s version %s has an invalid task.json description: %v", plv.Spec.Plugin, plv.Spec.Version, errors.Unwrap(err))
+	}
+	if _, err := c.Task.Evaluate(inputs); err != nil {
+		return nil, errorf(http.StatusBadRequest, "%v", err)
+	}
+	return c.SensitiveInputs, nil
+}
+
+// splitSensitiveInputs takes the sensitive inputs out of inputs (see
+// sensitive.SplitInputs), answering 400 for inputs that are not an object.
+func splitSensitiveInputs(inputs json.RawMessage, names []string) (public, secret json.RawMessage, err error) {
+	public, secret, err = sensitive.SplitInputs(inputs, names)
+	if errors.Is(err, sensitive.ErrInputsNotObject) {
+		return nil, nil, errorf(http.StatusBadRequest, "invalid request body: inputs must be a JSON object")
+	}
+	return public, secret, err
+}
+
+// createSensitiveSecret stores an invocation's sensitive inputs before the
+// invocation exists (see sensitive.CreateInputsSecret).
+func (s *invocations) createSensitiveSecret(ctx context.Context, traceID, code string, inputs json.RawMessage) error {
+	if err := sensitive.CreateInputsSecret(ctx, s.kube, s.namespace, traceID, code, inputs); err != nil {
+		return kubeErr(err, "store the sensitive inputs of invocation %s", traceID)
+	}
+	return nil
+}
+
+// revealOutputs puts the sensitive outputs back into an answer for the
+// caller, who owns the invocation (see sensitive.RevealOutputs).
+func (s *invocations) revealOutputs(ctx context.Context, inv *bkv1.PluginInvocation, outputs json.RawMessage) json.RawMessage {
+	return sensitive.RevealOutputs(ctx, s.kube, inv, outputs)
+}

@@ -1,0 +1,310 @@
+package shim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/shim/ui"
+	"github.com/bkplugin/bk-plugin-operator/internal/versions"
+	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
+)
+
+// Paths of the shim's own endpoints, outside the standard API.
+const (
+	HealthzPath = "/healthz"
+	ReadyzPath  = "/readyz"
+	MetricsPath = "/metrics"
+)
+
+// Server is the standard plugin API shim. Create it with New, serve
+// Handler() or call Run.
+type Server struct {
+	opts        Options
+	cache       cache.Cache
+	informers   []cache.Informer
+	metrics     *metrics
+	invocations *invocations
+	versions    *versionService
+	logs        *logs
+	dispatcher  *dispatcher
+	handler     http.Handler
+	// stopping is set once Run has been asked to stop: /readyz then fails
+	// so that load balancers move away while in-flight requests finish.
+	stopping atomic.Bool
+}
+
+// New builds a Server: an informer cache of PluginInvocations and
+// PluginVersions in opts.Namespace, a client for writes and live reads, and
+// the router. Nothing runs until Run (or, for the cache, Start).
+func New(opts Options) (*Server, error) {
+	if opts.Config == nil {
+		return nil, errors.New("shim: Options.Config is required")
+	}
+	opts.applyDefaults()
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return nil, fmt.Errorf("shim: build scheme: %w", err)
+	}
+	if err := bkv1.AddToScheme(scheme); err != nil {
+		return nil, fmt.Errorf("shim: build scheme: %w", err)
+	}
+	c, err := cache.New(opts.Config, cache.Options{
+		Scheme:            scheme,
+		DefaultNamespaces: map[string]cache.Config{opts.Namespace: {}},
+		// Reading anything the shim does not cache on purpose (events) from
+		// the cache would start an informer per kind behind its back.
+		ReaderFailOnMissingInformer: true,
+		DefaultTransform:            slimForCache,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("shim: create informer cache: %w", err)
+	}
+	kube, err := client.New(opts.Config, client.Options{Scheme: scheme})
+	if err != nil {
+		return nil, fmt.Errorf("shim: create Kubernetes client: %w", err)
+	}
+	m, err := newMetrics(opts.Registry)
+	if err != nil {
+		return nil, fmt.Errorf("shim: %w", err)
+	}
+
+	ctx := context.Background()
+	if err := versions.SetupIndexes(ctx, c); err != nil {
+		return nil, fmt.Errorf("shim: %w", err)
+	}
+	s := &Server{opts: opts, cache: c, metrics: m}
+	w := newWaiters()
+	for _, obj := range []client.Object{&bkv1.PluginInvocation{}, &bkv1.PluginVersion{}} {
+		inf, err := c.GetInformer(ctx, obj, cache.BlockUntilSynced(false))
+		if err != nil {
+			return nil, fmt.Errorf("shim: informer for %T: %w", obj, err)
+		}
+		s.informers = append(s.informers, inf)
+	}
+	if _, err := s.informers[0].AddEventHandler(w.handler()); err != nil {
+		return nil, fmt.Errorf("shim: watch invocations: %w", err)
+	}
+
+	keys := [][]byte{}
+	if len(opts.CallbackKey) > 0 {
+		keys = append(keys, opts.CallbackKey)
+	}
+	for _, k := range opts.PreviousCallbackKeys {
+		if len(k) > 0 {
+			keys = append(keys, k)
+		}
+	}
+	p := pods{clusterDomain: opts.ClusterDomain, resolveService: opts.ResolveService}
+	s.versions = &versionService{reader: c, namespace: opts.Namespace, runtimeVersion: opts.Version}
+	s.invocations = &invocations{
+		kube: kube, cache: c, namespace: opts.Namespace, versions: s.versions, compiled: versions.NewCache(), waiters: w,
+		metrics: m, timeout: opts.InvokeTimeout, keys: keys, now: opts.Now,
+	}
+	s.logs = &logs{events: kube, namespace: opts.Namespace, versions: s.versions, pods: p, http: opts.HTTPClient}
+	s.dispatcher = &dispatcher{versions: s.versions, pods: p, http: opts.HTTPClient}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// Handler returns the shim's HTTP handler: the standard API, /healthz,
+// /readyz and (unless Options.MetricsAddr is set) /metrics. Answers that
+// need the cache wait for it to sync; start it with Start or Run.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Start runs the informer cache until ctx ends. Run calls it; call it
+// yourself only when serving Handler() some other way.
+func (s *Server) Start(ctx context.Context) error {
+	if err := s.cache.Start(ctx); err != nil {
+		return fmt.Errorf("shim: informer cache: %w", err)
+	}
+	return nil
+}
+
+// Ready reports whether the cache has synced and the server is not stopping.
+func (s *Server) Ready() bool {
+	if s.stopping.Load() {
+		return false
+	}
+	for _, inf := range s.informers {
+		if !inf.HasSynced() {
+			return false
+		}
+	}
+	return true
+}
+
+// Run starts the cache, serves on Options.Listener (or Options.Addr) until
+// ctx ends, then stops accepting, lets in-flight requests finish within
+// Options.ShutdownTimeout, and stops the cache.
+func (s *Server) Run(ctx context.Context) error {
+	log := s.opts.Logger
+	ln := s.opts.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", s.opts.Addr); err != nil {
+			return fmt.Errorf("shim: listen on %s: %w", s.opts.Addr, err)
+		}
+	}
+	servers := []*http.Server{s.httpServer(s.handler)}
+	listeners := []net.Listener{ln}
+	if s.opts.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", s.opts.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("shim: listen for metrics on %s: %w", s.opts.MetricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle(MetricsPath, promhttp.HandlerFor(s.opts.Registry, promhttp.HandlerOpts{}))
+		servers = append(servers, s.httpServer(mux))
+		listeners = append(listeners, mln)
+	}
+
+	// The cache outlives the HTTP servers so that invokes in flight during
+	// shutdown still see their first execute.
+	cacheCtx, stopCache := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopCache()
+	cacheErr := make(chan error, 1)
+	go func() { cacheErr <- s.Start(cacheCtx) }()
+
+	serveErr := make(chan error, len(servers))
+	for i := range servers {
+		go func() {
+			if err := servers[i].Serve(listeners[i]); !errors.Is(err, http.ErrServerClosed) {
+				serveErr <- err
+				return
+			}
+			serveErr <- nil
+		}()
+	}
+	log.Info("serving the standard plugin API", "addr", ln.Addr().String(), "namespace", s.opts.Namespace)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		runErr = fmt.Errorf("shim: serve: %w", err)
+	case err := <-cacheErr:
+		runErr = err
+		if runErr == nil {
+			runErr = errors.New("shim: informer cache stopped")
+		}
+	}
+	s.stopping.Store(true)
+	log.Info("shutting down: no new connections; waiting for requests in flight", "timeout", s.opts.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.ShutdownTimeout)
+	defer cancel()
+	for _, srv := range servers {
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			log.Error(err, "requests still in flight at the shutdown timeout were cut")
+			srv.Close()
+		}
+	}
+	stopCache()
+	return runErr
+}
+
+// slimForCache drops what the shim never answers from cached objects:
+// managed fields, and an invocation's storage, which may be most of its
+// size. The cache holds every invocation of the namespace, so this is most
+// of the shim's memory.
+func slimForCache(obj any) (any, error) {
+	if o, ok := obj.(metav1.Object); ok {
+		o.SetManagedFields(nil)
+	}
+	if inv, ok := obj.(*bkv1.PluginInvocation); ok {
+		inv.Status.Storage = nil
+	}
+	return obj, nil
+}
+
+func (s *Server) httpServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+}
+
+// routes builds the router: the standard API under /plugins, the probes and
+// metrics, and the middleware every request passes.
+func (s *Server) routes() http.Handler {
+	r := mux.NewRouter()
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		s.fail(w, req, errorf(http.StatusNotFound, "no route %s %s; plugin routes live under /plugins/{code}/bk_plugin/", req.Method, req.URL.Path))
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		s.fail(w, req, errorf(http.StatusMethodNotAllowed, "method %s is not allowed on %s", req.Method, req.URL.Path))
+	})
+	r.Use(s.nameRoute)
+
+	r.HandleFunc(HealthzPath, func(w http.ResponseWriter, _ *http.Request) { writeText(w, http.StatusOK, "ok") })
+	r.HandleFunc(ReadyzPath, s.readyz)
+	if s.opts.MetricsAddr == "" {
+		r.Handle(MetricsPath, promhttp.HandlerFor(s.opts.Registry, promhttp.HandlerOpts{}))
+	}
+
+	get, post := http.MethodGet, http.MethodPost
+	handle := func(route string, method string, h http.HandlerFunc) {
+		r.HandleFunc(route, h).Methods(method)
+		// Platforms build these URLs by string formatting; a missing or
+		// extra trailing slash is forgiven rather than redirected, since a
+		// redirected POST loses its body.
+		if alt, ok := trailingSlashVariant(route); ok {
+			r.HandleFunc(alt, h).Methods(method)
+		}
+	}
+	handle(stdapi.PluginsRoute, get, s.listPlugins)
+	handle(stdapi.MetaRoute, get, s.meta)
+	handle(stdapi.DetailRoute, get, s.detail)
+	handle(stdapi.InvokeRoute, post, s.invoke)
+	handle(stdapi.ScheduleRoute, get, s.schedule)
+	handle(stdapi.CallbackRoute, post, s.callback)
+	handle(stdapi.PluginAPIDispatchRoute, post, s.pluginAPIDispatch)
+	handle(stdapi.LogsRoute, get, s.logsHandler)
+	// The debug panel, a page for plugin authors that calls the routes above.
+	panel := ui.Handler()
+	r.Handle(ui.IndexPath, panel).Methods(get, http.MethodHead)
+	r.PathPrefix(ui.AssetsPrefix).Handler(panel).Methods(get, http.MethodHead)
+	if s.opts.DebugAPI {
+		r.HandleFunc(DebugInvocationRoute, s.debugInvocation).Methods(get)
+	}
+
+	var h http.Handler = r
+	h = s.authenticate(h)
+	h = s.limitBody(h)
+	h = s.recoverPanics(h)
+	h = s.observe(h)
+	return h
+}
+
+func trailingSlashVariant(route string) (string, bool) {
+	if len(route) > 1 && route[len(route)-1] == '/' {
+		return route[:len(route)-1], true
+	}
+	return route + "/", true
+}
+
+func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
+	switch {
+	case s.stopping.Load():
+		writeText(w, http.StatusServiceUnavailable, "shutting down")
+	case !s.Ready():
+		writeText(w, http.StatusServiceUnavailable, "informer cache not synced")
+	default:
+		writeText(w, http.StatusOK, "ok")
+	}
+}
