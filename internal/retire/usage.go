@@ -7,6 +7,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 )
 
 // LiveInvocations counts the live invocations of plv, from the cache's
@@ -51,15 +52,15 @@ func ServerInvocations(ctx context.Context, c client.Reader, ns, name string) (i
 // VersionsUsedBy lists the PluginVersions an invocation holds: those of its
 // namespace registering its plugin and the version it runs. It maps
 // invocation events to the versions (and through them the servers) whose
-// retirement waits on it.
+// retirement waits on it. versions.SetupIndexes must have run.
 func VersionsUsedBy(ctx context.Context, c client.Reader, inv *bkv1.PluginInvocation) ([]bkv1.PluginVersion, error) {
 	v := inv.Status.ResolvedVersion
 	if v == "" {
 		v = inv.Spec.Version
 	}
 	var list bkv1.PluginVersionList
-	if err := c.List(ctx, &list, client.InNamespace(inv.Namespace)); err != nil {
-		return nil, fmt.Errorf("list PluginVersions of namespace %s: %w", inv.Namespace, err)
+	if err := c.List(ctx, &list, client.InNamespace(inv.Namespace), client.MatchingFields{versions.IndexPluginVersionPlugin: inv.Spec.Plugin}); err != nil {
+		return nil, fmt.Errorf("list PluginVersions of plugin %s in namespace %s: %w", inv.Spec.Plugin, inv.Namespace, err)
 	}
 	out := list.Items[:0]
 	for _, plv := range list.Items {

@@ -37,6 +37,6 @@ var serverUses = []use{
 	{"bkplugin.io", "pluginversions", "patch", "internal/controller/retirement/controller.go", "r.Patch(ctx, plv, client.MergeFrom(base))", "remove the retire finalizer"},
 	{"bkplugin.io", "pluginversions/status", "patch", "internal/controller/retirement/controller.go", "r.Status().Patch(ctx, plv, client.MergeFrom(orig))", "the Retiring condition"},
 	{"bkplugin.io", "pluginversions", "list", "internal/retire/usage.go", "c.List(ctx, &list, client.InNamespace(ns), client.MatchingFields{IndexVersionServer: name})", "the versions of a server"},
-	{"bkplugin.io", "pluginversions", "list", "internal/retire/usage.go", "c.List(ctx, &list, client.InNamespace(inv.Namespace))", "the versions an invocation holds"},
+	{"bkplugin.io", "pluginversions", "list", "internal/retire/usage.go", "c.List(ctx, &list, client.InNamespace(inv.Namespace), client.MatchingFields{versions.IndexPluginVersionPlugin: inv.Spec.Plugin})", "the versions an invocation holds"},
 	{"bkplugin.io", "plugininvocations", "list", "internal/retire/usage.go", "c.List(ctx, &list, client.InNamespace(plv.Namespace),", "the live invocations of a version"},
 }
