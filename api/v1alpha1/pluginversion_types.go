@@ -104,7 +104,6 @@ type PluginEndpoint struct {
 	// +optional
 	Server *ServerReference `json:"server,omitempty"`
 
-
 	// Service is a Service in the PluginVersion's namespace.
 	// +optional
 	Service *ServiceReference `json:"service,omitempty"`
