@@ -1,6 +1,8 @@
 package server
 
 import (
+	"maps"
+
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
@@ -27,7 +29,7 @@ func controlledBy(obj metav1.Object, srv *bkv1.PluginServer) bool {
 // mergeDeployment copies onto actual what desired sets and reports whether
 // anything changed. When hpa is true the autoscaler owns the replicas.
 func mergeDeployment(desired, actual *appsv1.Deployment, hpa bool) bool {
-	changed := mergeMeta(&desired.ObjectMeta, &actual.ObjectMeta)
+	changed := mergeMeta(&desired.ObjectMeta, &actual.ObjectMeta) || imageEdited(desired, actual)
 	if changed {
 		actual.Spec.Template = desired.Spec.Template
 		actual.Spec.Strategy = desired.Spec.Strategy
@@ -43,7 +45,7 @@ func mergeDeployment(desired, actual *appsv1.Deployment, hpa bool) bool {
 // mergeService copies onto actual what desired sets (type, selector,
 // ports; the cluster IP stays) and reports whether anything changed.
 func mergeService(desired, actual *corev1.Service) bool {
-	if !mergeMeta(&desired.ObjectMeta, &actual.ObjectMeta) {
+	if !mergeMeta(&desired.ObjectMeta, &actual.ObjectMeta) && !routingEdited(desired, actual) {
 		return false
 	}
 	actual.Spec.Type = desired.Spec.Type
@@ -60,6 +62,35 @@ func mergeHPA(desired, actual *autoscalingv2.HorizontalPodAutoscaler) bool {
 	}
 	actual.Spec = desired.Spec
 	return true
+}
+
+// imageEdited reports whether someone changed the plugin container's image
+// behind the operator's back (kubectl set image): the hash still matches,
+// but the pods would not run the server's spec. The image is compared
+// because the API server never rewrites it; fields it defaults are not.
+func imageEdited(desired, actual *appsv1.Deployment) bool {
+	want := desired.Spec.Template.Spec.Containers[0]
+	for _, c := range actual.Spec.Template.Spec.Containers {
+		if c.Name == want.Name {
+			return c.Image != want.Image
+		}
+	}
+	return true
+}
+
+// routingEdited reports whether someone changed where the Service sends
+// traffic: its selector, or a port's number or target.
+func routingEdited(desired, actual *corev1.Service) bool {
+	if !maps.Equal(desired.Spec.Selector, actual.Spec.Selector) || len(desired.Spec.Ports) != len(actual.Spec.Ports) {
+		return true
+	}
+	for i, p := range desired.Spec.Ports {
+		a := actual.Spec.Ports[i]
+		if a.Port != p.Port || a.TargetPort != p.TargetPort {
+			return true
+		}
+	}
+	return false
 }
 
 // mergeMeta sets desired's labels and spec hash on actual, keeping labels

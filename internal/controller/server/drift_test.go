@@ -12,12 +12,14 @@ import (
 
 func TestMergeDeployment(t *testing.T) {
 	cases := []struct {
-		name    string
-		actual  func() *bkv1.PluginServer // the spec the stored object was made from
-		tamper  func(m *metav1.ObjectMeta, replicas **int32)
-		hpa     bool
-		want    func(*bkv1.PluginServer)
-		changed bool
+		name   string
+		actual func() *bkv1.PluginServer // the spec the stored object was made from
+		tamper func(m *metav1.ObjectMeta, replicas **int32)
+		// editImage, when set, is an image someone set on the Deployment.
+		editImage string
+		hpa       bool
+		want      func(*bkv1.PluginServer)
+		changed   bool
 	}{
 		{name: "same spec: nothing to do", actual: func() *bkv1.PluginServer { return newServer() }, want: func(*bkv1.PluginServer) {}, changed: false},
 		{name: "new image: rollout", actual: func() *bkv1.PluginServer { return newServer() },
@@ -28,6 +30,8 @@ func TestMergeDeployment(t *testing.T) {
 			tamper: func(_ *metav1.ObjectMeta, r **int32) { *r = ptr.To[int32](7) }, hpa: true, want: func(*bkv1.PluginServer) {}, changed: false},
 		{name: "replicas someone changed by hand are restored", actual: func() *bkv1.PluginServer { return newServer() },
 			tamper: func(_ *metav1.ObjectMeta, r **int32) { *r = ptr.To[int32](7) }, want: func(*bkv1.PluginServer) {}, changed: true},
+		{name: "an image set by hand is restored", actual: func() *bkv1.PluginServer { return newServer() },
+			tamper: func(*metav1.ObjectMeta, **int32) {}, editImage: "reg.example.com/evil:1", want: func(*bkv1.PluginServer) {}, changed: true},
 		{name: "a removed label is restored", actual: func() *bkv1.PluginServer { return newServer() },
 			tamper: func(m *metav1.ObjectMeta, _ **int32) { delete(m.Labels, bkv1.LabelServer) }, want: func(*bkv1.PluginServer) {}, changed: true},
 		{name: "someone else's label and annotation stay", actual: func() *bkv1.PluginServer { return newServer() },
@@ -40,6 +44,9 @@ func TestMergeDeployment(t *testing.T) {
 			actual.Spec.Template.Spec.Containers[0].TerminationMessagePath = "/dev/termination-log"
 			if tc.tamper != nil {
 				tc.tamper(&actual.ObjectMeta, &actual.Spec.Replicas)
+			}
+			if tc.editImage != "" {
+				actual.Spec.Template.Spec.Containers[0].Image = tc.editImage
 			}
 			want := newServer(tc.want)
 			changed := mergeDeployment(desiredDeployment(want), actual, tc.hpa)
@@ -70,6 +77,15 @@ func TestMergeService(t *testing.T) {
 	// container port changes nothing in it.
 	if changed {
 		t.Error("a new container port rewrote the Service, which targets the port by name")
+	}
+	// A selector edited by hand, with the hash as the operator left it.
+	actual.Spec.Selector = map[string]string{"app": "other"}
+	if !mergeService(desiredService(newServer()), actual) || actual.Spec.Selector[bkv1.LabelServer] != "hello" {
+		t.Errorf("selector %v: a hand-edited selector was kept", actual.Spec.Selector)
+	}
+	actual.Spec.Ports[0].Port = 8081
+	if !mergeService(desiredService(newServer()), actual) || actual.Spec.Ports[0].Port != bkv1.ServerServicePort {
+		t.Errorf("port %d: a hand-edited port was kept", actual.Spec.Ports[0].Port)
 	}
 	actual.Spec.Selector = map[string]string{"app": "other"}
 	actual.Annotations[AnnotationSpecHash] = "stale"

@@ -227,6 +227,25 @@ var _ = Describe("PluginServer", func() {
 		rollOut(ns, "hello", 1)
 		Eventually(serverCondition(ns, "hello", bkv1.ConditionProgressing)).Should(withStatus(metav1.ConditionTrue, bkv1.ServerReasonRolloutComplete))
 
+		By("an unchanged spec writes nothing: what the API server defaulted is no drift")
+		settled := eventuallyGet(&appsv1.Deployment{}, ns, "hello").ResourceVersion
+		Consistently(func() string {
+			d, _ := get(&appsv1.Deployment{}, ns, "hello")()
+			return d.ResourceVersion
+		}, 2*time.Second).Should(Equal(settled))
+
+		By("an image set by hand is put back")
+		Eventually(func() error {
+			d, err := get(&appsv1.Deployment{}, ns, "hello")()
+			if err != nil {
+				return err
+			}
+			d.Spec.Template.Spec.Containers[0].Image = "reg.example.com/other:6.6.6"
+			return k8sClient.Update(suiteCtx, d)
+		}).Should(Succeed())
+		Eventually(get(&appsv1.Deployment{}, ns, "hello")).Should(
+			HaveField("Spec.Template.Spec.Containers", ContainElement(HaveField("Image", "reg.example.com/hello:1.1.0"))))
+
 		By("replicas scale the Deployment")
 		patchServer(ns, "hello", func(s *bkv1.PluginServer) { s.Spec.Replicas = ptr.To[int32](3) })
 		Eventually(get(&appsv1.Deployment{}, ns, "hello")).Should(HaveField("Spec.Replicas", HaveValue(BeEquivalentTo(3))))
