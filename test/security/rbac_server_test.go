@@ -9,7 +9,7 @@ var serverDirs = []string{"internal/controller/server", "internal/controller/ret
 var serverUses = []use{
 	{"bkplugin.io", "pluginservers", "get", "internal/controller/server/controller.go", "r.Get(ctx, req.NamespacedName, srv)", ""},
 	{"bkplugin.io", "pluginservers", "get", "internal/controller/server/controller.go", "r.Get(ctx, key, srv)", "is a server of a finished invocation being deleted"},
-	{"bkplugin.io", "pluginservers", "get", "controllers/pluginversion_server.go", "r.Get(ctx, key, srv)", "the server a version names"},
+	{"bkplugin.io", "pluginservers", "get", "internal/controller/version/server.go", "r.Get(ctx, key, srv)", "the server a version names"},
 	{"bkplugin.io", "pluginservers", "list", "", "", "the controllers' informer"},
 	{"bkplugin.io", "pluginservers", "watch", "", "", "the controllers' informer"},
 	{"bkplugin.io", "pluginservers", "patch", "internal/controller/server/controller.go", "r.Patch(ctx, srv, client.MergeFrom(orig))", "add the retire finalizer"},

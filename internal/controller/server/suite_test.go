@@ -23,9 +23,9 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
-	"github.com/bkplugin/bk-plugin-operator/controllers"
 	"github.com/bkplugin/bk-plugin-operator/internal/controller/retirement"
 	"github.com/bkplugin/bk-plugin-operator/internal/controller/server"
+	"github.com/bkplugin/bk-plugin-operator/internal/controller/version"
 	"github.com/bkplugin/bk-plugin-operator/internal/retire"
 	"github.com/bkplugin/bk-plugin-operator/internal/testenv"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
@@ -109,10 +109,10 @@ func startManager(cfg *rest.Config, scheme *runtime.Scheme) {
 		Recorder: mgr.GetEventRecorder("pluginversion-retirement"),
 		Options:  retirement.Options{GracePeriod: gracePeriod},
 	}).SetupWithManager(mgr)).To(Succeed())
-	Expect((&controllers.PluginVersionReconciler{
+	Expect((&version.Reconciler{
 		Client:   mgr.GetClient(),
 		Recorder: mgr.GetEventRecorder("pluginversion-controller"),
-		Options: controllers.PluginVersionOptions{
+		Options: version.Options{
 			ProbeInterval:   2 * time.Second,
 			MaxProbeBackoff: time.Second,
 			// Every Service is the hello plugin pod on loopback.
