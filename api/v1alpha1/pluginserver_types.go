@@ -63,7 +63,7 @@ type PluginServerSpec struct {
 
 	// Resources are the plugin container's requests and limits.
 	// +optional
-	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
+	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
 
 	// Env sets environment variables of the plugin container. Values may
 	// come from Secrets and ConfigMaps of the server's own namespace only

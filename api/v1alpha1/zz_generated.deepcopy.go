@@ -403,7 +403,11 @@ func (in *PluginServerSpec) DeepCopyInto(out *PluginServerSpec) {
 		*out = make([]string, len(*in))
 		copy(*out, *in)
 	}
-	in.Resources.DeepCopyInto(&out.Resources)
+	if in.Resources != nil {
+		in, out := &in.Resources, &out.Resources
+		*out = new(corev1.ResourceRequirements)
+		(*in).DeepCopyInto(*out)
+	}
 	if in.Env != nil {
 		in, out := &in.Env, &out.Env
 		*out = make([]corev1.EnvVar, len(*in))

@@ -27,8 +27,8 @@ func TestWriteImage(t *testing.T) {
 	if srv.Kind != "PluginServer" || srv.Name != "hello" || srv.Namespace != "demo" || srv.Spec.Image != "reg.example.com/hello:1.2.0" {
 		t.Errorf("server %s %s/%s image %s; want PluginServer demo/hello running the image", srv.Kind, srv.Namespace, srv.Name, srv.Spec.Image)
 	}
-	if strings.Contains(docs[0], "status") || strings.Contains(docs[0], "creationTimestamp") {
-		t.Errorf("the server's document carries status or a timestamp:\n%s", docs[0])
+	if strings.Contains(docs[0], "status") || strings.Contains(docs[0], "creationTimestamp") || strings.Contains(docs[0], "resources") {
+		t.Errorf("the server's document carries status, a timestamp or empty resources:\n%s", docs[0])
 	}
 	pvs := parse(t, strings.Join(docs[1:], "---\n"))
 	if len(pvs) != len(helloplugin.Plugin().Versions()) {

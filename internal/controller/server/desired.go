@@ -101,7 +101,7 @@ func desiredDeployment(srv *bkv1.PluginServer) *appsv1.Deployment {
 			Ports:           []corev1.ContainerPort{{Name: portName, ContainerPort: port(srv), Protocol: corev1.ProtocolTCP}},
 			Env:             srv.Spec.Env,
 			EnvFrom:         srv.Spec.EnvFrom,
-			Resources:       srv.Spec.Resources,
+			Resources:       ptr.Deref(srv.Spec.Resources, corev1.ResourceRequirements{}),
 			SecurityContext: &corev1.SecurityContext{
 				RunAsNonRoot:             ptr.To(true),
 				ReadOnlyRootFilesystem:   ptr.To(true),

@@ -92,7 +92,7 @@ func TestDesiredDeploymentFollowsSpec(t *testing.T) {
 		s.Spec.RunAsUser = ptr.To[int64](1000)
 		s.Spec.Env = []corev1.EnvVar{{Name: "TOKEN", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
 			LocalObjectReference: corev1.LocalObjectReference{Name: "hello-secrets"}, Key: "token"}}}}
-		s.Spec.Resources = corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m")}}
+		s.Spec.Resources = &corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m")}}
 	})
 	dep := desiredDeployment(srv)
 	pod := dep.Spec.Template.Spec
