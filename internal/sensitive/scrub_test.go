@@ -3,6 +3,7 @@ package sensitive
 import (
 	"encoding/base64"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -31,6 +32,8 @@ func TestScrub(t *testing.T) {
 		{"json-escaped (Go, HTML-escaped)", `{"err":"` + jsonEscaped + `"}`, `{"err":"` + m + `"}`},
 		{"json-escaped without HTML escaping", `{"err":"s3cr\"et/Tok+en>?"}`, `{"err":"` + m + `"}`},
 		{"python ensure_ascii", `{"err": "\u043f\u0430\u0440\u043e\u043b\u044c-\u5bc6\u7801"}`, `{"err": "` + m + `"}`},
+		{"escaped twice (a JSON error quoted in a log line)", "error=" + strconvQuote(`login refused: {"token":"`+jsonEscaped+`"}`),
+			"error=" + strconvQuote(`login refused: {"token":"`+m+`"}`)},
 		{"upper-cased", "TOKEN " + strings.ToUpper(token), "TOKEN " + m},
 		{"lower-cased unicode", "x " + strings.ToUpper(unicode) + " y", "x " + m + " y"},
 		{"base64 std", "auth " + base64.StdEncoding.EncodeToString([]byte(token)), "auth " + m},
@@ -53,6 +56,9 @@ func TestScrub(t *testing.T) {
 		t.Errorf("Scrub without values = %q", got)
 	}
 }
+
+// strconvQuote quotes s as a logfmt or slog text handler does.
+func strconvQuote(s string) string { return strconv.Quote(s) }
 
 func mustJSON(s string) string {
 	b, err := json.Marshal(s)

@@ -142,22 +142,29 @@ func scrubForms(raw json.RawMessage) []string {
 		return nil
 	}
 	forms := []string{s}
-	if b, err := json.Marshal(s); err == nil {
-		forms = append(forms, string(b[1:len(b)-1]))
+	// Escaped once (an error quoting a JSON document) and twice (that
+	// error quoted again in a log line), with Go's HTML escaping and
+	// without, and as Python's ensure_ascii prints non-ASCII.
+	for _, once := range []string{jsonEscaped(s, true), jsonEscaped(s, false), asciiEscaped(s)} {
+		forms = append(forms, once, jsonEscaped(once, false))
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if enc.Encode(s) == nil {
-		b := bytes.TrimSpace(buf.Bytes())
-		forms = append(forms, string(b[1:len(b)-1]))
-	}
-	// ensure_ascii, Python's default: non-ASCII as \uXXXX.
-	forms = append(forms, asciiEscaped(s))
 	for _, e := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
 		forms = append(forms, e.EncodeToString([]byte(s)))
 	}
 	return forms
+}
+
+// jsonEscaped is s as it appears inside a JSON string, with or without
+// Go's HTML escaping (<, >, & as \u003c, ...).
+func jsonEscaped(s string, html bool) string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(html)
+	if enc.Encode(s) != nil {
+		return s
+	}
+	b := bytes.TrimSpace(buf.Bytes())
+	return string(b[1 : len(b)-1])
 }
 
 // asciiEscaped is s JSON-escaped with every non-ASCII rune as \uXXXX (UTF-16
