@@ -41,6 +41,7 @@ type Server struct {
 	versions    *versionService
 	logs        *logs
 	dispatcher  *dispatcher
+	history     *history
 	handler     http.Handler
 	// stopping is set once Run has been asked to stop: /readyz then fails
 	// so that load balancers move away while in-flight requests finish.
@@ -110,11 +111,12 @@ func New(opts Options) (*Server, error) {
 	}
 	p := pods{clusterDomain: opts.ClusterDomain, resolveService: opts.ResolveService}
 	s.versions = &versionService{reader: c, namespace: opts.Namespace, runtimeVersion: opts.Version}
+	s.history = newHistory(opts)
 	s.invocations = &invocations{
 		kube: kube, cache: c, namespace: opts.Namespace, versions: s.versions, compiled: versions.NewCache(), waiters: w,
-		metrics: m, timeout: opts.InvokeTimeout, keys: keys, now: opts.Now,
+		history: s.history, metrics: m, timeout: opts.InvokeTimeout, keys: keys, now: opts.Now,
 	}
-	s.logs = &logs{events: kube, namespace: opts.Namespace, versions: s.versions, pods: p, http: opts.HTTPClient}
+	s.logs = &logs{reader: kube, history: s.history, namespace: opts.Namespace, versions: s.versions, pods: p, http: opts.HTTPClient}
 	s.dispatcher = &dispatcher{versions: s.versions, pods: p, http: opts.HTTPClient}
 	s.handler = s.routes()
 	return s, nil
@@ -125,9 +127,11 @@ func New(opts Options) (*Server, error) {
 // need the cache wait for it to sync; start it with Start or Run.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Start runs the informer cache until ctx ends. Run calls it; call it
-// yourself only when serving Handler() some other way.
+// Start runs the informer cache until ctx ends, and opens the archive
+// (Options.ArchiveDSN) in the background. Run calls it; call it yourself
+// only when serving Handler() some other way.
 func (s *Server) Start(ctx context.Context) error {
+	go s.history.run(ctx)
 	if err := s.cache.Start(ctx); err != nil {
 		return fmt.Errorf("shim: informer cache: %w", err)
 	}
@@ -214,6 +218,9 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 	}
 	stopCache()
+	if err := s.history.close(); err != nil {
+		log.Error(err, "closing the archive")
+	}
 	return runErr
 }
 
@@ -275,6 +282,7 @@ func (s *Server) routes() http.Handler {
 	handle(stdapi.CallbackRoute, post, s.callback)
 	handle(stdapi.PluginAPIDispatchRoute, post, s.pluginAPIDispatch)
 	handle(stdapi.LogsRoute, get, s.logsHandler)
+	handle(stdapi.InvocationsRoute, get, s.listInvocations)
 	// The debug panel, a page for plugin authors that calls the routes above.
 	panel := ui.Handler()
 	r.Handle(ui.IndexPath, panel).Methods(get, http.MethodHead)

@@ -1,0 +1,279 @@
+package shim
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/archive"
+	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
+)
+
+// Bounds of the retries that open the archive at start-up.
+const (
+	archiveRetryMin = 500 * time.Millisecond
+	archiveRetryMax = 30 * time.Second
+)
+
+// history is the shim's way to the archive of finished invocations
+// (--archive). The archive is opened in the background, with retries, so
+// that the shim serves live work (and reports ready) while the database is
+// away; what needs the archive meanwhile answers 503 saying so.
+type history struct {
+	// dsn names the archive; "" with no archive configured.
+	dsn  string
+	open func(ctx context.Context, dsn string, opts archive.Options) (archive.Archive, error)
+	log  logr.Logger
+	// owned is set when the shim opened the archive and must close it.
+	owned bool
+
+	mu      sync.RWMutex
+	arch    archive.Archive
+	lastErr error
+	// closed is set by close, so that an Open that ends after it does
+	// not leak its archive.
+	closed bool
+}
+
+// newHistory returns the shim's history for opts: an archive given
+// already open, a DSN to open in run, or none.
+func newHistory(opts Options) *history {
+	h := &history{dsn: opts.ArchiveDSN, open: archive.Open, log: opts.Logger.WithName("archive")}
+	if opts.Archive != nil {
+		h.arch = opts.Archive
+		h.dsn = ""
+	}
+	return h
+}
+
+// configured reports whether the shim has an archive at all. Without one,
+// the shim answers from the cluster only, as before the archive existed.
+func (h *history) configured() bool {
+	if h == nil {
+		return false
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.arch != nil || h.dsn != ""
+}
+
+// run opens the archive, retrying with backoff until it opens or ctx ends.
+func (h *history) run(ctx context.Context) {
+	if h.dsn == "" {
+		return
+	}
+	delay := archiveRetryMin
+	for {
+		a, err := h.open(ctx, h.dsn, archive.Options{})
+		if err == nil {
+			h.mu.Lock()
+			if h.closed {
+				h.mu.Unlock()
+				_ = a.Close()
+				return
+			}
+			h.arch, h.owned, h.lastErr = a, true, nil
+			h.mu.Unlock()
+			h.log.Info("archive open: schedule, logs and invoke read through to it for finished invocations")
+			return
+		}
+		h.mu.Lock()
+		h.lastErr = err
+		h.mu.Unlock()
+		if errors.Is(err, archive.ErrInvalid) {
+			// A DSN the archive refuses will not get better by waiting.
+			h.log.Error(err, "archive DSN refused; finished invocations cannot be read until the shim restarts with a valid --archive")
+			return
+		}
+		h.log.Error(err, "archive unreachable; retrying", "in", delay)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, archiveRetryMax)
+	}
+}
+
+// close releases an archive the shim opened.
+func (h *history) close() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closed = true
+	if h.arch == nil || !h.owned {
+		return nil
+	}
+	err := h.arch.Close()
+	h.arch = nil
+	return err
+}
+
+// get returns the open archive, nil when none is configured, or a 503 that
+// says why it cannot be used yet.
+func (h *history) get() (archive.Archive, error) {
+	if h == nil {
+		return nil, nil
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	switch {
+	case h.arch != nil:
+		return h.arch, nil
+	case h.dsn == "":
+		return nil, nil
+	case h.lastErr != nil:
+		return nil, errorf(http.StatusServiceUnavailable, "the history archive is unreachable (%v); finished invocations cannot be read now, retry later", h.lastErr)
+	default:
+		return nil, errorf(http.StatusServiceUnavailable, "the history archive is not open yet; finished invocations cannot be read now, retry later")
+	}
+}
+
+// archiveErr turns an archive error into the API's: an unknown key is
+// 404, a refused argument 400, anything else means the database cannot be
+// used now: 503, naming what was being done.
+func archiveErr(err error, what string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, archive.ErrNotFound):
+		return errorf(http.StatusNotFound, "%s: %v", what, err)
+	case errors.Is(err, archive.ErrInvalid):
+		return errorf(http.StatusBadRequest, "%s: %v", what, err)
+	case errors.Is(err, context.Canceled):
+		return err
+	}
+	return errorf(http.StatusServiceUnavailable, "%s: the history archive is unreachable: %v", what, err)
+}
+
+// found is an invocation wherever it is: in the cluster (Live) while its
+// PluginInvocation exists, else in the archive (Archived).
+type found struct {
+	Live     *bkv1.PluginInvocation
+	Archived *archive.Record
+}
+
+// find returns the invocation named traceID of plugin code ("" for any
+// plugin): from the cluster while it is there, from the archive after the
+// manager deleted it. A miss in both is 404; a miss in the cluster while
+// the archive cannot be read is 503, since the invocation may well exist.
+func (s *invocations) find(ctx context.Context, code, traceID string) (found, error) {
+	inv, err := s.get(ctx, code, traceID)
+	var ae *apiError
+	switch {
+	case err == nil:
+		return found{Live: inv}, nil
+	case !errors.As(err, &ae) || ae.status != http.StatusNotFound || !stdapi.ValidTraceID(traceID):
+		return found{}, err
+	}
+	rec, ok, aerr := s.archived(ctx, traceID)
+	switch {
+	case aerr != nil:
+		return found{}, aerr
+	case !ok:
+		return found{}, err
+	case code != "" && rec.Plugin != code:
+		return found{}, errorf(http.StatusNotFound, "no invocation with trace id %s of plugin %s", traceID, code)
+	}
+	return found{Archived: rec}, nil
+}
+
+// archived reads the archived invocation named traceID: ok is false when
+// the archive does not hold it or the shim has no archive.
+func (s *invocations) archived(ctx context.Context, traceID string) (*archive.Record, bool, error) {
+	a, err := s.history.get()
+	if err != nil {
+		_, msg := statusOf(err)
+		return nil, false, errorf(http.StatusServiceUnavailable, "invocation %s is not in the cluster, and %s", traceID, msg)
+	}
+	if a == nil {
+		return nil, false, nil
+	}
+	rec, err := a.Get(ctx, archive.Key{Namespace: s.namespace, TraceID: traceID})
+	switch {
+	case errors.Is(err, archive.ErrNotFound):
+		return nil, false, nil
+	case err != nil:
+		return nil, false, archiveErr(err, "read invocation "+traceID)
+	}
+	return &rec, true, nil
+}
+
+// invokeArchived answers a retried invoke whose invocation has finished and
+// left the cluster: the same call gets the archived result, another call
+// with the same trace id 409, as sameCall does for a live invocation. It
+// returns nil when the trace id names no archived invocation (or the
+// invocation is still in the cluster, where Create finds it), so that the
+// invoke goes on. When the archive cannot be read it answers 503: running
+// the call again could execute it twice.
+func (s *invocations) invokeArchived(ctx context.Context, call invokeCall, publicInputs json.RawMessage, sensitiveNames []string) (*archive.Record, error) {
+	if !call.CallerTraceID || !s.history.configured() {
+		// A trace id the shim made up names nothing yet.
+		return nil, nil
+	}
+	inv := &bkv1.PluginInvocation{}
+	err := s.cache.Get(ctx, client.ObjectKey{Namespace: s.namespace, Name: call.TraceID}, inv)
+	if err == nil {
+		return nil, nil
+	}
+	if !apierrors.IsNotFound(err) {
+		return nil, kubeErr(err, "read invocation %s", call.TraceID)
+	}
+	rec, ok, err := s.archived(ctx, call.TraceID)
+	if err != nil || !ok {
+		return nil, err
+	}
+	if err := sameArchivedCall(rec, call, publicInputs, sensitiveNames); err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// sameArchivedCall is sameCall against an archived invocation. The archive
+// holds the inputs masked, so the sensitive ones are left out of the
+// comparison on both sides, as the live spec holds none of them either.
+func sameArchivedCall(rec *archive.Record, call invokeCall, publicInputs json.RawMessage, sensitiveNames []string) error {
+	switch {
+	case rec.Plugin != call.Code || rec.RequestedVersion != call.Version:
+		return errorf(http.StatusConflict, "trace id %s already names an invocation of plugin %s version %s, not of plugin %s version %s",
+			rec.TraceID, rec.Plugin, rec.RequestedVersion, call.Code, call.Version)
+	case !sameJSON(rawJSON(withoutFields(rec.Inputs, sensitiveNames)), rawJSON(withoutFields(publicInputs, sensitiveNames))):
+		return errorf(http.StatusConflict, "trace id %s already names an invocation of plugin %s with other inputs", rec.TraceID, rec.Plugin)
+	case !sameJSON(rawJSON(rec.Context), rawJSON(call.Request.Context)):
+		return errorf(http.StatusConflict, "trace id %s already names an invocation of plugin %s with another context", rec.TraceID, rec.Plugin)
+	}
+	return nil
+}
+
+// rawJSON wraps raw for sameJSON.
+func rawJSON(raw json.RawMessage) *apiextensionsv1.JSON {
+	return &apiextensionsv1.JSON{Raw: raw}
+}
+
+// withoutFields returns the JSON object obj without the named fields; obj
+// unchanged when it is not an object or names none of them.
+func withoutFields(obj json.RawMessage, names []string) json.RawMessage {
+	if len(names) == 0 || len(obj) == 0 {
+		return obj
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(obj, &m) != nil || m == nil {
+		return obj
+	}
+	for _, n := range names {
+		delete(m, n)
+	}
+	out, err := json.Marshal(m)
+	if err != nil {
+		return obj
+	}
+	return out
+}
