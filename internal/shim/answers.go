@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	eventsv1 "k8s.io/api/events/v1"
-
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 	"github.com/bkplugin/bk-plugin-operator/internal/archive"
 	"github.com/bkplugin/bk-plugin-operator/internal/wirestate"
@@ -108,20 +106,6 @@ func summaryOf(inv *bkv1.PluginInvocation) stdapi.InvocationSummary {
 func summaryFromRecord(rec *archive.Record) stdapi.InvocationSummary {
 	d := scheduleFromRecord(rec)
 	return stdapi.InvocationSummary{TraceID: d.TraceID, PluginVersion: d.PluginVersion, State: d.State, Err: d.Err, CreatedAt: d.CreatedAt, FinishAt: d.FinishAt}
-}
-
-// timelineFromEvents turns the events recorded on a live invocation into
-// its timeline, oldest first: the same entries the manager archives.
-func timelineFromEvents(events []eventsv1.Event) []archive.TimelineEntry {
-	out := make([]archive.TimelineEntry, 0, len(events))
-	for _, e := range events {
-		if e.Regarding.Kind != "" && e.Regarding.Kind != "PluginInvocation" {
-			continue
-		}
-		out = append(out, archive.TimelineEntry{Time: eventTime(e), Reason: e.Reason, Message: e.Note})
-	}
-	sortTimeline(out)
-	return out
 }
 
 // timelineLine is one timeline entry as a line of the logs answer:

@@ -157,7 +157,7 @@ func (s *invocations) listHistory(ctx context.Context, q historyQuery) (stdapi.I
 	}
 
 	var archived archive.ListPage
-	a, err := s.history.get()
+	a, err := s.past.get()
 	if err != nil {
 		_, msg := statusOf(err)
 		return stdapi.InvocationList{}, errorf(http.StatusServiceUnavailable, "the history of plugin %s cannot be listed: %s", q.Code, msg)

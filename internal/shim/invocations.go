@@ -41,8 +41,8 @@ type invocations struct {
 	versions  *versionService
 	compiled  *versions.Cache
 	waiters   *waiters
-	// history reads finished invocations that have left the cluster.
-	history *history
+	// past reads finished invocations that have left the cluster.
+	past    *readThrough
 	metrics *metrics
 	timeout time.Duration
 	keys    [][]byte

@@ -7,16 +7,14 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"slices"
 	"strconv"
-	"time"
 
-	eventsv1 "k8s.io/api/events/v1"
-	"k8s.io/apimachinery/pkg/fields"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 	"github.com/bkplugin/bk-plugin-operator/internal/archive"
+	"github.com/bkplugin/bk-plugin-operator/internal/history"
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
 	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
 )
@@ -24,14 +22,14 @@ import (
 // maxPodLogBytes bounds what is read of a plugin pod's log answer.
 const maxPodLogBytes = 4 << 20
 
-// logs assembles an invocation's log: the events the manager recorded on it
-// and the lines the plugin pod logged for its trace id.
+// logs assembles an invocation's log: its timeline and the lines its plugin
+// logged, from the cluster or the archive.
 type logs struct {
 	// reader lists events live: they are read rarely and are too many to
 	// cache.
 	reader client.Reader
-	// history holds the logs of archived invocations.
-	history   *history
+	// past holds the logs of archived invocations.
+	past      *readThrough
 	namespace string
 	versions  *versionService
 	pods      pods
@@ -46,24 +44,34 @@ func (l *logs) log(ctx context.Context, f found, page logPage) (stdapi.LogsData,
 	if f.Archived != nil {
 		return l.archivedLog(ctx, f.Archived, page)
 	}
-	inv := f.Live
-	events, err := l.events(ctx, inv)
-	if err != nil {
-		return stdapi.LogsData{}, err
+	// The cache holds no log lines (slimForCache): read them live.
+	inv := &bkv1.PluginInvocation{}
+	if err := l.reader.Get(ctx, client.ObjectKeyFromObject(f.Live), inv); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return stdapi.LogsData{}, kubeErr(err, "read invocation %s", f.Live.Name)
+		}
+		inv = f.Live // deleted a moment ago: answer what the cache had
 	}
-	podLines, err := l.podLines(ctx, inv)
-	if err != nil {
-		// The life cycle is still worth answering when the pod is away.
-		podLines = append(podLines, "plugin pod lines unavailable: "+err.Error())
+	// The same timeline and lines the manager archives (internal/history),
+	// so that the answer does not change when the invocation leaves the
+	// cluster.
+	lines := history.Lines(&inv.Status)
+	if len(lines) == 0 {
+		// A manager from before status.logs keeps no lines: ask the pod.
+		podLines, err := l.podLines(ctx, inv)
+		if err != nil {
+			podLines = []string{"plugin pod lines unavailable: " + err.Error()}
+		}
+		lines = podLines
 	}
-	all := logLines(timelineFromEvents(events), podLines)
+	all := logLines(history.Timeline(inv), lines)
 	return logsData(page, pageOf(page, all), len(all)), nil
 }
 
 // archivedLog reads a page of an archived invocation's log: its timeline,
 // then its plugin lines, read from the archive in pages.
 func (l *logs) archivedLog(ctx context.Context, rec *archive.Record, page logPage) (stdapi.LogsData, error) {
-	a, err := l.history.get()
+	a, err := l.past.get()
 	if err != nil {
 		return stdapi.LogsData{}, err
 	}
@@ -104,24 +112,6 @@ func (l *logs) archivedLog(ctx context.Context, rec *archive.Record, page logPag
 	return logsData(page, lines, total), nil
 }
 
-// events lists the events recorded on inv, live: they are read rarely and
-// are too many to cache.
-func (l *logs) events(ctx context.Context, inv *bkv1.PluginInvocation) ([]eventsv1.Event, error) {
-	var list eventsv1.EventList
-	err := l.reader.List(ctx, &list, client.InNamespace(l.namespace),
-		client.MatchingFieldsSelector{Selector: fields.OneTermEqualSelector("regarding.name", inv.Name)})
-	if err != nil {
-		return nil, kubeErr(err, "list events of invocation %s", inv.Name)
-	}
-	return list.Items, nil
-}
-
-// sortTimeline puts a timeline in time order, keeping the order of entries
-// of the same time.
-func sortTimeline(t []archive.TimelineEntry) {
-	slices.SortStableFunc(t, func(a, b archive.TimelineEntry) int { return a.Time.Compare(b.Time) })
-}
-
 // logPageOf reads the logs route's ?offset=&limit= (our extension; the
 // Python framework answers the whole log).
 func logPageOf(r *http.Request) (logPage, error) {
@@ -143,19 +133,6 @@ func logPageOf(r *http.Request) (logPage, error) {
 		*f.into, p.Paged = n, true
 	}
 	return p, nil
-}
-
-// eventTime is when an event happened; older recorders leave eventTime
-// empty and set the deprecated timestamps instead.
-func eventTime(e eventsv1.Event) time.Time {
-	switch {
-	case !e.EventTime.IsZero():
-		return e.EventTime.Time
-	case !e.DeprecatedLastTimestamp.IsZero():
-		return e.DeprecatedLastTimestamp.Time
-	default:
-		return e.CreationTimestamp.Time
-	}
 }
 
 // podLines asks the plugin pod of the invocation's version for the lines it

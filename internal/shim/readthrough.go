@@ -4,11 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
-	"sync"
 	"time"
 
-	"github.com/go-logr/logr"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -18,123 +17,62 @@ import (
 	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
 )
 
-// Bounds of the retries that open the archive at start-up.
-const (
-	archiveRetryMin = 500 * time.Millisecond
-	archiveRetryMax = 30 * time.Second
-)
-
-// history is the shim's way to the archive of finished invocations
-// (--archive). The archive is opened in the background, with retries, so
-// that the shim serves live work (and reports ready) while the database is
-// away; what needs the archive meanwhile answers 503 saying so.
-type history struct {
-	// dsn names the archive; "" with no archive configured.
-	dsn  string
-	open func(ctx context.Context, dsn string, opts archive.Options) (archive.Archive, error)
-	log  logr.Logger
+// readThrough is the shim's way to the archive of finished invocations
+// (--archive). The archive is opened in the background, with retries
+// (archive.OpenDeferred), so that the shim serves live work and reports
+// ready while the database is away; what needs the archive meanwhile
+// answers 503 saying so.
+type readThrough struct {
+	// arch is nil when no archive is configured: the shim then answers from
+	// the cluster only, as before the archive existed.
+	arch archive.Archive
 	// owned is set when the shim opened the archive and must close it.
 	owned bool
-
-	mu      sync.RWMutex
-	arch    archive.Archive
-	lastErr error
-	// closed is set by close, so that an Open that ends after it does
-	// not leak its archive.
-	closed bool
 }
 
-// newHistory returns the shim's history for opts: an archive given
-// already open, a DSN to open in run, or none.
-func newHistory(opts Options) *history {
-	h := &history{dsn: opts.ArchiveDSN, open: archive.Open, log: opts.Logger.WithName("archive")}
+// newReadThrough returns the shim's way to the archive for opts: an archive given already
+// open, a DSN to open in the background, or none. A DSN that can never
+// work fails here, so that a typo stops the shim at start-up.
+func newReadThrough(opts Options) (*readThrough, error) {
 	if opts.Archive != nil {
-		h.arch = opts.Archive
-		h.dsn = ""
+		return &readThrough{arch: opts.Archive}, nil
 	}
-	return h
+	if opts.ArchiveDSN == "" {
+		return &readThrough{}, nil
+	}
+	log := opts.Logger.WithName("archive")
+	d, err := archive.OpenDeferred(context.Background(), opts.ArchiveDSN, archive.Options{}, archive.DeferredOptions{
+		OnError: func(err error, retryIn time.Duration) {
+			log.Error(err, "archive unreachable; finished invocations cannot be read until it answers", "retryIn", retryIn)
+		},
+		OnOpen: func() {
+			log.Info("archive open: schedule, logs, invoke and the history list read finished invocations from it")
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("--archive: %w", err)
+	}
+	return &readThrough{arch: d, owned: true}, nil
 }
 
-// configured reports whether the shim has an archive at all. Without one,
-// the shim answers from the cluster only, as before the archive existed.
-func (h *history) configured() bool {
+// configured reports whether the shim has an archive at all.
+func (h *readThrough) configured() bool { return h != nil && h.arch != nil }
+
+// get returns the archive, nil when none is configured. Its methods fail
+// with archive.ErrUnavailable while it is not open yet (archiveErr: 503).
+func (h *readThrough) get() (archive.Archive, error) {
 	if h == nil {
-		return false
+		return nil, nil
 	}
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	return h.arch != nil || h.dsn != ""
-}
-
-// run opens the archive, retrying with backoff until it opens or ctx ends.
-func (h *history) run(ctx context.Context) {
-	if h.dsn == "" {
-		return
-	}
-	delay := archiveRetryMin
-	for {
-		a, err := h.open(ctx, h.dsn, archive.Options{})
-		if err == nil {
-			h.mu.Lock()
-			if h.closed {
-				h.mu.Unlock()
-				_ = a.Close()
-				return
-			}
-			h.arch, h.owned, h.lastErr = a, true, nil
-			h.mu.Unlock()
-			h.log.Info("archive open: schedule, logs and invoke read through to it for finished invocations")
-			return
-		}
-		h.mu.Lock()
-		h.lastErr = err
-		h.mu.Unlock()
-		if errors.Is(err, archive.ErrInvalid) {
-			// A DSN the archive refuses will not get better by waiting.
-			h.log.Error(err, "archive DSN refused; finished invocations cannot be read until the shim restarts with a valid --archive")
-			return
-		}
-		h.log.Error(err, "archive unreachable; retrying", "in", delay)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(delay):
-		}
-		delay = min(2*delay, archiveRetryMax)
-	}
+	return h.arch, nil
 }
 
 // close releases an archive the shim opened.
-func (h *history) close() error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.closed = true
-	if h.arch == nil || !h.owned {
+func (h *readThrough) close() error {
+	if !h.configured() || !h.owned {
 		return nil
 	}
-	err := h.arch.Close()
-	h.arch = nil
-	return err
-}
-
-// get returns the open archive, nil when none is configured, or a 503 that
-// says why it cannot be used yet.
-func (h *history) get() (archive.Archive, error) {
-	if h == nil {
-		return nil, nil
-	}
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	switch {
-	case h.arch != nil:
-		return h.arch, nil
-	case h.dsn == "":
-		return nil, nil
-	case h.lastErr != nil:
-		return nil, errorf(http.StatusServiceUnavailable, "the history archive is unreachable (%v); finished invocations cannot be read now, retry later", h.lastErr)
-	default:
-		return nil, errorf(http.StatusServiceUnavailable, "the history archive is not open yet; finished invocations cannot be read now, retry later")
-	}
+	return h.arch.Close()
 }
 
 // archiveErr turns an archive error into the API's: an unknown key is
@@ -151,7 +89,7 @@ func archiveErr(err error, what string) error {
 	case errors.Is(err, context.Canceled):
 		return err
 	}
-	return errorf(http.StatusServiceUnavailable, "%s: the history archive is unreachable: %v", what, err)
+	return errorf(http.StatusServiceUnavailable, "%s: the history archive cannot be read now (%v); retry later", what, err)
 }
 
 // found is an invocation wherever it is: in the cluster (Live) while its
@@ -189,11 +127,7 @@ func (s *invocations) find(ctx context.Context, code, traceID string) (found, er
 // archived reads the archived invocation named traceID: ok is false when
 // the archive does not hold it or the shim has no archive.
 func (s *invocations) archived(ctx context.Context, traceID string) (*archive.Record, bool, error) {
-	a, err := s.history.get()
-	if err != nil {
-		_, msg := statusOf(err)
-		return nil, false, errorf(http.StatusServiceUnavailable, "invocation %s is not in the cluster, and %s", traceID, msg)
-	}
+	a, _ := s.past.get()
 	if a == nil {
 		return nil, false, nil
 	}
@@ -202,7 +136,7 @@ func (s *invocations) archived(ctx context.Context, traceID string) (*archive.Re
 	case errors.Is(err, archive.ErrNotFound):
 		return nil, false, nil
 	case err != nil:
-		return nil, false, archiveErr(err, "read invocation "+traceID)
+		return nil, false, archiveErr(err, "invocation "+traceID+" is not in the cluster, and reading it from the archive failed")
 	}
 	return &rec, true, nil
 }
@@ -215,7 +149,7 @@ func (s *invocations) archived(ctx context.Context, traceID string) (*archive.Re
 // invoke goes on. When the archive cannot be read it answers 503: running
 // the call again could execute it twice.
 func (s *invocations) invokeArchived(ctx context.Context, call invokeCall, publicInputs json.RawMessage, sensitiveNames []string) (*archive.Record, error) {
-	if !call.CallerTraceID || !s.history.configured() {
+	if !call.CallerTraceID || !s.past.configured() {
 		// A trace id the shim made up names nothing yet.
 		return nil, nil
 	}
