@@ -145,7 +145,9 @@ func TestHistoryQueryOf(t *testing.T) {
 		check func(historyQuery) bool
 		err   string
 	}{
-		{"", func(q historyQuery) bool { return q.Limit == archive.DefaultListLimit && q.States == nil && q.After == nil }, ""},
+		{"", func(q historyQuery) bool {
+			return q.Limit == archive.DefaultListLimit && q.States == nil && q.After == nil
+		}, ""},
 		{"state=FAIL", func(q historyQuery) bool { return slices.Equal(q.States, []protocol.State{protocol.StateFail}) }, ""},
 		{"state=5,poll", func(q historyQuery) bool {
 			return slices.Equal(q.States, []protocol.State{protocol.StateFail, protocol.StatePoll})
