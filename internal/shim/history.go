@@ -170,7 +170,8 @@ func (s *invocations) listHistory(ctx context.Context, q historyQuery) (stdapi.I
 		if q.After != nil {
 			opts.Cursor = archive.CursorAfter(time.UnixMicro(q.After.CreatedAt), q.After.TraceID)
 		}
-		if archived, err = a.List(ctx, opts); err != nil {
+		archived, err = a.List(ctx, opts)
+		if s.past.counted("list", err) != nil {
 			return stdapi.InvocationList{}, archiveErr(err, "list the history of plugin "+q.Code)
 		}
 	}

@@ -92,7 +92,7 @@ func (l *logs) archivedLog(ctx context.Context, rec *archive.Record, page logPag
 			n = min(max(remaining, 1), archive.MaxLogLimit)
 		}
 		p, err := a.Logs(ctx, rec.Key, from, n)
-		if err != nil {
+		if l.past.counted("logs", err) != nil {
 			return stdapi.LogsData{}, archiveErr(err, "read the log of invocation "+rec.TraceID)
 		}
 		total = len(timeline) + p.Total

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -28,14 +29,46 @@ type readThrough struct {
 	arch archive.Archive
 	// owned is set when the shim opened the archive and must close it.
 	owned bool
+	// reads counts the archive's reads by what and outcome, so that an
+	// operator sees how much of the traffic reads history.
+	reads *prometheus.CounterVec
+}
+
+// Outcomes of an archive read, for readThrough.reads.
+const (
+	archiveFound    = "found"
+	archiveNotFound = "not_found"
+	archiveError    = "error"
+)
+
+// counted records the outcome of one archive read of what and returns err.
+func (h *readThrough) counted(what string, err error) error {
+	if h.reads != nil {
+		outcome := archiveFound
+		switch {
+		case errors.Is(err, archive.ErrNotFound):
+			outcome = archiveNotFound
+		case err != nil:
+			outcome = archiveError
+		}
+		h.reads.WithLabelValues(what, outcome).Inc()
+	}
+	return err
 }
 
 // newReadThrough returns the shim's way to the archive for opts: an archive given already
 // open, a DSN to open in the background, or none. A DSN that can never
 // work fails here, so that a typo stops the shim at start-up.
 func newReadThrough(opts Options) (*readThrough, error) {
+	reads := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "bkplugin", Subsystem: "shim", Name: "archive_reads_total",
+		Help: "Reads of the history archive (get, logs, list) by outcome: found, not_found or error.",
+	}, []string{"what", "outcome"})
+	if err := opts.Registry.Register(reads); err != nil {
+		return nil, fmt.Errorf("register archive metrics: %w", err)
+	}
 	if opts.Archive != nil {
-		return &readThrough{arch: opts.Archive}, nil
+		return &readThrough{arch: opts.Archive, reads: reads}, nil
 	}
 	if opts.ArchiveDSN == "" {
 		return &readThrough{}, nil
@@ -52,7 +85,7 @@ func newReadThrough(opts Options) (*readThrough, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--archive: %w", err)
 	}
-	return &readThrough{arch: d, owned: true}, nil
+	return &readThrough{arch: d, owned: true, reads: reads}, nil
 }
 
 // configured reports whether the shim has an archive at all.
@@ -132,6 +165,7 @@ func (s *invocations) archived(ctx context.Context, traceID string) (*archive.Re
 		return nil, false, nil
 	}
 	rec, err := a.Get(ctx, archive.Key{Namespace: s.namespace, TraceID: traceID})
+	s.past.counted("get", err)
 	switch {
 	case errors.Is(err, archive.ErrNotFound):
 		return nil, false, nil

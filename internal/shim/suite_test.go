@@ -30,6 +30,7 @@ import (
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 	"github.com/bkplugin/bk-plugin-operator/controllers"
+	"github.com/bkplugin/bk-plugin-operator/internal/archive"
 	"github.com/bkplugin/bk-plugin-operator/internal/shim"
 	"github.com/bkplugin/bk-plugin-operator/internal/syncbuf"
 	"github.com/bkplugin/bk-plugin-operator/internal/testenv"
@@ -77,6 +78,10 @@ var (
 
 	pods []*httptest.Server
 
+	// historyArchive is the archive the shim reads finished invocations
+	// from: a real SQLite file.
+	historyArchive archive.Archive
+
 	// allLogs holds every line the shim, the manager and the plugin pods
 	// logged, so that specs can check no sensitive value reached a log.
 	allLogs = &syncbuf.Buffer{}
@@ -113,6 +118,8 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 	shimURL = "http://" + ln.Addr().String()
 	registry = prometheus.NewRegistry()
+	historyArchive, err = archive.Open(suiteCtx, "sqlite://"+filepath.Join(GinkgoT().TempDir(), "history.db"), archive.Options{})
+	Expect(err).NotTo(HaveOccurred())
 	// The shim runs with exactly the RBAC controller-gen generates for it,
 	// so a missing marker fails here and not in a cluster.
 	shimCfg, err := testenv.UserWithRole(suiteCtx, testEnv, k8sClient, filepath.Join("..", "..", "config", "rbac", "shim", "role.yaml"), "bk-plugin-shim")
@@ -128,6 +135,7 @@ var _ = BeforeSuite(func() {
 		Logger:               logf.Log.WithName("shim"),
 		Listener:             ln,
 		ShutdownTimeout:      5 * time.Second,
+		Archive:              historyArchive,
 	})
 	Expect(err).NotTo(HaveOccurred())
 	shimCtx, cancel := context.WithCancel(suiteCtx)
@@ -165,6 +173,9 @@ var _ = AfterSuite(func() {
 		Eventually(shimDone, eventuallyTimeout).Should(Receive(BeNil()))
 	}
 	stopSuite()
+	if historyArchive != nil {
+		Expect(historyArchive.Close()).To(Succeed())
+	}
 	for _, p := range pods {
 		p.Close()
 	}
