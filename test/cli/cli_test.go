@@ -215,13 +215,6 @@ func TestCLIAgainstLocalStack(t *testing.T) {
 
 	t.Run("history and cancel", func(t *testing.T) {
 		r := s.run("history", "poller", "-o", "json", "--limit", "50")
-		if r.code != 0 && strings.Contains(r.stderr, ": 404 Not Found") {
-			// The routes are being added to the shim on another branch; the
-			// CLI's side is tested against their documented shape in
-			// cmd/bkplugin/internal/cli. This turns into a real test once
-			// the shim serves them.
-			t.Skipf("the shim serves no history route yet: %s", strings.TrimSpace(r.stderr))
-		}
 		if r.code != 0 {
 			t.Fatalf("history exited %d: %s", r.code, r.stderr)
 		}
