@@ -120,9 +120,11 @@ demo: envtest ## Start the local stack, drive every example plugin through the s
 .PHONY: run-local
 # Only the READY line goes to stdout, so that scripts can read it; the
 # build's output goes to stderr.
+# RUN_LOCAL_ARGS passes flags to bin/localstack, such as
+# RUN_LOCAL_ARGS="--manager-arg=--keep-finished=5s".
 run-local: envtest ## Run the whole system on this machine until Ctrl-C (SHIM_ADDR=host:port moves the shim).
 	@$(MAKE) --no-print-directory binaries >&2
-	@KUBEBUILDER_ASSETS="$$($(ENVTEST) 2>/dev/null)" bin/localstack --bin-dir bin
+	@KUBEBUILDER_ASSETS="$$($(ENVTEST) 2>/dev/null)" bin/localstack --bin-dir bin $(RUN_LOCAL_ARGS)
 
 .PHONY: bench
 # Like run-local, only the results go to stdout: the table, then one JSON

@@ -21,6 +21,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/archive"
 	"github.com/bkplugin/bk-plugin-operator/internal/cmdutil"
 	"github.com/bkplugin/bk-plugin-operator/internal/controller/invocation"
 	"github.com/bkplugin/bk-plugin-operator/internal/controller/version"
@@ -54,6 +55,17 @@ type Options struct {
 	CallbackKeyFile string
 	// ProbeInterval is how often a Ready PluginVersion is probed again.
 	ProbeInterval time.Duration
+	// Archive is the history archive's DSN (sqlite:///path/file.db or
+	// postgres://...); DefaultArchiveDSN when empty. It is opened in the
+	// background: the manager reconciles live work while it is down.
+	Archive string
+	// KeepFinished is how long a finished invocation stays in the cluster
+	// once archived (spec.ttlSecondsAfterFinished wins); DefaultKeepFinished
+	// when zero.
+	KeepFinished time.Duration
+	// HistoryRetention is how long the archive keeps an invocation after it
+	// finished; DefaultHistoryRetention when zero.
+	HistoryRetention time.Duration
 	// PprofAddr serves net/http/pprof when set.
 	PprofAddr string
 	// Config returns how to reach the API server; it is called after the
@@ -87,6 +99,27 @@ func Run(ctx context.Context, o Options) error {
 	if o.CallbackBaseURL == "" || len(callbackKey) == 0 {
 		setupLog.Info("no --callback-base-url or --callback-key-file: plugins cannot prepare callbacks")
 	}
+
+	if o.Archive == "" {
+		o.Archive = DefaultArchiveDSN
+	}
+	if o.KeepFinished <= 0 {
+		o.KeepFinished = DefaultKeepFinished
+	}
+	if o.HistoryRetention <= 0 {
+		o.HistoryRetention = DefaultHistoryRetention
+	}
+	archiveLog := o.Logger.WithName("archive")
+	history, err := archive.OpenDeferred(ctx, o.Archive, archive.Options{}, archive.DeferredOptions{
+		OnError: func(err error, retryIn time.Duration) {
+			archiveLog.Error(err, "cannot open the history archive; finished invocations wait in the cluster", "retryIn", retryIn)
+		},
+		OnOpen: func() { archiveLog.Info("history archive open") },
+	})
+	if err != nil {
+		return fmt.Errorf("--archive: %w", err)
+	}
+	defer history.Close()
 
 	restCfg := o.Config()
 	restCfg.QPS, restCfg.Burst = float32(o.QPS), o.Burst
@@ -148,12 +181,20 @@ func Run(ctx context.Context, o Options) error {
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up PluginInvocation controller: %w", err)
 	}
+	ret, err := newRetention(history, o.HistoryRetention, retentionInterval(o.HistoryRetention), archiveLog, ctrlmetrics.Registry)
+	if err != nil {
+		return fmt.Errorf("register archive metrics: %w", err)
+	}
+	if err := mgr.Add(ret); err != nil {
+		return fmt.Errorf("add history retention: %w", err)
+	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return fmt.Errorf("add health check: %w", err)
 	}
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 		return fmt.Errorf("add ready check: %w", err)
 	}
-	setupLog.Info("starting manager", "concurrency", o.Concurrency, "qps", o.QPS, "burst", o.Burst)
+	setupLog.Info("starting manager", "concurrency", o.Concurrency, "qps", o.QPS, "burst", o.Burst,
+		"keepFinished", o.KeepFinished, "historyRetention", o.HistoryRetention)
 	return mgr.Start(ctx)
 }
