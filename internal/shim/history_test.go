@@ -216,3 +216,34 @@ func TestSameArchivedCall(t *testing.T) {
 		}
 	}
 }
+
+// TestArchiveDownAnswers503 reads through to an archive whose database
+// never answers: every read that needs it is 503 saying so, never 404 (the
+// invocation may exist) nor 500.
+func TestArchiveDownAnswers503(t *testing.T) {
+	ctx := context.Background()
+	d, err := archive.OpenDeferred(ctx, "postgres://bk@127.0.0.1:1/none?sslmode=disable&connect_timeout=1", archive.Options{},
+		archive.DeferredOptions{MinBackoff: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	past := &readThrough{arch: d}
+	s := &invocations{namespace: "ns", past: past}
+	check := func(what string, err error) {
+		t.Helper()
+		status, msg := statusOf(err)
+		if status != http.StatusServiceUnavailable || !strings.Contains(msg, "cannot be read now") {
+			t.Errorf("%s: %d %q, want 503 saying the archive cannot be read now", what, status, msg)
+		}
+	}
+	_, _, err = s.archived(ctx, traceA)
+	check("get", err)
+	rec := archive.Record{Key: archive.Key{Namespace: "ns", TraceID: traceA}}
+	_, err = (&logs{past: past}).archivedLog(ctx, &rec, logPage{})
+	check("logs", err)
+	_, err = s.invokeArchived(ctx, invokeCall{TraceID: traceA, CallerTraceID: false}, nil, nil)
+	if err != nil {
+		t.Errorf("an invoke without a trace id of its own needs no archive, got %v", err)
+	}
+}
