@@ -173,12 +173,17 @@ config/default/callback.key:
 	@umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > $@
 	@echo "generated $@ (the callback signing key; keep it secret)"
 
+config/default/archive.dsn:
+	@echo "config/default/archive.dsn is missing: write the history archive's PostgreSQL DSN into it," >&2
+	@echo "such as postgres://bkplugin:PASSWORD@db.example:5432/bkplugin?sslmode=verify-full (docs/history.md)" >&2
+	@exit 1
+
 .PHONY: deploy
-deploy: manifests kubectl config/default/callback.key ## Deploy CRDs, RBAC, the manager and the shim (config/default) to the current kubeconfig's cluster.
+deploy: manifests kubectl config/default/callback.key config/default/archive.dsn ## Deploy CRDs, RBAC, the manager and the shim (config/default) to the current kubeconfig's cluster.
 	$(KUBECTL) apply --server-side -k config/default
 
 .PHONY: undeploy
-undeploy: kubectl config/default/callback.key ## Remove what deploy created.
+undeploy: kubectl config/default/callback.key config/default/archive.dsn ## Remove what deploy created.
 	$(KUBECTL) delete --ignore-not-found=$(ignore-not-found) -k config/default
 
 .PHONY: deploy-examples

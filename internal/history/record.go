@@ -73,7 +73,7 @@ func Record(inv *bkv1.PluginInvocation, m Masking) (archive.Record, error) {
 		return archive.Record{}, fmt.Errorf("invocation %s/%s: status.outputs must be a JSON object: %w", inv.Namespace, inv.Name, err)
 	}
 	rec := archive.Record{
-		Key:              archive.Key{Namespace: inv.Namespace, TraceID: inv.Name},
+		Key:              archive.Key{Namespace: inv.Namespace, TraceID: TraceID(inv)},
 		Plugin:           inv.Spec.Plugin,
 		RequestedVersion: inv.Spec.Version,
 		ResolvedVersion:  st.ResolvedVersion,
@@ -95,6 +95,16 @@ func Record(inv *bkv1.PluginInvocation, m Masking) (archive.Record, error) {
 	// Attempts stays empty until retries are recorded per attempt; the
 	// Retrying condition in the timeline says what the last failure was.
 	return rec, nil
+}
+
+// TraceID is the trace id inv is archived under: status.traceID, which the
+// manager sets and the standard API answers, else its name (the shim names
+// each invocation after its trace id, so the two are the same).
+func TraceID(inv *bkv1.PluginInvocation) string {
+	if inv.Status.TraceID != "" {
+		return inv.Status.TraceID
+	}
+	return inv.Name
 }
 
 // Lines returns the log lines a record of st holds: a first line saying

@@ -145,6 +145,16 @@ func TestRecord(t *testing.T) {
 			}
 		},
 	}, {
+		name: "a hand-made invocation is archived under the trace id status gives it",
+		edit: func(inv *bkv1.PluginInvocation) {
+			inv.Name, inv.Status.TraceID = "my-invocation", "fedcba9876543210fedcba9876543210"
+		},
+		check: func(t *testing.T, r archive.Record) {
+			if r.TraceID != "fedcba9876543210fedcba9876543210" {
+				t.Fatalf("trace id %q", r.TraceID)
+			}
+		},
+	}, {
 		name: "running: refused",
 		edit: func(inv *bkv1.PluginInvocation) { inv.Status.State = bkv1.StatePoll },
 		err:  ErrNotFinished,

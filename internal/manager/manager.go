@@ -45,9 +45,8 @@ type Options struct {
 	Burst int
 	// Concurrency is how many PluginInvocations are reconciled at once.
 	Concurrency int
-	// DefaultTTL, RetryBudget, CallbackBaseURL and ClusterDomain are as in
+	// RetryBudget, CallbackBaseURL and ClusterDomain are as in
 	// invocation.Options.
-	DefaultTTL      time.Duration
 	RetryBudget     time.Duration
 	CallbackBaseURL string
 	ClusterDomain   string
@@ -174,7 +173,8 @@ func Run(ctx context.Context, o Options) error {
 			ClusterDomain:           o.ClusterDomain,
 			CallbackBaseURL:         o.CallbackBaseURL,
 			CallbackKey:             callbackKey,
-			DefaultTTL:              o.DefaultTTL,
+			Archive:                 history,
+			KeepFinished:            o.KeepFinished,
 			RetryBudget:             o.RetryBudget,
 			MaxConcurrentReconciles: o.Concurrency,
 		},

@@ -9,14 +9,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/bkplugin/bk-plugin-operator/internal/archive"
+	"github.com/bkplugin/bk-plugin-operator/internal/controller/invocation"
 )
 
 // Defaults of the history flags.
 const (
-	// DefaultKeepFinished is how long a finished, archived invocation stays
-	// in the cluster: long enough for a caller's last schedule poll and a
-	// kubectl look, short enough that etcd and every cache hold live work.
-	DefaultKeepFinished = 10 * time.Minute
+	// DefaultKeepFinished is the invocation reconciler's.
+	DefaultKeepFinished = invocation.DefaultKeepFinished
 	// DefaultHistoryRetention keeps history 30 days, the Python framework's
 	// SCHEDULE_PERSISTENT_DAYS.
 	DefaultHistoryRetention = 30 * 24 * time.Hour

@@ -18,14 +18,18 @@ const configDir = "../../config"
 // render builds the kustomization in config/<dir> with the kustomize
 // library, the same code as kubectl apply -k, without the kustomize binary
 // (no download). config/ is copied to a temporary folder first, with a
-// callback key, because config/default generates its Secret from a
-// git-ignored file that make deploy creates.
+// callback key and an archive DSN, because config/default generates their
+// Secrets from git-ignored files.
 func render(t *testing.T, dir string) []*unstructured.Unstructured {
 	t.Helper()
 	root := filepath.Join(t.TempDir(), "config")
 	copyTree(t, configDir, root)
 	key := filepath.Join(root, "default", "callback.key")
 	if err := os.WriteFile(key, []byte(strings.Repeat("0123456789abcdef", 4)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dsn := filepath.Join(root, "default", "archive.dsn")
+	if err := os.WriteFile(dsn, []byte("postgres://bkplugin:secret@db.example:5432/bkplugin?sslmode=verify-full"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
@@ -132,6 +136,25 @@ func TestDefaultRendersTheOperator(t *testing.T) {
 		if !strings.HasPrefix(image, "bkplugin/bk-plugin-") {
 			t.Errorf("Deployment %s runs image %q, want a bkplugin/bk-plugin-* image", name, image)
 		}
+	}
+	// The manager reads its archive DSN from the generated archive Secret.
+	var archiveSecret string
+	for _, o := range objs {
+		if o.GetKind() == "Secret" && strings.HasPrefix(o.GetName(), "bk-plugin-archive-") {
+			archiveSecret = o.GetName()
+		}
+	}
+	m := find(t, objs, "Deployment", "bk-plugin-controller-manager")
+	containers, _, _ := unstructured.NestedSlice(m.Object, "spec", "template", "spec", "containers")
+	envs, _, _ := unstructured.NestedSlice(containers[0].(map[string]any), "env")
+	ref := ""
+	for _, e := range envs {
+		if e.(map[string]any)["name"] == "ARCHIVE_DSN" {
+			ref, _, _ = unstructured.NestedString(e.(map[string]any), "valueFrom", "secretKeyRef", "name")
+		}
+	}
+	if archiveSecret == "" || ref != archiveSecret {
+		t.Errorf("the manager's ARCHIVE_DSN comes from Secret %q, want the generated archive Secret %q", ref, archiveSecret)
 	}
 	for _, b := range []struct{ kind, name string }{
 		{"ClusterRoleBinding", "bk-plugin-manager-rolebinding"},
