@@ -9,11 +9,11 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 	"github.com/bkplugin/bk-plugin-operator/internal/archive"
-	"github.com/bkplugin/bk-plugin-operator/internal/history"
 	bkclient "github.com/bkplugin/bk-plugin-operator/sdk/client"
 	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
 )
@@ -58,22 +58,17 @@ func readAnswers(code, version, trace string, inputs map[string]any) answers {
 	return a
 }
 
-// archiveAndDelete does the manager's part once an invocation has finished:
-// write its record (history.Record, the manager's own function) to the
-// archive, then delete the PluginInvocation, as --keep-finished does.
-// TODO(issue 14): the suite's manager does this itself once it archives
-// (branch history-mgr); then wait for the deletion instead.
-func archiveAndDelete(trace string) {
+// waitArchivedAndDeleted waits for the manager to archive the finished
+// invocation and delete it --keep-finished later.
+func waitArchivedAndDeleted(trace string) {
 	GinkgoHelper()
-	inv := getInvocation(trace)
-	Expect(inv.Status.State.Terminal()).To(BeTrue())
-	rec, err := history.Record(inv, history.Masking{})
-	Expect(err).NotTo(HaveOccurred())
-	Expect(historyArchive.Put(suiteCtx, rec)).To(Succeed())
-	Expect(k8sClient.Delete(suiteCtx, inv)).To(Succeed())
+	Eventually(func() error {
+		_, err := historyArchive.Get(suiteCtx, archive.Key{Namespace: namespace, TraceID: trace})
+		return err
+	}).Should(Succeed())
 	Eventually(func() bool {
-		return apierrors.IsNotFound(k8sClient.Get(suiteCtx, client.ObjectKeyFromObject(inv), &bkv1.PluginInvocation{}))
-	}).Should(BeTrue())
+		return apierrors.IsNotFound(k8sClient.Get(suiteCtx, client.ObjectKey{Namespace: namespace, Name: trace}, &bkv1.PluginInvocation{}))
+	}, keepFinished+eventuallyTimeout).Should(BeTrue())
 }
 
 var _ = Describe("finished invocations read through to the archive", func() {
@@ -87,9 +82,13 @@ var _ = Describe("finished invocations read through to the archive", func() {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(done.State.Terminal()).To(BeTrue())
 
+		// The manager archives it at once (after any finish notification):
+		// its record is final from then on.
+		Eventually(func() *metav1.Time { return getInvocation(trace).Status.ArchivedTime }).ShouldNot(BeNil())
 		live := readAnswers("poller", "1.0.0", trace, inputs)
+		Expect(live.Logs).To(ContainSubstring("polled"), "the plugin's lines are in the live log")
 		executes := getInvocation(trace).Status.InvokeCount
-		archiveAndDelete(trace)
+		waitArchivedAndDeleted(trace)
 		// Once the shim's cache has forgotten it (nothing of it stays in
 		// memory), schedule reads it from the archive.
 		found := archiveReads("get", "found")

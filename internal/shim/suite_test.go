@@ -54,6 +54,8 @@ const (
 	// example plugin's first execute takes milliseconds.
 	invokeTimeout = 3 * time.Second
 	maxBodyBytes  = 64 << 10
+	// keepFinished is the manager's --keep-finished in the suite.
+	keepFinished = 15 * time.Second
 	namespace     = "shim-e2e"
 )
 
@@ -209,6 +211,11 @@ func startManager() {
 			RetryInitialInterval:    100 * time.Millisecond,
 			RetryMaxInterval:        500 * time.Millisecond,
 			MaxConcurrentReconciles: 4,
+			// The archive the shim reads through to; finished invocations
+			// leave the cluster soon enough for a spec to wait for it,
+			// late enough for the others to read them first.
+			Archive:      historyArchive,
+			KeepFinished: keepFinished,
 		},
 	}).SetupWithManager(mgr)).To(Succeed())
 	go func() {
