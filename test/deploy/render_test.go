@@ -4,6 +4,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -144,17 +145,24 @@ func TestDefaultRendersTheOperator(t *testing.T) {
 			archiveSecret = o.GetName()
 		}
 	}
-	m := find(t, objs, "Deployment", "bk-plugin-controller-manager")
-	containers, _, _ := unstructured.NestedSlice(m.Object, "spec", "template", "spec", "containers")
-	envs, _, _ := unstructured.NestedSlice(containers[0].(map[string]any), "env")
-	ref := ""
-	for _, e := range envs {
-		if e.(map[string]any)["name"] == "ARCHIVE_DSN" {
-			ref, _, _ = unstructured.NestedString(e.(map[string]any), "valueFrom", "secretKeyRef", "name")
+	// So does the shim, which reads finished invocations through to it.
+	for _, name := range []string{"bk-plugin-controller-manager", "bk-plugin-apiserver"} {
+		m := find(t, objs, "Deployment", name)
+		containers, _, _ := unstructured.NestedSlice(m.Object, "spec", "template", "spec", "containers")
+		envs, _, _ := unstructured.NestedSlice(containers[0].(map[string]any), "env")
+		args, _, _ := unstructured.NestedStringSlice(containers[0].(map[string]any), "args")
+		ref := ""
+		for _, e := range envs {
+			if e.(map[string]any)["name"] == "ARCHIVE_DSN" {
+				ref, _, _ = unstructured.NestedString(e.(map[string]any), "valueFrom", "secretKeyRef", "name")
+			}
 		}
-	}
-	if archiveSecret == "" || ref != archiveSecret {
-		t.Errorf("the manager's ARCHIVE_DSN comes from Secret %q, want the generated archive Secret %q", ref, archiveSecret)
+		if archiveSecret == "" || ref != archiveSecret {
+			t.Errorf("%s's ARCHIVE_DSN comes from Secret %q, want the generated archive Secret %q", name, ref, archiveSecret)
+		}
+		if !slices.Contains(args, "--archive=$(ARCHIVE_DSN)") {
+			t.Errorf("%s's args %q lack --archive=$(ARCHIVE_DSN)", name, args)
+		}
 	}
 	for _, b := range []struct{ kind, name string }{
 		{"ClusterRoleBinding", "bk-plugin-manager-rolebinding"},
