@@ -75,7 +75,7 @@ var _ = Describe("finished invocations read through to the archive", func() {
 	It("answers schedule, logs, a repeated invoke and the history list the same after the invocation leaves the cluster", func() {
 		c := newClient(bkclient.Options{})
 		trace := newTraceID()
-		inputs := map[string]any{"polls": 2, "interval": 0.1}
+		inputs := map[string]any{"polls": 2, "interval": 1}
 		_, err := c.Invoke(suiteCtx, "poller", "1.0.0", invokeReq(inputs), bkclient.InvokeOptions{TraceID: trace})
 		Expect(err).NotTo(HaveOccurred())
 		done, err := c.WaitTerminal(suiteCtx, "poller", trace, pollEvery, nil)
