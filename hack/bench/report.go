@@ -121,7 +121,7 @@ func (r *results) print(w io.Writer, cfg config) error {
 	}
 	if s := r.Soak; s != nil {
 		bound := int(s.RatePerS*s.KeepFinishedS) + 500 // + what may be in flight
-		row(fmt.Sprintf("soak invocations (hello at %.0f/s for %.0fs, keep-finished %.0fs)", s.RatePerS, s.DurationS, s.KeepFinishedS), fmt.Sprintf("%d (%d failed)", s.Invocations, s.Failed), "", "", nil)
+		row(fmt.Sprintf("soak invocations (hello at %.0f/s for %.0fs, keep-finished %.0fs)", s.RatePerS, s.DurationS, s.KeepFinishedS), fmt.Sprintf("%d (%d failed, %d not sent)", s.Invocations, s.Failed, s.NotSent), "", "", nil)
 		row("soak PluginInvocations at most at once", fmt.Sprintf("%d", s.LiveMax), "", fmt.Sprintf("<= rate x keep + in flight (%d)", bound), yes(s.LiveMax <= bound))
 		row(fmt.Sprintf("soak manager RSS growth (last %.0fs - first after warm-up, MiB)", s.rssWindowS), fmt.Sprintf("%+.1f", float64(s.ManagerRSSGrowth)/(1<<20)), "", fmt.Sprintf("<= %d", targetRSSGrowth>>20), yes(s.ManagerRSSGrowth <= targetRSSGrowth))
 		row(fmt.Sprintf("soak shim RSS growth (last %.0fs - first after warm-up, MiB)", s.rssWindowS), fmt.Sprintf("%+.1f", float64(s.ShimRSSGrowth)/(1<<20)), "", fmt.Sprintf("<= %d", targetRSSGrowth>>20), yes(s.ShimRSSGrowth <= targetRSSGrowth))

@@ -44,6 +44,7 @@ const (
 type soakResult struct {
 	Invocations      int
 	Failed           int
+	NotSent          int
 	LiveMax          int
 	ManagerRSSGrowth int64
 	ShimRSSGrowth    int64
@@ -81,7 +82,9 @@ func (b *bench) soak(ctx context.Context, r *results) error {
 		samples  []rssSample
 		liveMax  int
 		sent     atomic.Int64
+		done     atomic.Int64
 		failed   atomic.Int64
+		dropped  atomic.Int64
 		firstErr atomic.Value
 	)
 	start := time.Now()
@@ -120,8 +123,8 @@ func (b *bench) soak(ctx context.Context, r *results) error {
 		mu.Lock()
 		lm := liveMax
 		mu.Unlock()
-		progress("soak: %d invokes sent in %s (%d failed), at most %d PluginInvocations at once",
-			sent.Load(), time.Since(start).Round(time.Second), failed.Load(), lm)
+		progress("soak: %d invokes sent in %s (%d failed, %d not sent: %d in flight), at most %d PluginInvocations at once",
+			sent.Load(), time.Since(start).Round(time.Second), failed.Load(), dropped.Load(), soakMaxInFlight, lm)
 	})
 
 	// A steady rate: one invoke per tick, each in its own goroutine, at
@@ -139,7 +142,7 @@ loop:
 		select {
 		case slots <- struct{}{}:
 		default:
-			failed.Add(1) // the stack is behind: this tick's invoke is lost
+			dropped.Add(1) // the stack is behind: this tick's invoke is not sent
 			continue
 		}
 		sent.Add(1)
@@ -158,6 +161,7 @@ loop:
 				firstErr.CompareAndSwap(nil, err)
 				return
 			}
+			done.Add(1)
 			mu.Lock()
 			if len(ids) < soakKeepIDs {
 				ids = append(ids, timedID{id: trace, at: time.Now()})
@@ -175,7 +179,7 @@ loop:
 	wall := time.Since(start)
 
 	res := soakResult{
-		Invocations: int(sent.Load() - failed.Load()), Failed: int(failed.Load()), LiveMax: liveMax,
+		Invocations: int(done.Load()), Failed: int(failed.Load()), NotSent: int(dropped.Load()), LiveMax: liveMax,
 		RatePerS: cfg.soakRate, DurationS: wall.Seconds(), KeepFinishedS: cfg.soakKeepFinished.Seconds(),
 	}
 	if e, ok := firstErr.Load().(error); ok {
@@ -192,8 +196,8 @@ loop:
 		return err
 	}
 	r.Soak = &res
-	progress("soak: %d invocations at %.0f/s for %s (%d failed), live max %d, RSS growth manager %+.1f MiB shim %+.1f MiB, archive %.0f rows/s, schedule p99 live %.1f ms archived %.1f ms",
-		res.Invocations, cfg.soakRate, wall.Round(time.Second), res.Failed, res.LiveMax,
+	progress("soak: %d invocations at %.0f/s for %s (%d failed, %d not sent), live max %d, RSS growth manager %+.1f MiB shim %+.1f MiB, archive %.0f rows/s, schedule p99 live %.1f ms archived %.1f ms",
+		res.Invocations, cfg.soakRate, wall.Round(time.Second), res.Failed, res.NotSent, res.LiveMax,
 		float64(res.ManagerRSSGrowth)/(1<<20), float64(res.ShimRSSGrowth)/(1<<20), res.ArchiveRowsPerS, res.LiveSchedP99, res.ArchivedSchedP99)
 	return nil
 }
@@ -238,8 +242,9 @@ func rssGrowth(samples []rssSample, keepFinished, wall time.Duration) (manager, 
 func (b *bench) soakSchedules(ctx context.Context, ids []timedID, res *soakResult) error {
 	sort.Slice(ids, func(i, j int) bool { return ids[i].at.Before(ids[j].at) })
 	var live, gone []string
-	for i := len(ids) - 1; i >= 0 && len(live) < 500; i-- {
-		if time.Since(ids[i].at) < b.cfg.soakKeepFinished/2 && b.inCluster(ctx, ids[i].id) {
+	// The newest are still in the cluster (finished within keep-finished).
+	for i := len(ids) - 1; i >= 0 && len(live) < 500 && time.Since(ids[i].at) < b.cfg.soakKeepFinished; i-- {
+		if b.inCluster(ctx, ids[i].id) {
 			live = append(live, ids[i].id)
 		}
 	}
