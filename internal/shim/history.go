@@ -157,12 +157,7 @@ func (s *invocations) listHistory(ctx context.Context, q historyQuery) (stdapi.I
 	}
 
 	var archived archive.ListPage
-	a, err := s.past.get()
-	if err != nil {
-		_, msg := statusOf(err)
-		return stdapi.InvocationList{}, errorf(http.StatusServiceUnavailable, "the history of plugin %s cannot be listed: %s", q.Code, msg)
-	}
-	if a != nil {
+	if a := s.past.get(); a != nil {
 		opts := archive.ListOptions{
 			Namespace: s.namespace, Plugin: q.Code, States: q.States, Version: q.Version,
 			CreatedAfter: q.CreatedAfter, CreatedBefore: q.CreatedBefore, Limit: q.Limit,
@@ -170,6 +165,7 @@ func (s *invocations) listHistory(ctx context.Context, q historyQuery) (stdapi.I
 		if q.After != nil {
 			opts.Cursor = archive.CursorAfter(time.UnixMicro(q.After.CreatedAt), q.After.TraceID)
 		}
+		var err error
 		archived, err = a.List(ctx, opts)
 		if s.past.counted("list", err) != nil {
 			return stdapi.InvocationList{}, archiveErr(err, "list the history of plugin "+q.Code)

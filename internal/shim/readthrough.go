@@ -56,9 +56,9 @@ func (h *readThrough) counted(what string, err error) error {
 	return err
 }
 
-// newReadThrough returns the shim's way to the archive for opts: an archive given already
-// open, a DSN to open in the background, or none. A DSN that can never
-// work fails here, so that a typo stops the shim at start-up.
+// newReadThrough returns the shim's way to the archive for opts: an archive
+// given already open, a DSN to open in the background, or none. A DSN that
+// can never work fails here, so that a typo stops the shim at start-up.
 func newReadThrough(opts Options) (*readThrough, error) {
 	reads := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "bkplugin", Subsystem: "shim", Name: "archive_reads_total",
@@ -93,11 +93,11 @@ func (h *readThrough) configured() bool { return h != nil && h.arch != nil }
 
 // get returns the archive, nil when none is configured. Its methods fail
 // with archive.ErrUnavailable while it is not open yet (archiveErr: 503).
-func (h *readThrough) get() (archive.Archive, error) {
+func (h *readThrough) get() archive.Archive {
 	if h == nil {
-		return nil, nil
+		return nil
 	}
-	return h.arch, nil
+	return h.arch
 }
 
 // close releases an archive the shim opened.
@@ -160,7 +160,7 @@ func (s *invocations) find(ctx context.Context, code, traceID string) (found, er
 // archived reads the archived invocation named traceID: ok is false when
 // the archive does not hold it or the shim has no archive.
 func (s *invocations) archived(ctx context.Context, traceID string) (*archive.Record, bool, error) {
-	a, _ := s.past.get()
+	a := s.past.get()
 	if a == nil {
 		return nil, false, nil
 	}
