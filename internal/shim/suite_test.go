@@ -56,7 +56,7 @@ const (
 	maxBodyBytes  = 64 << 10
 	// keepFinished is the manager's --keep-finished in the suite.
 	keepFinished = 15 * time.Second
-	namespace     = "shim-e2e"
+	namespace    = "shim-e2e"
 )
 
 var (
