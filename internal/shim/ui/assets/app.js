@@ -404,7 +404,8 @@ async function loadHistory(code, more = false) {
     const data = env.data || {};
     for (const it of data.items || []) rows.append(historyRow(code, it));
     if (!rows.children.length) {
-      rows.append(h("tr", {}, h("td", { colspan: "5", class: "hint", text: "No invocation of this plugin yet." })));
+      const text = $("history-state").value ? "No invocation in this state." : "No invocation of this plugin yet.";
+      rows.append(h("tr", {}, h("td", { colspan: "5", class: "hint", text })));
     }
     historyCursor = data.next_cursor || "";
     moreBtn.hidden = !historyCursor;
