@@ -104,7 +104,7 @@ func TestCLIAgainstLocalStack(t *testing.T) {
 		}
 		if logs := decode[struct {
 			Lines []string `json:"lines"`
-		}](t, s.ok("logs", "poller", id, "-o", "json")); countContaining(logs.Lines, "polled") != 2 {
+		}](t, s.ok("logs", "poller", id, "-o", "json")); countContaining(logs.Lines, "msg=polled") != 2 {
 			t.Errorf("the repeated invoke ran the plugin again: %q", logs.Lines)
 		}
 	})
@@ -155,7 +155,7 @@ func TestCLIAgainstLocalStack(t *testing.T) {
 			TraceID string   `json:"trace_id"`
 			Lines   []string `json:"lines"`
 		}](t, s.ok("logs", "poller", pollTrace, "-o", "json"))
-		if polled := countContaining(logs.Lines, "polled"); polled != 3 {
+		if polled := countContaining(logs.Lines, "msg=polled"); polled != 3 {
 			t.Errorf("logs has %d 'polled' lines, want 3 (first execute and two polls): %q", polled, logs.Lines)
 		}
 		if r := s.run("schedule", "poller", "0123456789abcdef0123456789abcdef"); r.code != 1 || !strings.Contains(r.stderr, "404") {
@@ -170,7 +170,7 @@ func TestCLIAgainstLocalStack(t *testing.T) {
 		}
 		r := s.ok("logs", "poller", inv.TraceID, "-f", "--interval", "300ms")
 		lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-		if polled := countContaining(lines, "polled"); polled != 4 {
+		if polled := countContaining(lines, "msg=polled"); polled != 4 {
 			t.Errorf("logs -f printed %d 'polled' lines, want 4, each once:\n%s", polled, r.stdout)
 		}
 		if !strings.Contains(r.stderr, "ended SUCCESS") {
