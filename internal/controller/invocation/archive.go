@@ -2,6 +2,7 @@ package invocation
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -16,9 +17,18 @@ import (
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 )
 
-// archiveTimeout bounds one Put, so that a hung database holds a worker
-// for a bounded time.
-const archiveTimeout = 30 * time.Second
+// Bounds that keep a hung or busy archive from holding the reconciler's
+// workers, which live invocations need (see archiveGate).
+const (
+	// archiveTimeout bounds one Put.
+	archiveTimeout = 10 * time.Second
+	// archivePause is how long the gate stays shut after a failed Put.
+	archivePause = 2 * time.Second
+	// archiveBusyRetry is when to try again when every Put slot is taken.
+	archiveBusyRetry = 100 * time.Millisecond
+	// archiveBusy names the outcome "not tried: every slot taken".
+	archiveBusy = "busy"
+)
 
 // archive writes a finished invocation to the history archive and returns
 // what applyArchive decides of the outcome. The record is masked as status
@@ -36,9 +46,17 @@ func (r *Reconciler) archive(ctx context.Context, inv *bkv1.PluginInvocation, no
 	if err != nil {
 		putErr = fmt.Errorf("%w: %v", archive.ErrInvalid, err)
 	} else {
-		pctx, cancel := context.WithTimeout(ctx, archiveTimeout)
-		putErr = r.Options.Archive.Put(pctx, rec)
-		cancel()
+		switch r.archiveGate.enter(r.Clock.Now()) {
+		case gateBusy:
+			return archiveOutcome{retryAfter: archiveBusyRetry, kind: archiveBusy}, nil
+		case gateShut:
+			putErr = fmt.Errorf("%w: a write failed a moment ago; not tried", archive.ErrUnavailable)
+		case gateOpen:
+			pctx, cancel := context.WithTimeout(ctx, archiveTimeout)
+			putErr = r.Options.Archive.Put(pctx, rec)
+			cancel()
+			r.archiveGate.leave(r.Clock.Now(), putErr != nil && !errors.Is(putErr, archive.ErrInvalid))
+		}
 	}
 	out := applyArchive(inv, putErr, now)
 	r.Metrics.archiveAttempt(client.ObjectKeyFromObject(inv), out.kind)

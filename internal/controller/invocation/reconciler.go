@@ -56,6 +56,8 @@ type Reconciler struct {
 	unwritten *unwrittenAnswers
 	polls     *pollSchedule
 	schemas   *versions.Cache
+	// archiveGate bounds the Puts in flight and pauses them after a failure.
+	archiveGate *archiveGate
 }
 
 // +kubebuilder:rbac:groups=bkplugin.io,resources=plugininvocations,verbs=get;list;watch;patch;delete
@@ -420,6 +422,9 @@ func (r *Reconciler) applyDefaults() {
 	r.unwritten = newUnwrittenAnswers()
 	r.polls = newPollSchedule()
 	r.schemas = versions.NewCache()
+	// A quarter of the workers may wait on the archive; the others keep
+	// live invocations moving.
+	r.archiveGate = newArchiveGate(max(o.MaxConcurrentReconciles/4, 1), archivePause)
 }
 
 // invocationTraceID is the invocation's trace id: its name when the name is

@@ -29,6 +29,7 @@ import (
 	"github.com/bkplugin/bk-plugin-operator/internal/archive"
 	"github.com/bkplugin/bk-plugin-operator/internal/controller/invocation"
 	"github.com/bkplugin/bk-plugin-operator/internal/controller/version"
+	"github.com/bkplugin/bk-plugin-operator/internal/retire"
 	"github.com/bkplugin/bk-plugin-operator/internal/syncbuf"
 	"github.com/bkplugin/bk-plugin-operator/internal/testenv"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
@@ -118,6 +119,7 @@ func startManager(invOpts invocation.Options) {
 	})
 	Expect(err).NotTo(HaveOccurred())
 	Expect(versions.SetupIndexes(suiteCtx, mgr.GetFieldIndexer())).To(Succeed())
+	Expect(retire.SetupIndexes(suiteCtx, mgr.GetFieldIndexer())).To(Succeed())
 	Expect((&version.Reconciler{
 		Client:   mgr.GetClient(),
 		Recorder: mgr.GetEventRecorder("pluginversion-controller"),
