@@ -159,7 +159,12 @@ func TestDeployments(t *testing.T) {
 					t.Errorf("shim args %v / volumes: the auth tokens of Secret %s are not wired", shimArgs, auth)
 				}
 			}
-			if on, _ := get("archive", "enabled").(bool); on {
+			// archive.enabled as set, else the chart's default (values.yaml).
+			archiveOn, _, _ := unstructured.NestedBool(loadChart(t).Values, "archive", "enabled")
+			if on, set := get("archive", "enabled").(bool); set {
+				archiveOn = on
+			}
+			if archiveOn {
 				if !slices.Contains(mgrArgs, "--archive=$(BKPLUGIN_ARCHIVE_DSN)") {
 					t.Errorf("manager args %v lack --archive", mgrArgs)
 				}
@@ -184,7 +189,7 @@ func TestDeployments(t *testing.T) {
 			// it (a Secret's DSN); a SQLite file in the manager's pod, or
 			// no archive, leaves it answering from the cluster only.
 			sec, _ := get("archive", "existingSecret").(string)
-			if on, _ := get("archive", "enabled").(bool); on && sec != "" {
+			if archiveOn && sec != "" {
 				env, _, _ := unstructured.NestedSlice(container(t, shim), "env")
 				from := ""
 				for _, e := range env {
