@@ -164,6 +164,9 @@ func (s *stack) start(ctx context.Context) (string, error) {
 		"--callback-key-file", keyFile,
 		// The debug panel at the shim's root shows each execute's storage.
 		"--debug-api",
+		// Finished invocations the manager archived and deleted are read
+		// from there.
+		"--archive", archiveDSN,
 	}, cfg.shimArgs...)
 	if err := s.startChild("shim", "apiserver", shimArgs, env); err != nil {
 		return "", err
