@@ -1,8 +1,11 @@
 package cli
 
 import (
+	"context"
+
 	"github.com/spf13/cobra"
 
+	"github.com/bkplugin/bk-plugin-operator/sdk/client"
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
 )
 
@@ -14,20 +17,10 @@ func newScheduleCommand(g *globals) *cobra.Command {
 		Short:   "Show an invocation's state, outputs and times",
 		Example: "  bkplugin schedule poller 5f1c0d3e9a7b4c2d8e6f0a1b2c3d4e5f\n  bkplugin schedule poller 5f1c0d3e9a7b4c2d8e6f0a1b2c3d4e5f --wait -o json",
 		Args:    exactArgs("CODE", "TRACE_ID"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			code, traceID := args[0], args[1]
-			c, err := g.client()
+		RunE: g.onInvocation(func(ctx context.Context, c *client.Client, code, traceID string) error {
+			s, err := g.readAndWait(ctx, c, code, traceID, c.Schedule, wait, w)
 			if err != nil {
 				return err
-			}
-			s, err := c.Schedule(cmd.Context(), code, traceID)
-			if err != nil {
-				return err
-			}
-			if wait && !s.State.Terminal() {
-				if s, err = g.wait(cmd.Context(), c, code, traceID, w); err != nil {
-					return err
-				}
 			}
 			if err := g.writeInvocation(viewOfSchedule(code, *s)); err != nil {
 				return err
@@ -36,7 +29,7 @@ func newScheduleCommand(g *globals) *cobra.Command {
 				return &failedError{code: code, traceID: traceID, msg: s.Err}
 			}
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().BoolVar(&wait, "wait", false, "follow the invocation until it ends SUCCESS or FAIL (exit status 1 on FAIL)")
 	addWaitFlags(cmd, &w)

@@ -23,6 +23,19 @@ type waitOptions struct {
 // waiting, so that a long POLL does not look like a hang.
 const progressEvery = 10 * time.Second
 
+// readAndWait reads the invocation's schedule with read (client.Schedule,
+// or client.Cancel) and, when wait is set, follows the invocation until it
+// has ended.
+func (g *globals) readAndWait(ctx context.Context, c *client.Client, code, traceID string,
+	read func(ctx context.Context, code, traceID string) (*stdapi.ScheduleData, error), wait bool, o waitOptions,
+) (*stdapi.ScheduleData, error) {
+	s, err := read(ctx, code, traceID)
+	if err != nil || !wait || s.State.Terminal() {
+		return s, err
+	}
+	return g.wait(ctx, c, code, traceID, o)
+}
+
 // wait polls the invocation until it is SUCCESS or FAIL, printing each
 // state change and a periodic "still waiting" line on stderr.
 func (g *globals) wait(ctx context.Context, c *client.Client, code, traceID string, o waitOptions) (*stdapi.ScheduleData, error) {
