@@ -9,7 +9,6 @@ import (
 )
 
 func newCancelCommand(g *globals) *cobra.Command {
-	var wait bool
 	var w waitOptions
 	cmd := &cobra.Command{
 		Use:   "cancel CODE TRACE_ID",
@@ -21,7 +20,7 @@ until then.`,
 		Example: "  bkplugin cancel poller 5f1c0d3e9a7b4c2d8e6f0a1b2c3d4e5f --wait",
 		Args:    exactArgs("CODE", "TRACE_ID"),
 		RunE: g.onInvocation(func(ctx context.Context, c *client.Client, code, traceID string) error {
-			s, err := g.readAndWait(ctx, c, code, traceID, c.Cancel, wait, w)
+			s, err := g.readAndWait(ctx, c, code, traceID, c.Cancel, w)
 			if err != nil {
 				return err
 			}
@@ -29,7 +28,6 @@ until then.`,
 			return g.writeInvocation(viewOfSchedule(code, *s))
 		}),
 	}
-	cmd.Flags().BoolVar(&wait, "wait", false, "follow the invocation until it has ended")
-	addWaitFlags(cmd, &w)
+	addWaitFlags(cmd, &w, "follow the invocation until it has ended")
 	return cmd
 }

@@ -10,7 +10,6 @@ import (
 )
 
 func newScheduleCommand(g *globals) *cobra.Command {
-	var wait bool
 	var w waitOptions
 	cmd := &cobra.Command{
 		Use:     "schedule CODE TRACE_ID",
@@ -18,20 +17,19 @@ func newScheduleCommand(g *globals) *cobra.Command {
 		Example: "  bkplugin schedule poller 5f1c0d3e9a7b4c2d8e6f0a1b2c3d4e5f\n  bkplugin schedule poller 5f1c0d3e9a7b4c2d8e6f0a1b2c3d4e5f --wait -o json",
 		Args:    exactArgs("CODE", "TRACE_ID"),
 		RunE: g.onInvocation(func(ctx context.Context, c *client.Client, code, traceID string) error {
-			s, err := g.readAndWait(ctx, c, code, traceID, c.Schedule, wait, w)
+			s, err := g.readAndWait(ctx, c, code, traceID, c.Schedule, w)
 			if err != nil {
 				return err
 			}
 			if err := g.writeInvocation(viewOfSchedule(code, *s)); err != nil {
 				return err
 			}
-			if wait && s.State == protocol.StateFail {
+			if w.enabled && s.State == protocol.StateFail {
 				return &failedError{code: code, traceID: traceID, msg: s.Err}
 			}
 			return nil
 		}),
 	}
-	cmd.Flags().BoolVar(&wait, "wait", false, "follow the invocation until it ends SUCCESS or FAIL (exit status 1 on FAIL)")
-	addWaitFlags(cmd, &w)
+	addWaitFlags(cmd, &w, "follow the invocation until it ends SUCCESS or FAIL (exit status 1 on FAIL)")
 	return cmd
 }

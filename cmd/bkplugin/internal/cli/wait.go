@@ -11,6 +11,8 @@ import (
 
 // waitOptions are the flags of the commands that wait for an invocation.
 type waitOptions struct {
+	// enabled is --wait: follow the invocation until it has ended.
+	enabled bool
 	// interval is the schedule poll interval.
 	interval time.Duration
 	// timeout bounds the wait; 0 waits until Ctrl-C.
@@ -24,13 +26,13 @@ type waitOptions struct {
 const progressEvery = 10 * time.Second
 
 // readAndWait reads the invocation's schedule with read (client.Schedule,
-// or client.Cancel) and, when wait is set, follows the invocation until it
-// has ended.
+// or client.Cancel) and, with --wait, follows the invocation until it has
+// ended.
 func (g *globals) readAndWait(ctx context.Context, c *client.Client, code, traceID string,
-	read func(ctx context.Context, code, traceID string) (*stdapi.ScheduleData, error), wait bool, o waitOptions,
+	read func(ctx context.Context, code, traceID string) (*stdapi.ScheduleData, error), o waitOptions,
 ) (*stdapi.ScheduleData, error) {
 	s, err := read(ctx, code, traceID)
-	if err != nil || !wait || s.State.Terminal() {
+	if err != nil || !o.enabled || s.State.Terminal() {
 		return s, err
 	}
 	return g.wait(ctx, c, code, traceID, o)
