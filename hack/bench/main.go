@@ -48,16 +48,11 @@ type config struct {
 	latenessWindow            time.Duration
 	waiting                   []int
 	pprofDir                  string
-	managerArgs, shimArgs     stringList
+	managerArgs, shimArgs     cmdutil.StringList
 }
 
 // allPhases, in the order they run.
 var allPhases = []string{"baseline", "invoke", "schedule", "callback", "scale", "lateness"}
-
-type stringList []string
-
-func (l *stringList) String() string     { return strings.Join(*l, " ") }
-func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 func main() {
 	cmdutil.Tool[config]{
