@@ -23,6 +23,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/controller/invocation"
 	"github.com/bkplugin/bk-plugin-operator/internal/shim"
 	"github.com/bkplugin/bk-plugin-operator/internal/syncbuf"
 	"github.com/bkplugin/bk-plugin-operator/internal/testenv"
@@ -111,7 +112,7 @@ var _ = BeforeSuite(func() {
 	// Both reconcilers run for the rest of the suite.
 	stopManager = suite.StartManager(testenv.ManagerOptions{
 		Version:    testenv.VersionOptions(),
-		Invocation: ptr.To(testenv.InvocationOptions(shimURL, callbackKey)),
+		Invocation: ptr.To(invocationOptions()),
 	})
 
 	gate = newExecuteGate()
@@ -163,6 +164,14 @@ func httpStatus(url string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// invocationOptions are the suite manager's: callbacks to the shim, the
+// history archive of managerArchive.
+func invocationOptions() invocation.Options {
+	opts := testenv.InvocationOptions(shimURL, callbackKey)
+	opts.Archive = managerArchive()
+	return opts
 }
 
 // executeGate holds requests to a plugin pod's execute path until opened.

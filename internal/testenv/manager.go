@@ -15,6 +15,7 @@ import (
 
 	"github.com/bkplugin/bk-plugin-operator/internal/controller/invocation"
 	"github.com/bkplugin/bk-plugin-operator/internal/controller/version"
+	"github.com/bkplugin/bk-plugin-operator/internal/retire"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 )
 
@@ -70,6 +71,7 @@ func (s *Suite) StartManager(opts ManagerOptions) (stop func()) {
 	mgr, err := ctrl.NewManager(cfg, mgrOpts)
 	gomega.Expect(err).NotTo(gomega.HaveOccurred())
 	gomega.Expect(versions.SetupIndexes(s.Ctx, mgr.GetFieldIndexer())).To(gomega.Succeed())
+	gomega.Expect(retire.SetupIndexes(s.Ctx, mgr.GetFieldIndexer())).To(gomega.Succeed())
 	gomega.Expect((&version.Reconciler{
 		Client:   mgr.GetClient(),
 		Recorder: mgr.GetEventRecorder("pluginversion-controller"),

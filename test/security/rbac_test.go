@@ -35,6 +35,7 @@ var managerUses = []use{
 	{"bkplugin.io", "plugininvocations/status", "update", "internal/controller/invocation/reconciler.go", "err := r.Status().Update(ctx, obj)", "persistStatus, the one writer: every transition and the finish notification"},
 	{"bkplugin.io", "pluginversions", "get", "internal/controller/version/reconciler.go", "r.Get(ctx, req.NamespacedName, plv)", ""},
 	{"bkplugin.io", "pluginversions", "list", "internal/controller/invocation/reconciler.go", "r.List(ctx, &list, client.InNamespace(inv.Namespace)", "resolve a version"},
+	{"bkplugin.io", "pluginversions", "list", "internal/controller/invocation/archive.go", "r.List(ctx, &list, client.InNamespace(inv.Namespace)", "the sensitive fields an archived record masks"},
 	{"bkplugin.io", "pluginversions", "list", "internal/controller/version/reconciler.go", "r.List(ctx, &list, client.InNamespace(plv.Namespace),", "duplicate registrations"},
 	{"bkplugin.io", "pluginversions", "watch", "", "", "the controller's informer"},
 	{"bkplugin.io", "pluginversions/status", "patch", "internal/controller/version/reconciler.go", "r.Status().Patch(ctx, plv, client.MergeFrom(orig))", "conditions"},
@@ -42,6 +43,11 @@ var managerUses = []use{
 	{"", "secrets", "create", "internal/sensitive/execute.go", "c.Create(ctx, secret)", "sensitive outputs"},
 	{"", "secrets", "update", "internal/sensitive/execute.go", "c.Update(ctx, secret)", "sensitive outputs"},
 	{"", "secrets", "patch", "internal/sensitive/execute.go", "c.Patch(ctx, sv.Secret,", "adopt the shim's Secret"},
+	// The callback key's Secret, in the manager's own namespace: also
+	// granted, for that name only, by config/rbac/callback_key_role.yaml.
+	{"", "secrets", "get", "internal/callbackkey/callbackkey.go", "err := c.Get(ctx, key, &secret)", "the callback key Secret, read at start when its file is not mounted"},
+	{"", "secrets", "get", "internal/callbackkey/callbackkey.go", "err = c.Get(ctx, key, &secret)", "the callback key Secret another replica created first"},
+	{"", "secrets", "create", "internal/callbackkey/callbackkey.go", "err = c.Create(ctx, &secret)", "the callback key Secret, created at the first start"},
 	{"events.k8s.io", "events", "create", "", "", "the event recorder"},
 	{"events.k8s.io", "events", "patch", "", "", "the event recorder (series of one event)"},
 	{"coordination.k8s.io", "leases", "get", "", "", "leader election (resourcelock.LeaseLock)"},
@@ -80,7 +86,7 @@ func TestRBACIsLeastPrivilege(t *testing.T) {
 		dirs       []string
 		uses       []use
 	}{
-		{"manager", "config/rbac/role.yaml", []string{"internal/controller/invocation", "internal/controller/version", "internal/manager", "cmd/manager", "internal/sensitive/execute.go"}, managerUses},
+		{"manager", "config/rbac/role.yaml", append([]string{"internal/controller/invocation", "internal/controller/version", "internal/manager", "cmd/manager", "internal/sensitive/execute.go", "internal/callbackkey"}, serverDirs...), append(managerUses, serverUses...)},
 		{"shim", "config/rbac/shim/role.yaml", []string{"internal/shim", "cmd/apiserver", "internal/sensitive/invoke.go"}, shimUses},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -5,6 +5,7 @@ package invocation_test
 import (
 	"context"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -13,6 +14,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/bkplugin/bk-plugin-operator/internal/archive"
 	"github.com/bkplugin/bk-plugin-operator/internal/controller/invocation"
 	"github.com/bkplugin/bk-plugin-operator/internal/syncbuf"
 	"github.com/bkplugin/bk-plugin-operator/internal/testenv"
@@ -43,6 +45,11 @@ var (
 	// check that no sensitive value reached a log line.
 	managerLogs = &syncbuf.Buffer{}
 
+	// suiteArchive is the history archive the suite's manager writes to: a
+	// real SQLite file in suiteArchiveDir.
+	suiteArchive    archive.Archive
+	suiteArchiveDir string
+
 	// stopManager stops the running manager; specs that restart it use
 	// stopRunningManager and startManager.
 	stopManager func()
@@ -56,7 +63,9 @@ func TestControllers(t *testing.T) {
 // invocationOptions are the options the suite's manager runs with: fast
 // retries so that failure cases end within seconds.
 func invocationOptions() invocation.Options {
-	return testenv.InvocationOptions("http://shim.test:8080", callbackKey)
+	opts := testenv.InvocationOptions("http://shim.test:8080", callbackKey)
+	opts.Archive = suiteArchive
+	return opts
 }
 
 // startManager starts a manager running both reconcilers and returns once it
@@ -82,6 +91,11 @@ var _ = BeforeSuite(func() {
 
 	// The manager runs with exactly the RBAC controller-gen generates for
 	// it, so a missing marker fails here and not in a cluster.
+	var err error
+	suiteArchiveDir, err = os.MkdirTemp("", "bkplugin-invocation-suite-")
+	Expect(err).NotTo(HaveOccurred())
+	suiteArchive, err = archive.Open(suiteCtx, "sqlite://"+filepath.Join(suiteArchiveDir, "history.db"), archive.Options{})
+	Expect(err).NotTo(HaveOccurred())
 	managerCfg = suite.UserWithRole(filepath.Join("config", "rbac", "role.yaml"), "bk-plugin-manager")
 	startManager(invocationOptions())
 })
@@ -89,6 +103,13 @@ var _ = BeforeSuite(func() {
 var _ = AfterSuite(func() {
 	if stopManager != nil {
 		stopRunningManager()
+	}
+	if suiteArchive != nil {
+		Expect(suiteArchive.Close()).To(Succeed())
+		Expect(os.RemoveAll(suiteArchiveDir)).To(Succeed())
+	}
+	if pg != nil {
+		Expect(pg.Stop()).To(Succeed())
 	}
 	for _, s := range []*httptest.Server{helloPod, pollerPod, callbackerPod} {
 		if s != nil {
