@@ -79,7 +79,7 @@ var _ = Describe("finished invocations read through to the archive", func() {
 		inputs := map[string]any{"polls": 2, "interval": 1}
 		_, err := c.Invoke(suiteCtx, "poller", "1.0.0", invokeReq(inputs), bkclient.InvokeOptions{TraceID: trace})
 		Expect(err).NotTo(HaveOccurred())
-		done, err := c.WaitTerminal(suiteCtx, "poller", trace, pollEvery, nil)
+		done, err := c.WaitTerminal(suiteCtx, "poller", trace, testenv.PollEvery, nil)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(done.State.Terminal()).To(BeTrue())
 
