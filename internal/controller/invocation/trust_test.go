@@ -22,6 +22,7 @@ import (
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 	"github.com/bkplugin/bk-plugin-operator/internal/controller/invocation"
+	"github.com/bkplugin/bk-plugin-operator/internal/testenv"
 	"github.com/bkplugin/bk-plugin-operator/sdk/plugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
 	"github.com/bkplugin/bk-plugin-operator/sdk/server"
@@ -109,7 +110,7 @@ func script(answers ...string) string {
 
 var _ = Describe("PluginInvocation under attack (issue 15)", func() {
 	var ns string
-	BeforeEach(func() { ns = newNamespace() })
+	BeforeEach(func() { ns = suite.NewNamespace() })
 
 	Context("with a plugin whose answers are out of bounds", func() {
 		var pod *scriptedPod
@@ -117,7 +118,7 @@ var _ = Describe("PluginInvocation under attack (issue 15)", func() {
 			pod = newScriptedPod()
 			srv := httptest.NewServer(pod)
 			DeferCleanup(srv.Close)
-			waitReady(registerVersions(ns, scriptedPlugin(), srv.URL))
+			suite.WaitReady(suite.RegisterVersions(ns, scriptedPlugin(), srv.URL))
 		})
 
 		// expectFailedOnce checks that inv ended FAIL with a message that
@@ -168,7 +169,7 @@ var _ = Describe("PluginInvocation under attack (issue 15)", func() {
 		BeforeEach(func() {
 			pod := httptest.NewServer(server.Handler(vaultPlugin()))
 			DeferCleanup(pod.Close)
-			waitReady(registerVersions(ns, vaultPlugin(), pod.URL))
+			suite.WaitReady(suite.RegisterVersions(ns, vaultPlugin(), pod.URL))
 		})
 
 		It("refuses an invocation naming another invocation's Secret", func() {
@@ -179,7 +180,7 @@ var _ = Describe("PluginInvocation under attack (issue 15)", func() {
 
 			attacker := &bkv1.PluginInvocation{
 				ObjectMeta: metav1.ObjectMeta{Name: newTraceID(), Namespace: ns},
-				Spec: bkv1.PluginInvocationSpec{Plugin: vaultCode, Version: "1.0.0", Inputs: rawJSON(`{}`),
+				Spec: bkv1.PluginInvocationSpec{Plugin: vaultCode, Version: "1.0.0", Inputs: testenv.RawJSON(`{}`),
 					SensitiveSecretName: victim + bkv1.SensitiveSecretSuffix},
 			}
 			err := k8sClient.Create(suiteCtx, attacker)
