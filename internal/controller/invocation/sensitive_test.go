@@ -196,8 +196,8 @@ var _ = Describe("PluginInvocation with a task.json description", func() {
 				Expect(got.Status.Error).NotTo(ContainSubstring(leaked))
 				expectNowhere(ns, inv, fragment)
 			},
-			Entry("JSON-escaped", "json", "MARKER<9d1>SECRET", `MARKER\u003c9d1\u003eSECRET`, "9d1", `login refused: {"token":"`+bkv1.SensitiveMask+`"}`),
-			Entry("upper-cased", "upper", "marker-4c2e-secret", "MARKER-4C2E-SECRET", "4C2E", "login refused for token "+bkv1.SensitiveMask),
+			Entry("JSON-escaped", "json", "MARKER<qzjx>SECRET", `MARKER\u003cqzjx\u003eSECRET`, "qzjx", `login refused: {"token":"`+bkv1.SensitiveMask+`"}`),
+			Entry("upper-cased", "upper", "marker-wqvk-secret", "MARKER-WQVK-SECRET", "WQVK", "login refused for token "+bkv1.SensitiveMask),
 			Entry("base64", "base64", "marker-77aa-secret", base64.StdEncoding.EncodeToString([]byte("marker-77aa-secret")), base64.StdEncoding.EncodeToString([]byte("marker-77aa-secret")), "login refused for Basic "+bkv1.SensitiveMask),
 		)
 
