@@ -1,7 +1,7 @@
 package shim
 
 import (
-		"context"
+	"context"
 	"errors"
 	"fmt"
 	"net"
