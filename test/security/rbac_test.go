@@ -64,6 +64,7 @@ var shimUses = []use{
 	{"events.k8s.io", "events", "list", "internal/shim/logs.go", "l.events.List(ctx, &list, client.InNamespace(l.namespace),", "logs, read live"},
 	{"", "secrets", "create", "internal/sensitive/invoke.go", "c.Create(ctx, secret)", "sensitive inputs"},
 	{"", "secrets", "get", "internal/sensitive/invoke.go", "r.Get(ctx, client.ObjectKey{Namespace: inv.Namespace, Name: inv.SensitiveSecretName()}, secret)", "reveal sensitive outputs to the caller"},
+	{"", "secrets", "delete", "internal/shim/sensitive.go", "s.kube.Delete(ctx, created, client.Preconditions{UID: &uid})", "an invoke that conflicted (409) removes the Secret it created (issue 15 #9)"},
 }
 
 // clientCall matches a line that calls the Kubernetes client: a method named
