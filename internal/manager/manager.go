@@ -16,13 +16,16 @@ import (
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
-	"github.com/bkplugin/bk-plugin-operator/controllers"
+	"github.com/bkplugin/bk-plugin-operator/internal/callbackkey"
 	"github.com/bkplugin/bk-plugin-operator/internal/cmdutil"
+	"github.com/bkplugin/bk-plugin-operator/internal/controller/invocation"
+	"github.com/bkplugin/bk-plugin-operator/internal/controller/version"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 )
 
@@ -44,13 +47,18 @@ type Options struct {
 	// Concurrency is how many PluginInvocations are reconciled at once.
 	Concurrency int
 	// DefaultTTL, RetryBudget, CallbackBaseURL and ClusterDomain are as in
-	// controllers.InvocationOptions.
+	// invocation.Options.
 	DefaultTTL      time.Duration
 	RetryBudget     time.Duration
 	CallbackBaseURL string
 	ClusterDomain   string
-	// CallbackKeyFile holds the callback signing key; "" disables callbacks.
+	// CallbackKeyFile holds the callback signing key; "" disables callbacks
+	// unless CallbackKey names a Secret.
 	CallbackKeyFile string
+	// CallbackKey names the Secret the key is read from, or created in with
+	// a random key, when CallbackKeyFile does not exist (its File is set
+	// from CallbackKeyFile).
+	CallbackKey callbackkey.Source
 	// ProbeInterval is how often a Ready PluginVersion is probed again.
 	ProbeInterval time.Duration
 	// PprofAddr serves net/http/pprof when set.
@@ -61,6 +69,12 @@ type Options struct {
 	// Logger logs the setup.
 	Logger logr.Logger
 }
+
+// The manager keeps a leader-election lease so that only one replica
+// reconciles; each reconciler declares the rest of its RBAC above its
+// Reconcile (internal/controller/invocation, internal/controller/version).
+//
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;create;update
 
 // Run builds the manager and runs it until ctx ends.
 func Run(ctx context.Context, o Options) error {
@@ -73,16 +87,16 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 
-	callbackKey, err := cmdutil.ReadCallbackKey(o.CallbackKeyFile)
+	restCfg := o.Config()
+	restCfg.QPS, restCfg.Burst = float32(o.QPS), o.Burst
+
+	callbackKey, err := loadCallbackKey(ctx, restCfg, scheme, o)
 	if err != nil {
 		return err
 	}
 	if o.CallbackBaseURL == "" || len(callbackKey) == 0 {
-		setupLog.Info("no --callback-base-url or --callback-key-file: plugins cannot prepare callbacks")
+		setupLog.Info("no --callback-base-url or callback key: plugins cannot prepare callbacks")
 	}
-
-	restCfg := o.Config()
-	restCfg.QPS, restCfg.Burst = float32(o.QPS), o.Burst
 
 	mgrOpts := ctrl.Options{
 		Scheme: scheme,
@@ -115,22 +129,22 @@ func Run(ctx context.Context, o Options) error {
 	if err := versions.SetupIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
 		return fmt.Errorf("set up indexes: %w", err)
 	}
-	if err := (&controllers.PluginVersionReconciler{
+	if err := (&version.Reconciler{
 		Client:   mgr.GetClient(),
 		Recorder: mgr.GetEventRecorder("pluginversion-controller"),
-		Options:  controllers.PluginVersionOptions{ClusterDomain: o.ClusterDomain, ProbeInterval: o.ProbeInterval},
+		Options:  version.Options{ClusterDomain: o.ClusterDomain, ProbeInterval: o.ProbeInterval},
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up PluginVersion controller: %w", err)
 	}
-	metrics, err := controllers.NewInvocationMetrics(ctrlmetrics.Registry)
+	metrics, err := invocation.NewMetrics(ctrlmetrics.Registry)
 	if err != nil {
 		return fmt.Errorf("register metrics: %w", err)
 	}
-	if err := (&controllers.PluginInvocationReconciler{
+	if err := (&invocation.Reconciler{
 		Client:   mgr.GetClient(),
 		Recorder: mgr.GetEventRecorder("plugininvocation-controller"),
 		Metrics:  metrics,
-		Options: controllers.InvocationOptions{
+		Options: invocation.Options{
 			ClusterDomain:           o.ClusterDomain,
 			CallbackBaseURL:         o.CallbackBaseURL,
 			CallbackKey:             callbackKey,
@@ -149,4 +163,22 @@ func Run(ctx context.Context, o Options) error {
 	}
 	setupLog.Info("starting manager", "concurrency", o.Concurrency, "qps", o.QPS, "burst", o.Burst)
 	return mgr.Start(ctx)
+}
+
+// loadCallbackKey reads the callback key from its file, or, when the file is
+// absent and a Secret is named, from that Secret, creating it at the first
+// start so that a fresh install needs no key made by hand.
+func loadCallbackKey(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme, o Options) ([]byte, error) {
+	src := o.CallbackKey
+	src.File = o.CallbackKeyFile
+	if src.Secret == "" {
+		return cmdutil.ReadCallbackKey(src.File)
+	}
+	direct, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return nil, fmt.Errorf("create client for the callback key: %w", err)
+	}
+	keyCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	return callbackkey.Load(keyCtx, direct, src)
 }
