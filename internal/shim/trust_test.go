@@ -33,11 +33,10 @@ import (
 // gateway's JWT, and their own identity headers count for nothing.
 var _ = Describe("verified identity (issue 15)", Ordered, func() {
 	var (
-		url   string
-		gwKey *rsa.PrivateKey
-		stop  context.CancelFunc
-		done  chan error
-		hdr   = func(kv ...string) map[string]string {
+		url  string
+		stop context.CancelFunc
+		done chan error
+		hdr  = func(kv ...string) map[string]string {
 			m := map[string]string{}
 			for i := 0; i < len(kv); i += 2 {
 				m[kv[i]] = kv[i+1]
