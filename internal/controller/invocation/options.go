@@ -30,6 +30,10 @@ type Options struct {
 	CallbackBaseURL string
 	// CallbackKey is the master key callback tokens are derived from.
 	CallbackKey []byte
+	// ExecuteToken, when set, returns the token sent with every execute so
+	// that plugin pods know it comes from the manager (the manager's
+	// --execute-token-file, protocol.ExecuteTokenFile).
+	ExecuteToken func() string
 	// DefaultTTL applies to invocations without ttlSecondsAfterFinished.
 	DefaultTTL time.Duration
 	// RetryBudget bounds how long transport errors calling a plugin pod are
