@@ -19,7 +19,7 @@ import (
 // hack/localstack with the shim on a free port, as `make run-local` does,
 // with shimArgs added to the shim's; it returns the shim's URL once the
 // stack prints READY, and stops the stack when the test ends.
-func startStack(t *testing.T, shimArgs ...string) string {
+func startStack(t *testing.T, shimArgs ...string) (shim, token string) {
 	t.Helper()
 	binDir := t.TempDir()
 	pkgs := []string{"../../cmd/manager", "../../cmd/apiserver", "../../sdk/examples/hello",
@@ -47,7 +47,7 @@ func startStack(t *testing.T, shimArgs ...string) string {
 			t.Error(err)
 		}
 	})
-	return stack.Shim
+	return stack.Shim, stack.Token
 }
 
 func freeAddr(t *testing.T) string {
