@@ -22,7 +22,9 @@ var valueSets = []valueSet{
 		"image":          map[string]any{"registry": "registry.example.com/team", "tag": "v1.2.3"},
 		"watchNamespace": "plugins",
 		"callbackKey":    map[string]any{"existingSecret": "my-callback-key"},
-		"auth":           map[string]any{"existingSecret": "shim-tokens"},
+		"auth": map[string]any{"existingSecret": "shim-tokens", "gatewayKeysSecret": "apigw-keys",
+			"publicRoutes": []any{"meta", "detail", "schedule"}},
+		"executeToken": map[string]any{"existingSecret": "execute-token"},
 		"archive":        map[string]any{"enabled": true, "existingSecret": "archive-dsn", "key": "dsn"},
 		"shim":           map[string]any{"replicas": 3, "podAntiAffinity": "hard"},
 		"metrics": map[string]any{
