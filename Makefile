@@ -73,7 +73,7 @@ verify-generated: manifests generate ## Fail when generated files differ from wh
 
 .PHONY: test
 test: manifests generate fmt vet envtest chromium postgresql ## Run all tests against a real kube-apiserver and etcd, the archive against a real PostgreSQL, and the debug panel in chromium.
-	KUBEBUILDER_ASSETS="$$($(ENVTEST))" CHROMIUM_PATH="$$(command -v chromium)" go test -tags envtest ./... -count=1 -timeout 25m
+	KUBEBUILDER_ASSETS="$$($(ENVTEST))" KUBEBUILDER_CONTROLPLANE_START_TIMEOUT=2m CHROMIUM_PATH="$$(command -v chromium)" go test -tags envtest ./... -count=1 -timeout 25m
 
 # The pure tests: every test file without the envtest build tag, the state
 # machine's tables included. They need no control plane, browser or network.
@@ -89,7 +89,7 @@ RELIABILITY_SCALE ?= 500
 
 .PHONY: test-reliability
 test-reliability: envtest ## Run the reliability harness and print its table (RELIABILITY_SCALE=500).
-	KUBEBUILDER_ASSETS="$$($(ENVTEST))" RELIABILITY=1 RELIABILITY_SCALE=$(RELIABILITY_SCALE) \
+	KUBEBUILDER_ASSETS="$$($(ENVTEST))" KUBEBUILDER_CONTROLPLANE_START_TIMEOUT=2m RELIABILITY=1 RELIABILITY_SCALE=$(RELIABILITY_SCALE) \
 		go test -tags envtest ./test/reliability/ -run TestReliability -count=1 -v -timeout 40m
 
 # Fuzz targets, each run for FUZZTIME; go test runs their seed corpora.
