@@ -25,8 +25,8 @@ var valueSets = []valueSet{
 		"auth": map[string]any{"existingSecret": "shim-tokens", "gatewayKeysSecret": "apigw-keys",
 			"publicRoutes": []any{"meta", "detail", "schedule"}},
 		"executeToken": map[string]any{"existingSecret": "execute-token"},
-		"archive":        map[string]any{"enabled": true, "existingSecret": "archive-dsn", "key": "dsn"},
-		"shim":           map[string]any{"replicas": 3, "podAntiAffinity": "hard"},
+		"archive":      map[string]any{"enabled": true, "existingSecret": "archive-dsn", "key": "dsn"},
+		"shim":         map[string]any{"replicas": 3, "podAntiAffinity": "hard"},
 		"metrics": map[string]any{
 			"serviceMonitor": map[string]any{"enabled": true, "labels": map[string]any{"release": "prom"}},
 			"prometheusRule": map[string]any{"enabled": true},
