@@ -40,6 +40,7 @@ func main() {
 	flag.StringVar(&o.CallbackKey.Namespace, "callback-key-secret-namespace", os.Getenv("POD_NAMESPACE"), "Namespace of --callback-key-secret (default: $POD_NAMESPACE).")
 	flag.StringVar(&o.ClusterDomain, "cluster-domain", versions.DefaultClusterDomain, "DNS domain of Services.")
 	flag.DurationVar(&o.ProbeInterval, "probe-interval", 5*time.Minute, "How often a Ready PluginVersion's plugin pod is probed again.")
+	flag.DurationVar(&o.RetireGracePeriod, "retire-grace-period", time.Hour, "How long a deleted PluginVersion or PluginServer waits for its live invocations when it sets no retireGracePeriodSeconds.")
 	flag.StringVar(&o.PprofAddr, "pprof-addr", "", "Serve net/http/pprof on this address (off when empty); for profiling, never expose it.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)

@@ -25,7 +25,10 @@ import (
 	"github.com/bkplugin/bk-plugin-operator/internal/callbackkey"
 	"github.com/bkplugin/bk-plugin-operator/internal/cmdutil"
 	"github.com/bkplugin/bk-plugin-operator/internal/controller/invocation"
+	"github.com/bkplugin/bk-plugin-operator/internal/controller/retirement"
+	"github.com/bkplugin/bk-plugin-operator/internal/controller/server"
 	"github.com/bkplugin/bk-plugin-operator/internal/controller/version"
+	"github.com/bkplugin/bk-plugin-operator/internal/retire"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
 )
@@ -65,6 +68,10 @@ type Options struct {
 	ExecuteTokenFile string
 	// ProbeInterval is how often a Ready PluginVersion is probed again.
 	ProbeInterval time.Duration
+	// RetireGracePeriod bounds how long a deleted PluginVersion or
+	// PluginServer waits for its live invocations, when it sets no
+	// retireGracePeriodSeconds.
+	RetireGracePeriod time.Duration
 	// PprofAddr serves net/http/pprof when set.
 	PprofAddr string
 	// Config returns how to reach the API server; it is called after the
@@ -132,7 +139,9 @@ func Run(ctx context.Context, o Options) error {
 	// The cache holds every invocation; managed fields are a third of a
 	// small one's size and the manager never reads them (its writes are
 	// updates and merge patches, which keep them on the server).
-	mgrOpts.Cache = cache.Options{DefaultTransform: cache.TransformStripManagedFields()}
+	// Deployments, Services and autoscalers are cached only when a
+	// PluginServer owns them.
+	mgrOpts.Cache = cache.Options{DefaultTransform: cache.TransformStripManagedFields(), ByObject: server.CacheByObject()}
 	if o.WatchNamespace != "" {
 		mgrOpts.Cache.DefaultNamespaces = map[string]cache.Config{o.WatchNamespace: {}}
 	}
@@ -142,6 +151,23 @@ func Run(ctx context.Context, o Options) error {
 	}
 	if err := versions.SetupIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
 		return fmt.Errorf("set up indexes: %w", err)
+	}
+	if err := retire.SetupIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
+		return fmt.Errorf("set up retirement indexes: %w", err)
+	}
+	if err := (&server.Reconciler{
+		Client:   mgr.GetClient(),
+		Recorder: mgr.GetEventRecorder("pluginserver-controller"),
+		Options:  server.Options{ClusterDomain: o.ClusterDomain, RetireGracePeriod: o.RetireGracePeriod},
+	}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("set up PluginServer controller: %w", err)
+	}
+	if err := (&retirement.Reconciler{
+		Client:   mgr.GetClient(),
+		Recorder: mgr.GetEventRecorder("pluginversion-retirement"),
+		Options:  retirement.Options{GracePeriod: o.RetireGracePeriod},
+	}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("set up PluginVersion retirement controller: %w", err)
 	}
 	if err := (&version.Reconciler{
 		Client:   mgr.GetClient(),
