@@ -17,6 +17,9 @@ const (
 	// ConditionRetrying is True while calls to the plugin pod (or to the
 	// finish-notification URL) fail and are being retried.
 	ConditionRetrying = "Retrying"
+	// ConditionArchived is True once a finished invocation is written to the
+	// history archive, and False while the archive cannot be written.
+	ConditionArchived = "Archived"
 )
 
 // Reasons of a PluginInvocation's Succeeded, Notified and Retrying
@@ -57,6 +60,17 @@ const (
 	ReasonNotificationSent = "Sent"
 	// ReasonNotifyFailed (Notified False): the finish notification failed.
 	ReasonNotifyFailed = "NotificationFailed"
+	// ReasonArchived (Archived True): the invocation is in the history
+	// archive; the CR is deleted after --keep-finished.
+	ReasonArchived = "Archived"
+	// ReasonArchiveUnavailable (Archived False): the archive could not be
+	// written (down, unreachable); the invocation stays in the cluster and
+	// is archived when it answers again.
+	ReasonArchiveUnavailable = "ArchiveUnavailable"
+	// ReasonArchiveRefused (Archived False): the archive refused the record
+	// as invalid; retrying will not help, so the invocation stays in the
+	// cluster until its ttlSecondsAfterFinished for someone to look at.
+	ReasonArchiveRefused = "ArchiveRefused"
 )
 
 // Reasons of a PluginVersion's Ready condition.

@@ -277,6 +277,15 @@ func (in *PluginInvocationStatus) DeepCopyInto(out *PluginInvocationStatus) {
 		in, out := &in.CompletionTime, &out.CompletionTime
 		*out = (*in).DeepCopy()
 	}
+	if in.Logs != nil {
+		in, out := &in.Logs, &out.Logs
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
+	if in.ArchivedTime != nil {
+		in, out := &in.ArchivedTime, &out.ArchivedTime
+		*out = (*in).DeepCopy()
+	}
 	if in.Conditions != nil {
 		in, out := &in.Conditions, &out.Conditions
 		*out = make([]metav1.Condition, len(*in))

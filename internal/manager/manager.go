@@ -22,6 +22,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/archive"
 	"github.com/bkplugin/bk-plugin-operator/internal/callbackkey"
 	"github.com/bkplugin/bk-plugin-operator/internal/cmdutil"
 	"github.com/bkplugin/bk-plugin-operator/internal/controller/invocation"
@@ -50,9 +51,8 @@ type Options struct {
 	Burst int
 	// Concurrency is how many PluginInvocations are reconciled at once.
 	Concurrency int
-	// DefaultTTL, RetryBudget, CallbackBaseURL and ClusterDomain are as in
+	// RetryBudget, CallbackBaseURL and ClusterDomain are as in
 	// invocation.Options.
-	DefaultTTL      time.Duration
 	RetryBudget     time.Duration
 	CallbackBaseURL string
 	ClusterDomain   string
@@ -72,6 +72,17 @@ type Options struct {
 	// PluginServer waits for its live invocations, when it sets no
 	// retireGracePeriodSeconds.
 	RetireGracePeriod time.Duration
+	// Archive is the history archive's DSN (sqlite:///path/file.db or
+	// postgres://...); DefaultArchiveDSN when empty. It is opened in the
+	// background: the manager reconciles live work while it is down.
+	Archive string
+	// KeepFinished is how long a finished invocation stays in the cluster
+	// once archived (spec.ttlSecondsAfterFinished wins); DefaultKeepFinished
+	// when zero.
+	KeepFinished time.Duration
+	// HistoryRetention is how long the archive keeps an invocation after it
+	// finished; DefaultHistoryRetention when zero.
+	HistoryRetention time.Duration
 	// PprofAddr serves net/http/pprof when set.
 	PprofAddr string
 	// Config returns how to reach the API server; it is called after the
@@ -118,6 +129,27 @@ func Run(ctx context.Context, o Options) error {
 	} else {
 		setupLog.Info("no --execute-token-file: executes carry no token, and plugin pods that require one refuse them")
 	}
+
+	if o.Archive == "" {
+		o.Archive = DefaultArchiveDSN
+	}
+	if o.KeepFinished <= 0 {
+		o.KeepFinished = DefaultKeepFinished
+	}
+	if o.HistoryRetention <= 0 {
+		o.HistoryRetention = DefaultHistoryRetention
+	}
+	archiveLog := o.Logger.WithName("archive")
+	history, err := archive.OpenDeferred(ctx, o.Archive, archive.Options{}, archive.DeferredOptions{
+		OnError: func(err error, retryIn time.Duration) {
+			archiveLog.Error(err, "cannot open the history archive; finished invocations wait in the cluster", "retryIn", retryIn)
+		},
+		OnOpen: func() { archiveLog.Info("history archive open") },
+	})
+	if err != nil {
+		return fmt.Errorf("--archive: %w", err)
+	}
+	defer history.Close()
 
 	mgrOpts := ctrl.Options{
 		Scheme: scheme,
@@ -189,12 +221,20 @@ func Run(ctx context.Context, o Options) error {
 			CallbackBaseURL:         o.CallbackBaseURL,
 			CallbackKey:             callbackKey,
 			ExecuteToken:            executeToken,
-			DefaultTTL:              o.DefaultTTL,
+			Archive:                 history,
+			KeepFinished:            o.KeepFinished,
 			RetryBudget:             o.RetryBudget,
 			MaxConcurrentReconciles: o.Concurrency,
 		},
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up PluginInvocation controller: %w", err)
+	}
+	ret, err := newRetention(history, o.HistoryRetention, retentionInterval(o.HistoryRetention), archiveLog, ctrlmetrics.Registry)
+	if err != nil {
+		return fmt.Errorf("register archive metrics: %w", err)
+	}
+	if err := mgr.Add(ret); err != nil {
+		return fmt.Errorf("add history retention: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return fmt.Errorf("add health check: %w", err)
@@ -202,7 +242,8 @@ func Run(ctx context.Context, o Options) error {
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 		return fmt.Errorf("add ready check: %w", err)
 	}
-	setupLog.Info("starting manager", "concurrency", o.Concurrency, "qps", o.QPS, "burst", o.Burst)
+	setupLog.Info("starting manager", "concurrency", o.Concurrency, "qps", o.QPS, "burst", o.Burst,
+		"keepFinished", o.KeepFinished, "historyRetention", o.HistoryRetention)
 	return mgr.Start(ctx)
 }
 

@@ -35,6 +35,7 @@ var managerUses = []use{
 	{"bkplugin.io", "plugininvocations/status", "update", "internal/controller/invocation/reconciler.go", "err := r.Status().Update(ctx, obj)", "persistStatus, the one writer: every transition and the finish notification"},
 	{"bkplugin.io", "pluginversions", "get", "internal/controller/version/reconciler.go", "r.Get(ctx, req.NamespacedName, plv)", ""},
 	{"bkplugin.io", "pluginversions", "list", "internal/controller/invocation/reconciler.go", "r.List(ctx, &list, client.InNamespace(inv.Namespace)", "resolve a version"},
+	{"bkplugin.io", "pluginversions", "list", "internal/controller/invocation/archive.go", "r.List(ctx, &list, client.InNamespace(inv.Namespace)", "the sensitive fields an archived record masks"},
 	{"bkplugin.io", "pluginversions", "list", "internal/controller/version/reconciler.go", "r.List(ctx, &list, client.InNamespace(plv.Namespace),", "duplicate registrations"},
 	{"bkplugin.io", "pluginversions", "watch", "", "", "the controller's informer"},
 	{"bkplugin.io", "pluginversions/status", "patch", "internal/controller/version/reconciler.go", "r.Status().Patch(ctx, plv, client.MergeFrom(orig))", "conditions"},
