@@ -186,6 +186,9 @@ func (s *stack) start(ctx context.Context) (string, error) {
 		"--debug-api",
 		// A --shim-arg --auth-token-file given to the stack comes later and wins.
 		"--auth-token-file", tokensFile,
+		// Finished invocations the manager archived and deleted are read
+		// from there.
+		"--archive", archiveDSN,
 	}, cfg.shimArgs...)
 	if err := s.startChild("shim", "apiserver", shimArgs, env); err != nil {
 		return "", err

@@ -59,6 +59,14 @@ func encodeCursor(rec Record) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// CursorAfter returns the cursor that continues a listing after the
+// invocation created at createdAt with traceID, for callers that merge the
+// archive's pages with invocations of their own (the shim's history list)
+// and so end a page on an item the archive did not return.
+func CursorAfter(createdAt time.Time, traceID string) string {
+	return encodeCursor(Record{Key: Key{TraceID: traceID}, CreatedAt: createdAt})
+}
+
 // decodeCursor parses a cursor made by encodeCursor.
 func decodeCursor(s string) (listCursor, error) {
 	var c listCursor

@@ -52,6 +52,9 @@ type CommandOptions struct {
 	// keys, serving every caller anonymously. Without it, RunCommand
 	// refuses to start open.
 	InsecureNoAuth bool
+	// ArchiveDSN names the archive of finished invocations (--archive), as
+	// Options.ArchiveDSN.
+	ArchiveDSN string
 	// PprofAddr serves net/http/pprof when set.
 	PprofAddr string
 	// LoadConfig returns how to reach the API server; it is called after
@@ -83,6 +86,10 @@ func RunCommand(ctx context.Context, o CommandOptions) error {
 	tokens, keys, err := loadAuth(o, log)
 	if err != nil {
 		return err
+	}
+
+	if o.ArchiveDSN == "" {
+		log.Info("no --archive: finished invocations can be read only while they are in the cluster")
 	}
 
 	if o.PprofAddr != "" {
@@ -117,6 +124,7 @@ func RunCommand(ctx context.Context, o CommandOptions) error {
 		ShutdownTimeout:      o.ShutdownTimeout,
 		Version:              o.Version,
 		DebugAPI:             o.DebugAPI,
+		ArchiveDSN:           o.ArchiveDSN,
 	})
 	if err != nil {
 		return err

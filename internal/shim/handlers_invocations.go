@@ -1,14 +1,11 @@
 package shim
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 
 	"github.com/gorilla/mux"
 
-	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
-	"github.com/bkplugin/bk-plugin-operator/internal/wirestate"
 	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
 )
 
@@ -24,7 +21,8 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	call := invokeCall{Code: vars[stdapi.VarCode], Version: vars[stdapi.VarVersion], TraceID: traceID}
+	call := invokeCall{Code: vars[stdapi.VarCode], Version: vars[stdapi.VarVersion], TraceID: traceID,
+		CallerTraceID: r.Header.Get(stdapi.HeaderTraceID) != ""}
 	if call.Caller, err = callerOf(r); err != nil {
 		s.fail(w, r, err)
 		return
@@ -47,6 +45,12 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if out.Archived != nil {
+		// Its Secret went with the PluginInvocation: sensitive outputs
+		// stay masked.
+		writeJSON(w, http.StatusOK, stdapi.OK(invokeFromRecord(out.Archived), traceID))
+		return
+	}
 	data := invokeData(out.Invocation)
 	data.Outputs = s.invocations.revealOutputs(r.Context(), out.Invocation, data.Outputs)
 	env := stdapi.OK(data, traceID)
@@ -61,13 +65,20 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) {
 func (s *Server) schedule(w http.ResponseWriter, r *http.Request) {
 	vars := mux.Vars(r)
 	traceID := vars[stdapi.VarTraceID]
-	inv, err := s.invocations.get(r.Context(), vars[stdapi.VarCode], traceID)
+	f, err := s.invocations.find(r.Context(), vars[stdapi.VarCode], traceID)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	data := scheduleData(inv)
-	data.Outputs = s.invocations.revealOutputs(r.Context(), inv, data.Outputs)
+	var data stdapi.ScheduleData
+	if f.Live != nil {
+		data = scheduleData(f.Live)
+		data.Outputs = s.invocations.revealOutputs(r.Context(), f.Live, data.Outputs)
+	} else {
+		// The Secret went with the PluginInvocation: sensitive outputs
+		// stay masked once archived.
+		data = scheduleFromRecord(f.Archived)
+	}
 	env := stdapi.OK(data, traceID)
 	env.Message = "" // the Python framework's schedule answers no message
 	writeJSON(w, http.StatusOK, env)
@@ -97,17 +108,22 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 func (s *Server) logsHandler(w http.ResponseWriter, r *http.Request) {
 	vars := mux.Vars(r)
 	traceID := vars[stdapi.VarTraceID]
-	inv, err := s.invocations.get(r.Context(), vars[stdapi.VarCode], traceID)
+	page, err := logPageOf(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	log, err := s.logs.log(r.Context(), inv)
+	f, err := s.invocations.find(r.Context(), vars[stdapi.VarCode], traceID)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	env := stdapi.OK(stdapi.LogsData{Log: log}, traceID)
+	data, err := s.logs.log(r.Context(), f, page)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	env := stdapi.OK(data, traceID)
 	env.Message = ""
 	writeJSON(w, http.StatusOK, env)
 }
@@ -138,34 +154,4 @@ func (s *Server) pluginAPIDispatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, stdapi.OK(data, infoOf(r).traceID))
-}
-
-func outputsOf(inv *bkv1.PluginInvocation) json.RawMessage {
-	if inv.Status.Outputs == nil || len(inv.Status.Outputs.Raw) == 0 || string(inv.Status.Outputs.Raw) == "null" {
-		return json.RawMessage("{}")
-	}
-	return inv.Status.Outputs.Raw
-}
-
-func invokeData(inv *bkv1.PluginInvocation) stdapi.InvokeData {
-	return stdapi.InvokeData{Outputs: outputsOf(inv), State: wirestate.Of(inv.Status.State), Err: inv.Status.Error}
-}
-
-func scheduleData(inv *bkv1.PluginInvocation) stdapi.ScheduleData {
-	version := inv.Status.ResolvedVersion
-	if version == "" {
-		version = inv.Spec.Version
-	}
-	d := stdapi.ScheduleData{
-		TraceID:       inv.Name,
-		PluginVersion: version,
-		State:         wirestate.Of(inv.Status.State),
-		Outputs:       outputsOf(inv),
-		Err:           inv.Status.Error,
-		CreatedAt:     stdapi.NewTimestamp(inv.CreationTimestamp.Time),
-	}
-	if inv.Status.CompletionTime != nil && inv.Status.State.Terminal() {
-		d.FinishAt = stdapi.NewTimestamp(inv.Status.CompletionTime.Time)
-	}
-	return d
 }

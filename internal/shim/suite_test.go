@@ -29,6 +29,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/archive"
 	"github.com/bkplugin/bk-plugin-operator/internal/controller/invocation"
 	"github.com/bkplugin/bk-plugin-operator/internal/controller/version"
 	"github.com/bkplugin/bk-plugin-operator/internal/shim"
@@ -53,7 +54,9 @@ const (
 	// example plugin's first execute takes milliseconds.
 	invokeTimeout = 3 * time.Second
 	maxBodyBytes  = 64 << 10
-	namespace     = "shim-e2e"
+	// keepFinished is the manager's --keep-finished in the suite.
+	keepFinished = 15 * time.Second
+	namespace    = "shim-e2e"
 )
 
 var (
@@ -77,6 +80,10 @@ var (
 	gate *executeGate
 
 	pods []*httptest.Server
+
+	// historyArchive is the archive the shim reads finished invocations
+	// from: a real SQLite file.
+	historyArchive archive.Archive
 
 	// allLogs holds every line the shim, the manager and the plugin pods
 	// logged, so that specs can check no sensitive value reached a log.
@@ -114,6 +121,8 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 	shimURL = "http://" + ln.Addr().String()
 	registry = prometheus.NewRegistry()
+	historyArchive, err = archive.Open(suiteCtx, "sqlite://"+filepath.Join(GinkgoT().TempDir(), "history.db"), archive.Options{})
+	Expect(err).NotTo(HaveOccurred())
 	// The shim runs with exactly the RBAC controller-gen generates for it,
 	// so a missing marker fails here and not in a cluster.
 	shimCfg, err := testenv.UserWithRole(suiteCtx, testEnv, k8sClient, filepath.Join("..", "..", "config", "rbac", "shim", "role.yaml"), "bk-plugin-shim")
@@ -133,6 +142,7 @@ var _ = BeforeSuite(func() {
 		// X-Bkplugin-App-Code. trust_test.go runs one with the shipped
 		// defaults, where only verified credentials count.
 		TrustIdentityHeaders: true,
+		Archive:              historyArchive,
 	})
 	Expect(err).NotTo(HaveOccurred())
 	shimCtx, cancel := context.WithCancel(suiteCtx)
@@ -170,6 +180,9 @@ var _ = AfterSuite(func() {
 		Eventually(shimDone, eventuallyTimeout).Should(Receive(BeNil()))
 	}
 	stopSuite()
+	if historyArchive != nil {
+		Expect(historyArchive.Close()).To(Succeed())
+	}
 	for _, p := range pods {
 		p.Close()
 	}
@@ -202,7 +215,11 @@ func startManager() {
 			RetryInitialInterval:    100 * time.Millisecond,
 			RetryMaxInterval:        500 * time.Millisecond,
 			MaxConcurrentReconciles: 4,
-			Archive:                 managerArchive(),
+			// The archive the shim reads through to; finished invocations
+			// leave the cluster soon enough for a spec to wait for it,
+			// late enough for the others to read them first.
+			Archive:      historyArchive,
+			KeepFinished: keepFinished,
 		},
 	}).SetupWithManager(mgr)).To(Succeed())
 	go func() {
