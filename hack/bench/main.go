@@ -51,7 +51,7 @@ type config struct {
 	latenessWindow            time.Duration
 	waiting                   []int
 	pprofDir                  string
-	managerArgs, shimArgs     stringList
+	managerArgs, shimArgs     cmdutil.StringList
 	// The soak phase.
 	soakRate         float64
 	soakDuration     time.Duration
@@ -61,11 +61,6 @@ type config struct {
 
 // allPhases, in the order they run.
 var allPhases = []string{"baseline", "invoke", "schedule", "callback", "scale", "lateness", "soak"}
-
-type stringList []string
-
-func (l *stringList) String() string     { return strings.Join(*l, " ") }
-func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 func main() {
 	cmdutil.Tool[config]{

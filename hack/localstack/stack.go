@@ -20,6 +20,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+
+	"github.com/bkplugin/bk-plugin-operator/internal/stackrun"
 )
 
 // examplePlugins are the plugins the stack serves, by binary name.
@@ -237,7 +239,7 @@ func (s *stack) alive() error {
 
 // writePIDs lists every process of the stack, control plane included.
 func (s *stack) writePIDs() error {
-	children, err := childProcesses()
+	children, err := stackrun.ChildProcesses()
 	if err != nil {
 		return err
 	}

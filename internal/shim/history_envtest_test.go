@@ -14,6 +14,7 @@ import (
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 	"github.com/bkplugin/bk-plugin-operator/internal/archive"
+	"github.com/bkplugin/bk-plugin-operator/internal/testenv"
 	bkclient "github.com/bkplugin/bk-plugin-operator/sdk/client"
 	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
 )
@@ -68,7 +69,7 @@ func waitArchivedAndDeleted(trace string) {
 	}).Should(Succeed())
 	Eventually(func() bool {
 		return apierrors.IsNotFound(k8sClient.Get(suiteCtx, client.ObjectKey{Namespace: namespace, Name: trace}, &bkv1.PluginInvocation{}))
-	}, keepFinished+eventuallyTimeout).Should(BeTrue())
+	}, keepFinished+testenv.EventuallyTimeout).Should(BeTrue())
 }
 
 var _ = Describe("finished invocations read through to the archive", func() {
@@ -78,7 +79,7 @@ var _ = Describe("finished invocations read through to the archive", func() {
 		inputs := map[string]any{"polls": 2, "interval": 1}
 		_, err := c.Invoke(suiteCtx, "poller", "1.0.0", invokeReq(inputs), bkclient.InvokeOptions{TraceID: trace})
 		Expect(err).NotTo(HaveOccurred())
-		done, err := c.WaitTerminal(suiteCtx, "poller", trace, pollEvery, nil)
+		done, err := c.WaitTerminal(suiteCtx, "poller", trace, testenv.PollEvery, nil)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(done.State.Terminal()).To(BeTrue())
 
