@@ -158,7 +158,7 @@ var _ = Describe("verified identity (issue 15)", Ordered, func() {
 			}
 			server.Handler(p).ServeHTTP(w, r)
 		}))
-		waitReady(registerVersions(p, pod.URL))
+		suite.WaitReady(suite.RegisterVersions(namespace, p, pod.URL))
 		a := call(http.MethodPost, "/plugins/redirector/bk_plugin/plugin_api_dispatch/",
 			`{"url":"/bk_plugin/plugin_api/x/","method":"POST","username":"admin","data":{"a":1}}`,
 			hdr(identity.HeaderGatewayJWT, gatewayJWT("bk_job", true)))
