@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 
+	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
 	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
 )
@@ -29,9 +30,11 @@ type dispatchCall struct {
 	Code    string
 	Request stdapi.PluginAPIDispatchRequest
 	TraceID string
-	AppCode string
-	// Header holds the caller's Bk-Plugin-* headers, passed on as the
-	// Python framework passes them on.
+	// Caller is the verified caller (callerOf), checked against the
+	// plugin's allow_scope like an invoke.
+	Caller bkv1.Caller
+	// Header is what the plugin API receives (pluginAPIHeaders): the
+	// caller's Bk-Plugin-* headers and the verified identity.
 	Header http.Header
 }
 
@@ -45,6 +48,11 @@ func (d *dispatcher) dispatch(ctx context.Context, call dispatchCall) (json.RawM
 	// Ready yet; plugin APIs are not versioned, so that is the one to ask.
 	plv, err := d.versions.resolve(ctx, call.Code, "*")
 	if err != nil {
+		return nil, err
+	}
+	// The Python framework checks dispatch with the same permission as
+	// invoke: a plugin API may act for the app as much as an execute.
+	if err := checkScope(plv.Spec.AllowScopes, call.Caller.AppCode, call.Caller.ScopeType, call.Caller.ScopeValue); err != nil {
 		return nil, err
 	}
 	base, err := d.pods.endpoint(plv)
@@ -127,17 +135,13 @@ func (d *dispatcher) buildRequest(ctx context.Context, base string, call dispatc
 		return nil, errorf(http.StatusBadRequest, "invalid plugin_api_dispatch body: url %q: %v", call.Request.URL, err)
 	}
 	for k, vs := range call.Header {
-		if strings.HasPrefix(http.CanonicalHeaderKey(k), "Bk-Plugin-") {
-			req.Header[http.CanonicalHeaderKey(k)] = append([]string(nil), vs...)
-		}
+		req.Header[k] = append([]string(nil), vs...)
 	}
-	// Set after the caller's headers, so that a caller cannot speak for
-	// another user than the body names.
+	// The body names the user, on the verified app's word, as in the
+	// Python framework (its DummyUser); set after the headers, so that
+	// only the body speaks for the user.
 	req.Header.Set(protocol.HeaderUsername, call.Request.Username)
 	req.Header.Set(protocol.HeaderTraceID, call.TraceID)
-	if call.AppCode != "" {
-		req.Header.Set(protocol.HeaderAppCode, call.AppCode)
-	}
 	req.Header.Set("Accept", "application/json")
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")

@@ -39,6 +39,10 @@ type Options struct {
 	// valid; zero means protocol.DefaultCallbackTokenTTL. The shim refuses
 	// tokens that expire further ahead than its own bound (a day).
 	CallbackTokenTTL time.Duration
+	// ExecuteToken, when set, returns the token sent with every execute so
+	// that plugin pods know it comes from the manager (the manager's
+	// --execute-token-file, protocol.ExecuteTokenFile).
+	ExecuteToken func() string
 	// Archive is the history archive every finished invocation is written
 	// to before it is deleted; required.
 	Archive archive.Archive

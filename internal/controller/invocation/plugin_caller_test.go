@@ -1,48 +1,43 @@
 package invocation
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
-	"net/http"
+	"log/slog"
 	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/bkplugin/bk-plugin-operator/sdk/examples/hello/helloplugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
+	"github.com/bkplugin/bk-plugin-operator/sdk/server"
 )
 
-// TestExecuteFollowsNoRedirect reproduces issue 15's finding 9: a plugin pod
-// answering 307 must not get the execute, with its callback key, re-sent to
-// the address it names. Two real HTTP servers: the second records whether
-// anything reached it.
-func TestExecuteFollowsNoRedirect(t *testing.T) {
-	for _, code := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
-		var reached atomic.Int32
-		target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			reached.Add(1)
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = w.Write([]byte(`{"state":4}`))
-		}))
-		pod := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			http.Redirect(w, r, target.URL+r.URL.Path, code)
-		}))
-		// The client given may follow redirects (the default does): the
-		// caller must refuse them anyway.
-		c := &pluginCaller{http: withoutRedirects(&http.Client{}), maxAnswerBytes: 1 << 20}
-		req := &protocol.ExecuteRequest{ProtocolVersion: protocol.Version, TraceID: "t", PluginVersion: "1.0.0", CallbackKey: []byte("secret-key")}
-		_, err := c.execute(t.Context(), pod.URL, req, 5*time.Second)
-		pod.Close()
-		target.Close()
-		if reached.Load() != 0 {
-			t.Fatalf("HTTP %d: the execute was re-sent to the redirect target", code)
-		}
+// The manager's executes carry the token plugin pods check, so a pod that
+// refuses everyone else still serves the manager (issue 15 #3).
+func TestCallerSendsTheExecuteToken(t *testing.T) {
+	pod, err := server.New(helloplugin.Plugin(), server.Options{ExecuteToken: "manager-token", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(pod)
+	defer ts.Close()
+	req := &protocol.ExecuteRequest{ProtocolVersion: protocol.Version, TraceID: "0123456789abcdef0123456789abcdef", PluginCode: "hello",
+		PluginVersion: "1.0.0", State: protocol.StateEmpty, InvokeCount: 1, Inputs: json.RawMessage(`{"name":"x"}`)}
+
+	for name, token := range map[string]func() string{"no token": nil, "wrong token": func() string { return "guess" }} {
+		c := &pluginCaller{http: newPooledHTTPClient(), maxAnswerBytes: 1 << 20, token: token}
+		_, err := c.execute(context.Background(), ts.URL, req, 5*time.Second)
 		var ce *callError
-		if !errors.As(err, &ce) || ce.Retryable {
-			t.Fatalf("HTTP %d: want a non-retryable callError, got %v", code, err)
+		if !errors.As(err, &ce) || ce.Retryable || !strings.Contains(err.Error(), "401") {
+			t.Errorf("%s: err = %v, want a non-retryable 401", name, err)
 		}
-		if !strings.Contains(err.Error(), pod.URL) || !strings.Contains(err.Error(), "redirect") {
-			t.Fatalf("HTTP %d: error should name the endpoint and the redirect: %v", code, err)
-		}
+	}
+	c := &pluginCaller{http: newPooledHTTPClient(), maxAnswerBytes: 1 << 20, token: func() string { return "manager-token" }}
+	answer, err := c.execute(context.Background(), ts.URL, req, 5*time.Second)
+	if err != nil || answer.State != protocol.StateSuccess {
+		t.Fatalf("with the token: %+v, %v", answer, err)
 	}
 }
