@@ -87,7 +87,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	}
 	// 2. Never act on a cached copy older than our own last write: it would
 	// execute the plugin again for an invoke count already done.
-	if r.expect.stale(req.NamespacedName, &inv.Status) {
+	if r.expect.stale(req.NamespacedName, inv.UID, &inv.Status) {
 		return reconcile.Result{RequeueAfter: 20 * time.Millisecond}, nil
 	}
 	traceID := invocationTraceID(inv)
@@ -337,7 +337,7 @@ func (r *Reconciler) persistStatus(ctx context.Context, inv *bkv1.PluginInvocati
 	if err != nil {
 		return nil, classifyStatusWriteError(err)
 	}
-	r.expect.wrote(key, &st)
+	r.expect.wrote(key, obj.UID, &st)
 	return obj, nil
 }
 
