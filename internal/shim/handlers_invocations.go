@@ -48,7 +48,9 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data := invokeData(out.Invocation)
-	data.Outputs = s.invocations.revealOutputs(r.Context(), out.Invocation, data.Outputs)
+	if out.Invocation.Status.State != bkv1.StateFail {
+		data.Outputs = s.invocations.revealOutputs(r.Context(), out.Invocation, data.Outputs)
+	}
 	env := stdapi.OK(data, traceID)
 	if out.TimedOut {
 		env.Message = fmt.Sprintf("the first execute of invocation %s has not finished after %s; poll schedule for its state",
@@ -61,8 +63,14 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) {
 func (s *Server) schedule(w http.ResponseWriter, r *http.Request) {
 	vars := mux.Vars(r)
 	traceID := vars[stdapi.VarTraceID]
-	inv, err := s.invocations.get(r.Context(), vars[stdapi.VarCode], traceID)
+	inv, err := s.invocations.getFresh(r.Context(), vars[stdapi.VarCode], traceID)
 	if err != nil {
+		if isNotFound(err) {
+			// The Python framework answers an unknown trace id 200 with
+			// result false; platforms read the message.
+			writeJSON(w, http.StatusOK, stdapi.Fail(stdapi.ScheduleNotFoundMessage(traceID), traceID))
+			return
+		}
 		s.fail(w, r, err)
 		return
 	}
@@ -142,8 +150,14 @@ func outputsOf(inv *bkv1.PluginInvocation) json.RawMessage {
 	return inv.Status.Outputs.Raw
 }
 
+// invokeData is the invoke answer of inv: the Python framework's, which
+// never answers EMPTY (wirestate.Answer) and answers null outputs on FAIL.
 func invokeData(inv *bkv1.PluginInvocation) stdapi.InvokeData {
-	return stdapi.InvokeData{Outputs: outputsOf(inv), State: wirestate.Of(inv.Status.State), Err: inv.Status.Error}
+	d := stdapi.InvokeData{Outputs: outputsOf(inv), State: wirestate.Answer(inv.Status.State), Err: inv.Status.Error}
+	if inv.Status.State == bkv1.StateFail {
+		d.Outputs = json.RawMessage("null")
+	}
+	return d
 }
 
 func scheduleData(inv *bkv1.PluginInvocation) stdapi.ScheduleData {
@@ -154,7 +168,7 @@ func scheduleData(inv *bkv1.PluginInvocation) stdapi.ScheduleData {
 	d := stdapi.ScheduleData{
 		TraceID:       inv.Name,
 		PluginVersion: version,
-		State:         wirestate.Of(inv.Status.State),
+		State:         wirestate.Answer(inv.Status.State),
 		Outputs:       outputsOf(inv),
 		Err:           inv.Status.Error,
 		CreatedAt:     stdapi.NewTimestamp(inv.CreationTimestamp.Time),

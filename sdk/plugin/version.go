@@ -34,6 +34,14 @@ type Version[In, Ctx, Out any] struct {
 	// every execute enforces its defaults, required, rule and rely before
 	// Execute runs; detail answers it as task_json.
 	TaskJSON *v1alpha1.TaskDescription
+	// EnablePluginCallback declares the finish-callback mode (the Python
+	// framework's Meta.enable_plugin_callback): detail answers
+	// enable_plugin_callback true, the context inputs gain the required
+	// plugin_callback_info {url, data} (PluginCallbackInfoKey), and when an
+	// execute after the first ends the invocation, the operator POSTs data
+	// to url so that the platform need not poll. The plugin's code is the
+	// same as in the polling mode.
+	EnablePluginCallback bool
 	// Execute runs the plugin once; see the package documentation for how
 	// its outcome becomes the invocation's next state.
 	Execute func(ctx *Context[In, Ctx, Out]) error
@@ -62,6 +70,11 @@ func AddVersion[In, Ctx, Out any](p *Plugin, v Version[In, Ctx, Out]) error {
 	if err != nil {
 		return fmt.Errorf("plugin %s %s: outputs schema: %w", p.meta.Code, v.Version, err)
 	}
+	if v.EnablePluginCallback {
+		if cin, err = withPluginCallbackInfo(cin); err != nil {
+			return fmt.Errorf("plugin %s %s: %w", p.meta.Code, v.Version, err)
+		}
+	}
 	var task *taskjson.Evaluator
 	if v.TaskJSON != nil {
 		if task, in, out, err = fromTaskJSON(v.TaskJSON, out); err != nil {
@@ -82,6 +95,8 @@ func AddVersion[In, Ctx, Out any](p *Plugin, v Version[In, Ctx, Out]) error {
 			Outputs:       out.JSON(),
 			Form:          v.Form,
 			TaskJSON:      v.TaskJSON,
+
+			EnablePluginCallback: v.EnablePluginCallback,
 		},
 		inputs:    in,
 		context:   cin,

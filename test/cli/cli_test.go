@@ -158,15 +158,17 @@ func TestCLIAgainstLocalStack(t *testing.T) {
 		if polled := countContaining(logs.Lines, "polled"); polled != 3 {
 			t.Errorf("logs has %d 'polled' lines, want 3 (first execute and two polls): %q", polled, logs.Lines)
 		}
-		if r := s.run("schedule", "poller", "0123456789abcdef0123456789abcdef"); r.code != 1 || !strings.Contains(r.stderr, "404") {
+		// Answered as the Python framework answers it: 200, result false.
+		if r := s.run("schedule", "poller", "0123456789abcdef0123456789abcdef"); r.code != 1 || !strings.Contains(r.stderr, "can not find schedule") {
 			t.Errorf("schedule of an unknown trace: exit %d, stderr %q", r.code, r.stderr)
 		}
 	})
 
 	t.Run("logs -f follows until the invocation ends", func(t *testing.T) {
 		inv := decode[invocation](t, s.ok("invoke", "poller", "1.0.0", "--inputs", `{"polls":3,"interval":1}`, "--async", "-o", "json"))
-		if inv.StateName != "EMPTY" {
-			t.Errorf("--async answered %s, want EMPTY", inv.StateName)
+		// Not executed yet is answered POLL on the wire (never EMPTY).
+		if inv.StateName != "POLL" {
+			t.Errorf("--async answered %s, want POLL", inv.StateName)
 		}
 		r := s.ok("logs", "poller", inv.TraceID, "-f", "--interval", "300ms")
 		lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
