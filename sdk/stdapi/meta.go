@@ -25,7 +25,6 @@ type Meta struct {
 	AllowScope map[string]AllowedScope `json:"allow_scope"`
 }
 
-
 // AllowedScope is one entry of allow_scope: calls from the app pass only with
 // the Bkplugin-Scope-Type header equal to Type and Bkplugin-Scope-Value one
 // of Value.
