@@ -12,7 +12,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
-	"github.com/bkplugin/bk-plugin-operator/controllers"
+	"github.com/bkplugin/bk-plugin-operator/internal/controller/invocation"
 	"github.com/bkplugin/bk-plugin-operator/internal/manager"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 )
@@ -31,7 +31,7 @@ func main() {
 	flag.Float64Var(&o.QPS, "kube-api-qps", 2000, "Sustained queries per second to the API server.")
 	flag.IntVar(&o.Burst, "kube-api-burst", 4000, "Burst of queries to the API server.")
 	flag.IntVar(&o.Concurrency, "max-concurrent-reconciles", 32, "PluginInvocations reconciled at once.")
-	flag.DurationVar(&o.DefaultTTL, "default-ttl", controllers.DefaultTTLAfterFinished, "How long finished invocations are kept when they set no ttlSecondsAfterFinished.")
+	flag.DurationVar(&o.DefaultTTL, "default-ttl", invocation.DefaultTTLAfterFinished, "How long finished invocations are kept when they set no ttlSecondsAfterFinished.")
 	flag.DurationVar(&o.RetryBudget, "retry-budget", 2*time.Minute, "How long transport errors calling a plugin pod are retried before the invocation fails.")
 	flag.StringVar(&o.CallbackBaseURL, "callback-base-url", os.Getenv("BKPLUGIN_CALLBACK_BASE_URL"), "The shim's URL as third parties reach it; callback URLs are built under it.")
 	flag.StringVar(&o.CallbackKeyFile, "callback-key-file", os.Getenv("BKPLUGIN_CALLBACK_KEY_FILE"), "File holding the callback signing key (mounted from a Secret).")

@@ -21,8 +21,9 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
-	"github.com/bkplugin/bk-plugin-operator/controllers"
 	"github.com/bkplugin/bk-plugin-operator/internal/cmdutil"
+	"github.com/bkplugin/bk-plugin-operator/internal/controller/invocation"
+	"github.com/bkplugin/bk-plugin-operator/internal/controller/version"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 )
 
@@ -44,7 +45,7 @@ type Options struct {
 	// Concurrency is how many PluginInvocations are reconciled at once.
 	Concurrency int
 	// DefaultTTL, RetryBudget, CallbackBaseURL and ClusterDomain are as in
-	// controllers.InvocationOptions.
+	// invocation.Options.
 	DefaultTTL      time.Duration
 	RetryBudget     time.Duration
 	CallbackBaseURL string
@@ -61,6 +62,12 @@ type Options struct {
 	// Logger logs the setup.
 	Logger logr.Logger
 }
+
+// The manager keeps a leader-election lease so that only one replica
+// reconciles; each reconciler declares the rest of its RBAC above its
+// Reconcile (internal/controller/invocation, internal/controller/version).
+//
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;create;update
 
 // Run builds the manager and runs it until ctx ends.
 func Run(ctx context.Context, o Options) error {
@@ -115,22 +122,22 @@ func Run(ctx context.Context, o Options) error {
 	if err := versions.SetupIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
 		return fmt.Errorf("set up indexes: %w", err)
 	}
-	if err := (&controllers.PluginVersionReconciler{
+	if err := (&version.Reconciler{
 		Client:   mgr.GetClient(),
 		Recorder: mgr.GetEventRecorder("pluginversion-controller"),
-		Options:  controllers.PluginVersionOptions{ClusterDomain: o.ClusterDomain, ProbeInterval: o.ProbeInterval},
+		Options:  version.Options{ClusterDomain: o.ClusterDomain, ProbeInterval: o.ProbeInterval},
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up PluginVersion controller: %w", err)
 	}
-	metrics, err := controllers.NewInvocationMetrics(ctrlmetrics.Registry)
+	metrics, err := invocation.NewMetrics(ctrlmetrics.Registry)
 	if err != nil {
 		return fmt.Errorf("register metrics: %w", err)
 	}
-	if err := (&controllers.PluginInvocationReconciler{
+	if err := (&invocation.Reconciler{
 		Client:   mgr.GetClient(),
 		Recorder: mgr.GetEventRecorder("plugininvocation-controller"),
 		Metrics:  metrics,
-		Options: controllers.InvocationOptions{
+		Options: invocation.Options{
 			ClusterDomain:           o.ClusterDomain,
 			CallbackBaseURL:         o.CallbackBaseURL,
 			CallbackKey:             callbackKey,

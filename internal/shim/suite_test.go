@@ -29,7 +29,8 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
-	"github.com/bkplugin/bk-plugin-operator/controllers"
+	"github.com/bkplugin/bk-plugin-operator/internal/controller/invocation"
+	"github.com/bkplugin/bk-plugin-operator/internal/controller/version"
 	"github.com/bkplugin/bk-plugin-operator/internal/shim"
 	"github.com/bkplugin/bk-plugin-operator/internal/syncbuf"
 	"github.com/bkplugin/bk-plugin-operator/internal/testenv"
@@ -182,15 +183,15 @@ func startManager() {
 	})
 	Expect(err).NotTo(HaveOccurred())
 	Expect(versions.SetupIndexes(suiteCtx, mgr.GetFieldIndexer())).To(Succeed())
-	Expect((&controllers.PluginVersionReconciler{
+	Expect((&version.Reconciler{
 		Client:   mgr.GetClient(),
 		Recorder: mgr.GetEventRecorder("pluginversion-controller"),
-		Options:  controllers.PluginVersionOptions{ProbeInterval: 2 * time.Second, MaxProbeBackoff: time.Second},
+		Options:  version.Options{ProbeInterval: 2 * time.Second, MaxProbeBackoff: time.Second},
 	}).SetupWithManager(mgr)).To(Succeed())
-	Expect((&controllers.PluginInvocationReconciler{
+	Expect((&invocation.Reconciler{
 		Client:   mgr.GetClient(),
 		Recorder: mgr.GetEventRecorder("plugininvocation-controller"),
-		Options: controllers.InvocationOptions{
+		Options: invocation.Options{
 			CallbackBaseURL:         shimURL,
 			CallbackKey:             callbackKey,
 			RetryBudget:             3 * time.Second,

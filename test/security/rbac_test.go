@@ -26,19 +26,18 @@ type use struct {
 // the code asks for it, and a cache option (DisableFor, an uncached reader)
 // turns it into a live request without touching this table.
 var managerUses = []use{
-	{"bkplugin.io", "plugininvocations", "get", "controllers/plugininvocation_controller.go", "r.Get(ctx, req.NamespacedName, inv)", ""},
-	{"bkplugin.io", "plugininvocations", "get", "controllers/plugininvocation_controller.go", "r.APIReader.Get(ctx, key, fresh)", "re-read after a write conflict"},
+	{"bkplugin.io", "plugininvocations", "get", "internal/controller/invocation/reconciler.go", "r.Get(ctx, req.NamespacedName, inv)", ""},
+	{"bkplugin.io", "plugininvocations", "get", "internal/controller/invocation/reconciler.go", "r.APIReader.Get(ctx, key, fresh)", "re-read after a write conflict"},
 	{"bkplugin.io", "plugininvocations", "list", "", "", "the controller's informer"},
 	{"bkplugin.io", "plugininvocations", "watch", "", "", "the controller's informer"},
-	{"bkplugin.io", "plugininvocations", "patch", "controllers/plugininvocation_controller.go", "r.Patch(ctx, inv, client.RawPatch(types.MergePatchType, patch))", "labels, consumed callback annotations"},
-	{"bkplugin.io", "plugininvocations", "delete", "controllers/finish_notification.go", "r.Delete(ctx, inv,", "TTL after finish"},
-	{"bkplugin.io", "plugininvocations/status", "update", "controllers/plugininvocation_controller.go", "r.Status().Update(ctx, obj)", "every transition"},
-	{"bkplugin.io", "plugininvocations/status", "update", "controllers/finish_notification.go", "r.Status().Update(ctx, obj)", "finish notification"},
-	{"bkplugin.io", "pluginversions", "get", "controllers/pluginversion_controller.go", "r.Get(ctx, req.NamespacedName, plv)", ""},
-	{"bkplugin.io", "pluginversions", "list", "controllers/plugininvocation_controller.go", "r.List(ctx, &list, client.InNamespace(inv.Namespace)", "resolve a version"},
-	{"bkplugin.io", "pluginversions", "list", "controllers/pluginversion_controller.go", "r.List(ctx, &list, client.InNamespace(plv.Namespace),", "duplicate registrations"},
+	{"bkplugin.io", "plugininvocations", "patch", "internal/controller/invocation/reconciler.go", "r.Patch(ctx, inv, client.RawPatch(types.MergePatchType, patch))", "labels, consumed callback annotations"},
+	{"bkplugin.io", "plugininvocations", "delete", "internal/controller/invocation/finish_notification.go", "r.Delete(ctx, inv,", "TTL after finish"},
+	{"bkplugin.io", "plugininvocations/status", "update", "internal/controller/invocation/reconciler.go", "err := r.Status().Update(ctx, obj)", "persistStatus, the one writer: every transition and the finish notification"},
+	{"bkplugin.io", "pluginversions", "get", "internal/controller/version/reconciler.go", "r.Get(ctx, req.NamespacedName, plv)", ""},
+	{"bkplugin.io", "pluginversions", "list", "internal/controller/invocation/reconciler.go", "r.List(ctx, &list, client.InNamespace(inv.Namespace)", "resolve a version"},
+	{"bkplugin.io", "pluginversions", "list", "internal/controller/version/reconciler.go", "r.List(ctx, &list, client.InNamespace(plv.Namespace),", "duplicate registrations"},
 	{"bkplugin.io", "pluginversions", "watch", "", "", "the controller's informer"},
-	{"bkplugin.io", "pluginversions/status", "patch", "controllers/pluginversion_controller.go", "r.Status().Patch(ctx, plv, client.MergeFrom(orig))", "conditions"},
+	{"bkplugin.io", "pluginversions/status", "patch", "internal/controller/version/reconciler.go", "r.Status().Patch(ctx, plv, client.MergeFrom(orig))", "conditions"},
 	{"", "secrets", "get", "internal/sensitive/execute.go", "err := r.Get(ctx, client.ObjectKey{Namespace: inv.Namespace, Name: inv.SensitiveSecretName()}, secret)", "sensitive inputs, read live (the reconciler passes its APIReader): Secrets are not cached"},
 	{"", "secrets", "create", "internal/sensitive/execute.go", "c.Create(ctx, secret)", "sensitive outputs"},
 	{"", "secrets", "update", "internal/sensitive/execute.go", "c.Update(ctx, secret)", "sensitive outputs"},
@@ -81,7 +80,7 @@ func TestRBACIsLeastPrivilege(t *testing.T) {
 		dirs       []string
 		uses       []use
 	}{
-		{"manager", "config/rbac/role.yaml", []string{"controllers", "internal/manager", "cmd/manager", "internal/sensitive/execute.go"}, managerUses},
+		{"manager", "config/rbac/role.yaml", []string{"internal/controller/invocation", "internal/controller/version", "internal/manager", "cmd/manager", "internal/sensitive/execute.go"}, managerUses},
 		{"shim", "config/rbac/shim/role.yaml", []string{"internal/shim", "cmd/apiserver", "internal/sensitive/invoke.go"}, shimUses},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -1,0 +1,278 @@
+package invocation
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/sensitive"
+	"github.com/bkplugin/bk-plugin-operator/internal/versions"
+	"github.com/bkplugin/bk-plugin-operator/sdk/schema"
+)
+
+// This file holds the invocation reconciler's decisions around the state
+// machine (statemachine.go): which version runs, how a failed call ends,
+// the status that is written, what to do when the write is refused, which
+// transitions are events, when to look again and what a finished invocation
+// still needs. Each is a pure function of what the reconciler gathered,
+// returning one value; the reconciler only loads, calls and persists
+// (plugininvocation_controller.go). Their tables are in
+// invocation_decisions_test.go and need no cluster.
+
+// versionChoice is chooseVersion's decision: the version to run, a reason to
+// end the invocation FAIL, or how long to wait for the cache.
+type versionChoice struct {
+	plv     *bkv1.PluginVersion
+	failure *failure
+	wait    time.Duration
+}
+
+// failure is a reason to end an invocation FAIL before any execute.
+type failure struct{ reason, message string }
+
+// chooseVersion picks the PluginVersion an invocation runs among candidates,
+// the plugin's versions in its namespace: the recorded one, or the one
+// spec.version resolves to on the first reconcile.
+func chooseVersion(candidates []bkv1.PluginVersion, inv *bkv1.PluginInvocation, now time.Time) versionChoice {
+	if v := inv.Status.ResolvedVersion; v != "" {
+		// An exact version resolves like any other, so that a duplicate
+		// registration in Conflict is never the one called.
+		plv, err := versions.ResolveVersion(candidates, inv.Spec.Plugin, v)
+		if err != nil {
+			return versionChoice{failure: &failure{bkv1.ReasonVersionDeleted,
+				fmt.Sprintf("PluginVersion %s %s was deleted while the invocation ran", inv.Spec.Plugin, v)}}
+		}
+		return versionChoice{plv: plv}
+	}
+	plv, err := versions.ResolveVersion(candidates, inv.Spec.Plugin, inv.Spec.Version)
+	if err != nil {
+		if errors.Is(err, versions.ErrNoMatchingVersion) && now.Sub(inv.CreationTimestamp.Time) < cacheLagGrace {
+			return versionChoice{wait: 500 * time.Millisecond}
+		}
+		return versionChoice{failure: &failure{bkv1.ReasonNoVersion, err.Error()}}
+	}
+	return versionChoice{plv: plv}
+}
+
+// prepareInputs decides the inputs of an execute: spec.inputs with the
+// sensitive inputs from the Secret laid over them. It fails the invocation
+// when spec.inputs gives a sensitive input in clear, and, before the first
+// execute, when the inputs break the version's description or schemas.
+func prepareInputs(inv *bkv1.PluginInvocation, compiled *versions.Compiled, secretInputs map[string]json.RawMessage) (json.RawMessage, *failure) {
+	if clear := sensitive.ClearInputs(raw(inv.Spec.Inputs), compiled.SensitiveInputs); len(clear) > 0 {
+		return nil, &failure{bkv1.ReasonInvalidInputs, fmt.Sprintf(
+			"%ssensitive inputs must not be given in spec.inputs, where every reader sees them: %s; put them in key %q of Secret %s",
+			schema.InputsErrorPrefix, strings.Join(clear, ", "), bkv1.SensitiveInputsKey, inv.SensitiveSecretName())}
+	}
+	inputs, err := sensitive.MergeInputs(raw(inv.Spec.Inputs), secretInputs)
+	if err != nil {
+		return nil, &failure{bkv1.ReasonInvalidInputs, err.Error()}
+	}
+	if inv.Status.InvokeCount == 0 {
+		if err := compiled.ValidateInputs(inputs, raw(inv.Spec.Context)); err != nil {
+			return nil, &failure{bkv1.ReasonInvalidInputs, err.Error()}
+		}
+	}
+	return inputs, nil
+}
+
+// retryPolicy bounds the retries of calls to plugin pods and notification
+// URLs: exponential backoff from initial to maxWait, for budget in all.
+type retryPolicy struct {
+	budget, initial, maxWait time.Duration
+}
+
+// retryable reports whether a failed call to a plugin pod may succeed if
+// made again (a transport failure), as opposed to an answer that breaks the
+// protocol, which another attempt would only repeat.
+func retryable(callErr error) bool {
+	var ce *callError
+	return errors.As(callErr, &ce) && ce.Retryable
+}
+
+// applyExecuteError is the transition of an execute that got no usable
+// answer: a retry with backoff for a transport failure, else FAIL, with
+// reason StorageTooLarge for an answer too long to read and ProtocolError
+// for any other broken answer.
+func applyExecuteError(inv *bkv1.PluginInvocation, callErr error, now time.Time, p retryPolicy) transition {
+	if retryable(callErr) {
+		return applyCallError(inv, callErr, now, p.budget, p.initial, p.maxWait)
+	}
+	reason := bkv1.ReasonProtocolError
+	var tooLarge *answerTooLargeError
+	if errors.As(callErr, &tooLarge) {
+		reason = bkv1.ReasonStorageTooLarge
+	}
+	return applyFailure(inv, reason, callErr.Error(), now)
+}
+
+// finalStatus is the status written for transition t: t's status with what
+// every write records (trace id, resolved version, start time, observed
+// generation).
+func finalStatus(inv *bkv1.PluginInvocation, traceID, version string, t transition, now time.Time) bkv1.PluginInvocationStatus {
+	st := *t.status.DeepCopy()
+	st.TraceID = traceID
+	if version != "" {
+		st.ResolvedVersion = version
+	}
+	if st.State == "" {
+		st.State = bkv1.StateEmpty
+	}
+	if st.StartTime == nil {
+		start := metav1.NewTime(now)
+		st.StartTime = &start
+	}
+	st.ObservedGeneration = inv.Generation
+	return st
+}
+
+// pollDue is the exact time a polling status's next poll is due, zero when
+// it does not poll. It is read before the write, which reads back the time
+// in whole seconds.
+func pollDue(st *bkv1.PluginInvocationStatus) time.Time {
+	if st.State == bkv1.StatePoll && st.NextPollTime != nil {
+		return st.NextPollTime.Time
+	}
+	return time.Time{}
+}
+
+// tooLargeFallback decides what to write when the API server refused t's
+// status as too large: the invocation ends FAIL "storage too large" without
+// outputs and storage, so that it stays writable instead of stuck. It
+// applies only to a running invocation whose new status carries outputs or
+// storage, which are what can grow.
+func tooLargeFallback(inv *bkv1.PluginInvocation, t transition, writeErr error, now time.Time) (transition, bool) {
+	var tooLarge *statusTooLargeError
+	if !errors.As(writeErr, &tooLarge) || inv.Status.State.Terminal() ||
+		(t.status.Outputs == nil && t.status.Storage == nil) {
+		return transition{}, false
+	}
+	fb := applyFailure(inv, bkv1.ReasonStorageTooLarge, "storage too large: the API server refused the invocation's status: "+writeErr.Error(), now)
+	fb.status.Outputs, fb.status.Storage = nil, nil
+	return fb, true
+}
+
+// keepUnwritten reports whether a transition whose write failed with
+// writeErr is kept to be written again without another execute: only an
+// execute's answer is worth keeping, and not when the object changed
+// (conflict) or is gone.
+func keepUnwritten(t transition, writeErr error) bool {
+	return t.executed && !apierrors.IsConflict(writeErr) && !apierrors.IsNotFound(writeErr)
+}
+
+// consumedCallbacks names the callback annotations that status records as
+// delivered, which the reconciler removes after the status write.
+func consumedCallbacks(annotations map[string]string, delivered []string) []string {
+	var consumed []string
+	for _, id := range delivered {
+		if _, ok := annotations[bkv1.CallbackAnnotationPrefix+id]; ok {
+			consumed = append(consumed, bkv1.CallbackAnnotationPrefix+id)
+		}
+	}
+	return consumed
+}
+
+// requeueAfterWrite is when to look at an invocation again after its status
+// st, from transition t, was written at now; due is pollDue of st.
+func requeueAfterWrite(st *bkv1.PluginInvocationStatus, t transition, due, now time.Time) time.Duration {
+	switch {
+	case st.State.Terminal():
+		// Notification and TTL come next.
+		return time.Millisecond
+	case t.requeueNow:
+		return time.Millisecond
+	case !due.IsZero() && t.executed:
+		// The interval runs from the execute, but the pod call and the
+		// write took some of it: wake at the exact due time (status keeps
+		// it in whole seconds), not an interval after the write.
+		return max(due.Sub(now), time.Millisecond)
+	default:
+		return t.requeueAfter
+	}
+}
+
+// invocationEvent is an event transitionEvent decided to emit.
+type invocationEvent struct {
+	eventType, reason, note string
+	// state is the state the invocation is in after the transition.
+	state bkv1.InvocationState
+	// entered is true when the invocation entered a new state, which the
+	// transitions metric counts.
+	entered bool
+}
+
+// transitionEvent decides whether a written transition from before to after
+// is an event, and which. executed tells whether an execute completed.
+func transitionEvent(before, after *bkv1.PluginInvocationStatus, executed bool) (invocationEvent, bool) {
+	if before.State == after.State && !executed && after.RetryCount == 0 {
+		return invocationEvent{}, false
+	}
+	if before.State == bkv1.StatePoll && after.State == bkv1.StatePoll && after.RetryCount == 0 {
+		// Another poll of a poller: an event per poll would double the
+		// API writes of every poll (events of one object do not merge,
+		// each names a new resourceVersion). Entering POLL and leaving it
+		// are events; the polls between are counted in status.invokeCount
+		// and the plugin's own log lines.
+		return invocationEvent{}, false
+	}
+	ev := invocationEvent{eventType: corev1.EventTypeNormal, state: after.State, entered: before.State != after.State}
+	switch after.State {
+	case bkv1.StateSuccess:
+		ev.reason, ev.note = bkv1.ReasonSucceeded, fmt.Sprintf("succeeded after %d executes", after.InvokeCount)
+	case bkv1.StateFail:
+		ev.eventType, ev.reason = corev1.EventTypeWarning, "Failed"
+		ev.note = fmt.Sprintf("failed after %d executes: %s", after.InvokeCount, truncate(after.Error, 512))
+	case bkv1.StatePoll:
+		next := "now"
+		if after.NextPollTime != nil {
+			next = after.NextPollTime.UTC().Format(time.RFC3339)
+		}
+		ev.reason, ev.note = "Polling", fmt.Sprintf("execute %d: polling again at %s", after.InvokeCount, next)
+	case bkv1.StateCallback:
+		ev.reason, ev.note = "WaitingForCallback", fmt.Sprintf("execute %d: waiting for a callback", after.InvokeCount)
+	default:
+		if after.RetryCount == 0 {
+			return invocationEvent{}, false
+		}
+		ev.eventType, ev.reason = corev1.EventTypeWarning, bkv1.ReasonRetrying
+		ev.note = fmt.Sprintf("calling the plugin pod failed %d times; retrying", after.RetryCount)
+	}
+	return ev, true
+}
+
+// finishStep is what planFinished decided for a finished invocation.
+type finishStep struct {
+	// notify: post the finish notification now.
+	notify bool
+	// expire: the TTL has passed; delete the invocation.
+	expire bool
+	// requeueAfter is when the TTL runs out, when neither is due.
+	requeueAfter time.Duration
+}
+
+// planFinished decides the next step of a finished invocation at now: its
+// finish notification first, then waiting out its TTL, then deletion.
+func planFinished(inv *bkv1.PluginInvocation, now time.Time, defaultTTL time.Duration) finishStep {
+	if notificationDue(inv) {
+		return finishStep{notify: true}
+	}
+	expiry := ttlExpiry(inv, defaultTTL)
+	if now.Before(expiry) {
+		return finishStep{requeueAfter: expiry.Sub(now)}
+	}
+	return finishStep{expire: true}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

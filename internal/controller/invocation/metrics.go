@@ -1,0 +1,68 @@
+package invocation
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the invocation reconciler's Prometheus metrics.
+type Metrics struct {
+	transitions *prometheus.CounterVec
+	executes    *prometheus.HistogramVec
+	pollLate    prometheus.Histogram
+	retries     *prometheus.CounterVec
+}
+
+// NewMetrics creates the metrics and registers them with reg
+// (controller-runtime's metrics.Registry in the manager).
+func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
+	m := &Metrics{
+		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bkplugin_invocation_transitions_total",
+			Help: "Invocations entering each state, by plugin.",
+		}, []string{"plugin", "state"}),
+		executes: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "bkplugin_execute_duration_seconds",
+			Help:    "Latency of execute calls to plugin pods, by plugin and outcome (the new state, or error).",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 16),
+		}, []string{"plugin", "outcome"}),
+		pollLate: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "bkplugin_poll_lateness_seconds",
+			Help:    "How long after its nextPollTime a POLL invocation was executed.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 16),
+		}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bkplugin_call_retries_total",
+			Help: "Failed calls to plugin pods or notification URLs that will be retried, by plugin.",
+		}, []string{"plugin"}),
+	}
+	for _, c := range []prometheus.Collector{m.transitions, m.executes, m.pollLate, m.retries} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+func (m *Metrics) transition(plugin, state string) {
+	if m != nil {
+		m.transitions.WithLabelValues(plugin, state).Inc()
+	}
+}
+
+func (m *Metrics) execute(plugin, outcome string, seconds float64) {
+	if m != nil {
+		m.executes.WithLabelValues(plugin, outcome).Observe(seconds)
+	}
+}
+
+func (m *Metrics) pollLateness(seconds float64) {
+	if m != nil {
+		m.pollLate.Observe(max(seconds, 0))
+	}
+}
+
+func (m *Metrics) retry(plugin string) {
+	if m != nil {
+		m.retries.WithLabelValues(plugin).Inc()
+	}
+}

@@ -1,0 +1,116 @@
+package invocation
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
+	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
+)
+
+// callError is a failed call to a plugin pod.
+type callError struct {
+	// Endpoint is the URL called.
+	Endpoint string
+	// Cause says what went wrong.
+	Cause error
+	// Retryable is true for transport failures (refused, reset, timeout,
+	// 5xx, 429) that another attempt may get past; false for answers that
+	// break the protocol, which a retry would only repeat.
+	Retryable bool
+}
+
+func (e *callError) Error() string {
+	return fmt.Sprintf("calling plugin pod %s: %v", e.Endpoint, e.Cause)
+}
+
+func (e *callError) Unwrap() error { return e.Cause }
+
+// pluginCaller calls plugin pods over the plugin pod protocol.
+type pluginCaller struct {
+	http *http.Client
+	// maxAnswerBytes bounds the answer read from a pod.
+	maxAnswerBytes int64
+}
+
+// newPooledHTTPClient returns a client that keeps connections to plugin pods
+// open: executes are frequent and small, and a new TCP connection per call
+// would cost more than the call.
+func newPooledHTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 1024
+	t.MaxIdleConnsPerHost = 256
+	t.IdleConnTimeout = 90 * time.Second
+	return &http.Client{Transport: t}
+}
+
+// execute posts req to the pod at baseURL and decodes its answer.
+func (c *pluginCaller) execute(ctx context.Context, baseURL string, req *protocol.ExecuteRequest, timeout time.Duration) (*protocol.ExecuteResponse, error) {
+	endpoint := baseURL + protocol.ExecutePathPrefix + url.PathEscape(req.PluginVersion)
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, &callError{Endpoint: endpoint, Cause: fmt.Errorf("encode execute request: %w", err)}
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
+	if err != nil {
+		return nil, &callError{Endpoint: endpoint, Cause: err}
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	hreq.Header.Set(protocol.HeaderTraceID, req.TraceID)
+
+	resp, err := c.http.Do(hreq)
+	if err != nil {
+		return nil, &callError{Endpoint: endpoint, Cause: transportCause(err, timeout), Retryable: true}
+	}
+	defer func() { _ = resp.Body.Close() }()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, c.maxAnswerBytes+1))
+	if err != nil {
+		return nil, &callError{Endpoint: endpoint, Cause: fmt.Errorf("read answer: %w", transportCause(err, timeout)), Retryable: true}
+	}
+	if int64(len(raw)) > c.maxAnswerBytes {
+		return nil, &callError{Endpoint: endpoint, Cause: &answerTooLargeError{limit: c.maxAnswerBytes}}
+	}
+	switch {
+	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
+		return nil, &callError{Endpoint: endpoint, Cause: fmt.Errorf("HTTP %d: %s", resp.StatusCode, answerMessage(raw)), Retryable: true}
+	case resp.StatusCode != http.StatusOK:
+		return nil, &callError{Endpoint: endpoint, Cause: fmt.Errorf("HTTP %d: %s", resp.StatusCode, answerMessage(raw))}
+	}
+	var answer protocol.ExecuteResponse
+	if err := json.Unmarshal(raw, &answer); err != nil {
+		return nil, &callError{Endpoint: endpoint, Cause: fmt.Errorf("answer breaks the plugin pod protocol: %w", err)}
+	}
+	return &answer, nil
+}
+
+// transportCause names a transport failure in words an operator acts on.
+func transportCause(err error, timeout time.Duration) error {
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		return fmt.Errorf("no answer within the %s timeout: %w", timeout, err)
+	}
+	return err
+}
+
+// answerMessage extracts the envelope's message from an error answer, or
+// quotes the start of a body that is not an envelope.
+func answerMessage(raw []byte) string {
+	var env stdapi.RawEnvelope
+	if err := json.Unmarshal(raw, &env); err == nil && env.Message != "" {
+		return env.Message
+	}
+	if len(raw) == 0 {
+		return "empty answer"
+	}
+	return fmt.Sprintf("%.200q", raw)
+}

@@ -1,0 +1,411 @@
+package invocation
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"time"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+
+	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
+)
+
+// This file is the invocation state machine: pure functions from an
+// invocation, the time and what the plugin answered to the invocation's new
+// status and when to look at it again. The reconciler only loads, calls the
+// plugin pod and writes what these functions decide, so every decision is
+// table-tested without a cluster (statemachine_test.go).
+
+// Messages of invocations that end FAIL without the plugin saying why; the
+// standard API shows them as err.
+const (
+	MessageCancelled       = "cancelled"
+	MessageTimeout         = "timeout"
+	MessageCallbackTimeout = "callback timeout"
+)
+
+// stepKind is what the reconciler should do with an invocation now.
+type stepKind int
+
+const (
+	// stepWait: nothing to do until requeueAfter (zero: until an event).
+	stepWait stepKind = iota
+	// stepExecute: call the plugin, delivering callback when set.
+	stepExecute
+	// stepFail: end the invocation FAIL without calling the plugin.
+	stepFail
+)
+
+// step is planStep's decision.
+type step struct {
+	kind         stepKind
+	requeueAfter time.Duration
+	callback     *pendingCallback
+	reason       string
+	message      string
+}
+
+// pendingCallback is a callback the shim recorded as an annotation and that
+// has not been delivered yet.
+type pendingCallback struct {
+	ID         string
+	Annotation string
+	Data       json.RawMessage
+	ReceivedAt time.Time
+}
+
+// planStep decides what to do with a running invocation at now. pending are
+// the undelivered callbacks in arrival order.
+func planStep(inv *bkv1.PluginInvocation, pending []pendingCallback, now time.Time) step {
+	st := inv.Status
+	if st.State.Terminal() {
+		return step{kind: stepWait}
+	}
+	if inv.Spec.Cancel {
+		return step{kind: stepFail, reason: bkv1.ReasonCancelled, message: MessageCancelled}
+	}
+	deadline, hasDeadline := invocationDeadline(inv)
+	if hasDeadline && !now.Before(deadline) {
+		return step{kind: stepFail, reason: bkv1.ReasonDeadline, message: MessageTimeout}
+	}
+	// wait returns a step that waits until at, or the deadline if sooner.
+	wait := func(at *time.Time) step {
+		var next time.Time
+		switch {
+		case at != nil && (!hasDeadline || at.Before(deadline)):
+			next = *at
+		case hasDeadline:
+			next = deadline
+		default:
+			return step{kind: stepWait}
+		}
+		return step{kind: stepWait, requeueAfter: max(next.Sub(now), time.Millisecond)}
+	}
+
+	switch st.State {
+	case "", bkv1.StateEmpty:
+		return step{kind: stepExecute}
+	case bkv1.StatePoll:
+		if st.NextPollTime == nil || !now.Before(st.NextPollTime.Time) {
+			return step{kind: stepExecute}
+		}
+		at := st.NextPollTime.Time
+		return wait(&at)
+	case bkv1.StateCallback:
+		if len(pending) > 0 {
+			cb := pending[0]
+			return step{kind: stepExecute, callback: &cb}
+		}
+		if st.CallbackDeadline != nil {
+			if !now.Before(st.CallbackDeadline.Time) {
+				return step{kind: stepFail, reason: bkv1.ReasonCallbackTimeout, message: MessageCallbackTimeout}
+			}
+			at := st.CallbackDeadline.Time
+			return wait(&at)
+		}
+		// No polling at all while waiting for a callback: the callback
+		// annotation's update event wakes the invocation.
+		return wait(nil)
+	default:
+		return step{kind: stepFail, reason: bkv1.ReasonProtocolError, message: fmt.Sprintf("invocation is in unknown state %q", st.State)}
+	}
+}
+
+// retryWait is how long to wait before a call is retried, given the
+// attempts that already failed: exponential from initial, capped at maxWait.
+func retryWait(failed int32, initial, maxWait time.Duration) time.Duration {
+	// No jitter: the function stays pure and its table exact; the work
+	// queue's own timing already spreads retries of many invocations.
+	b := wait.Backoff{Duration: initial, Factor: 2, Steps: math.MaxInt32, Cap: maxWait}
+	d := initial
+	for range max(failed, 1) {
+		d = b.Step()
+	}
+	return d
+}
+
+// invocationDeadline is when spec.activeDeadlineSeconds runs out.
+func invocationDeadline(inv *bkv1.PluginInvocation) (time.Time, bool) {
+	if inv.Spec.ActiveDeadlineSeconds == nil {
+		return time.Time{}, false
+	}
+	return inv.CreationTimestamp.Add(time.Duration(*inv.Spec.ActiveDeadlineSeconds) * time.Second), true
+}
+
+// transitionLimits are the bounds applyAnswer enforces.
+type transitionLimits struct {
+	// maxStatusBytes bounds outputs plus storage.
+	maxStatusBytes int
+}
+
+// transition is the outcome of applying something to an invocation.
+type transition struct {
+	// status is the invocation's new status.
+	status bkv1.PluginInvocationStatus
+	// requeueAfter is when to look at the invocation again; zero: on events only.
+	requeueAfter time.Duration
+	// requeueNow asks for another reconcile at once, e.g. to deliver the
+	// next queued callback.
+	requeueNow bool
+	// executed reports whether an execute completed (a transition event is due).
+	executed bool
+}
+
+// applyAnswer applies the plugin's answer to one execute. delivered is the
+// callback that execute delivered, if any; pending are the callbacks still
+// queued behind it.
+func applyAnswer(inv *bkv1.PluginInvocation, answer *protocol.ExecuteResponse, delivered *pendingCallback,
+	pending []pendingCallback, now time.Time, limits transitionLimits) transition {
+	st := *inv.Status.DeepCopy()
+	st.InvokeCount++
+	clearRetry(&st)
+	if delivered != nil {
+		st.DeliveredCallbacks = appendUnique(st.DeliveredCallbacks, delivered.ID)
+	}
+	for _, cb := range answer.Callbacks {
+		st.PreparedCallbacks = appendUnique(st.PreparedCallbacks, cb.ID)
+	}
+	t := transition{executed: true}
+
+	if answer.ProtocolVersion != "" && answer.ProtocolVersion != protocol.Version {
+		t.status = failed(st, bkv1.ReasonProtocolError, fmt.Sprintf(
+			"plugin answered with protocol version %q, the manager speaks %q", answer.ProtocolVersion, protocol.Version), now)
+		return t
+	}
+	outputs, err := jsonObject("outputs", answer.Outputs, st.Outputs)
+	if err != nil {
+		t.status = failed(st, bkv1.ReasonProtocolError, err.Error(), now)
+		return t
+	}
+	storage, err := jsonObject("storage", answer.Storage, st.Storage)
+	if err != nil {
+		t.status = failed(st, bkv1.ReasonProtocolError, err.Error(), now)
+		return t
+	}
+	if size := jsonLen(outputs) + jsonLen(storage); limits.maxStatusBytes > 0 && size > limits.maxStatusBytes {
+		// Keep the object writable: drop what does not fit rather than
+		// leave an invocation the API server refuses to store.
+		st.Outputs, st.Storage = nil, nil
+		t.status = failed(st, bkv1.ReasonStorageTooLarge, fmt.Sprintf(
+			"storage too large: outputs and storage take %d bytes, over the limit of %d bytes", size, limits.maxStatusBytes), now)
+		return t
+	}
+	st.Outputs, st.Storage = outputs, storage
+	st.NextPollTime, st.CallbackDeadline = nil, nil
+	st.Error = ""
+
+	switch answer.State {
+	case protocol.StateSuccess:
+		t.status = succeeded(st, now)
+	case protocol.StateFail:
+		msg := answer.Error
+		if msg == "" {
+			msg = "plugin failed without a message"
+		}
+		t.status = failed(st, bkv1.ReasonPluginFailed, msg, now)
+	case protocol.StatePoll:
+		if answer.PollIntervalSeconds < 0 {
+			t.status = failed(st, bkv1.ReasonProtocolError, fmt.Sprintf("plugin asked to poll after a negative interval (%gs)", answer.PollIntervalSeconds), now)
+			return t
+		}
+		interval := time.Duration(answer.PollIntervalSeconds * float64(time.Second))
+		next := metav1.NewTime(now.Add(interval))
+		st.State = bkv1.StatePoll
+		st.NextPollTime = &next
+		t.status = running(st, "waiting to be polled", now)
+		t.requeueAfter = max(interval, time.Millisecond)
+	case protocol.StateCallback:
+		st.State = bkv1.StateCallback
+		if answer.CallbackTimeoutSeconds > 0 {
+			d := metav1.NewTime(now.Add(time.Duration(answer.CallbackTimeoutSeconds * float64(time.Second))))
+			st.CallbackDeadline = &d
+		}
+		t.status = running(st, "waiting for a callback", now)
+		switch {
+		case len(pending) > 0:
+			// A callback that arrived before the plugin was ready for it
+			// is delivered now rather than waiting for another event.
+			t.requeueNow = true
+		case st.CallbackDeadline != nil:
+			t.requeueAfter = max(st.CallbackDeadline.Sub(now), time.Millisecond)
+		}
+	default:
+		t.status = failed(st, bkv1.ReasonProtocolError, fmt.Sprintf(
+			"plugin answered state %s; an execute must end POLL, CALLBACK, SUCCESS or FAIL", answer.State), now)
+	}
+	return t
+}
+
+// applyCallError records a failed attempt to call the plugin pod: it retries
+// with backoff until budget has passed since the first failure, then ends
+// the invocation FAIL with the cause.
+func applyCallError(inv *bkv1.PluginInvocation, callErr error, now time.Time, budget, initial, maxWait time.Duration) transition {
+	st := *inv.Status.DeepCopy()
+	first := now
+	if c := apimeta.FindStatusCondition(st.Conditions, bkv1.ConditionRetrying); c != nil && c.Status == metav1.ConditionTrue {
+		first = c.LastTransitionTime.Time
+	}
+	st.RetryCount++
+	if now.Sub(first) >= budget {
+		msg := fmt.Sprintf("%v (gave up after %d attempts in %s)", callErr, st.RetryCount, now.Sub(first).Round(time.Millisecond))
+		clearRetry(&st)
+		return transition{status: failed(st, bkv1.ReasonUnreachable, msg, now)}
+	}
+	apimeta.SetStatusCondition(&st.Conditions, metav1.Condition{
+		Type: bkv1.ConditionRetrying, Status: metav1.ConditionTrue, Reason: bkv1.ReasonRetrying,
+		Message: fmt.Sprintf("attempt %d failed: %v", st.RetryCount, callErr), LastTransitionTime: metav1.NewTime(first),
+		ObservedGeneration: inv.Generation,
+	})
+	return transition{status: st, requeueAfter: retryWait(st.RetryCount, initial, maxWait)}
+}
+
+// applyFailure ends an invocation FAIL without an execute (cancel, deadline,
+// callback timeout, invalid inputs, no matching version).
+func applyFailure(inv *bkv1.PluginInvocation, reason, message string, now time.Time) transition {
+	st := *inv.Status.DeepCopy()
+	clearRetry(&st)
+	st.NextPollTime, st.CallbackDeadline = nil, nil
+	return transition{status: failed(st, reason, message, now)}
+}
+
+func succeeded(st bkv1.PluginInvocationStatus, now time.Time) bkv1.PluginInvocationStatus {
+	st.State = bkv1.StateSuccess
+	done := metav1.NewTime(now)
+	st.CompletionTime = &done
+	apimeta.SetStatusCondition(&st.Conditions, metav1.Condition{
+		Type: bkv1.ConditionSucceeded, Status: metav1.ConditionTrue, Reason: bkv1.ReasonSucceeded,
+		Message: "the plugin finished successfully", LastTransitionTime: done,
+	})
+	return st
+}
+
+func failed(st bkv1.PluginInvocationStatus, reason, message string, now time.Time) bkv1.PluginInvocationStatus {
+	st.State = bkv1.StateFail
+	st.Error = message
+	done := metav1.NewTime(now)
+	st.CompletionTime = &done
+	apimeta.SetStatusCondition(&st.Conditions, metav1.Condition{
+		Type: bkv1.ConditionSucceeded, Status: metav1.ConditionFalse, Reason: reason,
+		Message: message, LastTransitionTime: done,
+	})
+	return st
+}
+
+func running(st bkv1.PluginInvocationStatus, message string, now time.Time) bkv1.PluginInvocationStatus {
+	apimeta.SetStatusCondition(&st.Conditions, metav1.Condition{
+		Type: bkv1.ConditionSucceeded, Status: metav1.ConditionUnknown, Reason: bkv1.ReasonRunning,
+		Message: message, LastTransitionTime: metav1.NewTime(now),
+	})
+	return st
+}
+
+func clearRetry(st *bkv1.PluginInvocationStatus) {
+	st.RetryCount = 0
+	apimeta.RemoveStatusCondition(&st.Conditions, bkv1.ConditionRetrying)
+}
+
+// jsonObject checks that an answer's outputs or storage is a JSON object (or
+// absent, which keeps the previous value).
+func jsonObject(field string, answer json.RawMessage, previous *apiextensionsv1.JSON) (*apiextensionsv1.JSON, error) {
+	b := bytes.TrimSpace(answer)
+	if len(b) == 0 {
+		return previous, nil
+	}
+	if bytes.Equal(b, []byte("null")) {
+		return nil, nil
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(b, &obj); err != nil {
+		return nil, fmt.Errorf("plugin answered %s that is not a JSON object: %.80s", field, b)
+	}
+	return &apiextensionsv1.JSON{Raw: append([]byte(nil), b...)}, nil
+}
+
+func jsonLen(j *apiextensionsv1.JSON) int {
+	if j == nil {
+		return 0
+	}
+	return len(j.Raw)
+}
+
+func appendUnique(list []string, id string) []string {
+	for _, s := range list {
+		if s == id {
+			return list
+		}
+	}
+	return append(list, id)
+}
+
+// notificationDue reports whether a finished invocation still has to post
+// its finish notification.
+func notificationDue(inv *bkv1.PluginInvocation) bool {
+	if inv.Spec.FinishNotification == nil {
+		return false
+	}
+	c := apimeta.FindStatusCondition(inv.Status.Conditions, bkv1.ConditionNotified)
+	return c == nil || c.Reason == bkv1.ReasonRetrying
+}
+
+// applyNotification records the outcome of posting the finish notification:
+// Notified True once sent; retried with backoff within budget; Notified
+// False once the budget is spent. It never changes the invocation's result.
+func applyNotification(inv *bkv1.PluginInvocation, sendErr error, now time.Time, budget, initial, maxWait time.Duration) transition {
+	st := *inv.Status.DeepCopy()
+	if sendErr == nil {
+		clearRetry(&st)
+		apimeta.SetStatusCondition(&st.Conditions, metav1.Condition{
+			Type: bkv1.ConditionNotified, Status: metav1.ConditionTrue, Reason: bkv1.ReasonNotificationSent,
+			Message: "finish notification sent to " + inv.Spec.FinishNotification.URL, LastTransitionTime: metav1.NewTime(now),
+		})
+		return transition{status: st}
+	}
+	first := now
+	if c := apimeta.FindStatusCondition(st.Conditions, bkv1.ConditionNotified); c != nil && c.Reason == bkv1.ReasonRetrying {
+		first = c.LastTransitionTime.Time
+	}
+	st.RetryCount++
+	if now.Sub(first) >= budget {
+		msg := fmt.Sprintf("%v (gave up after %d attempts)", sendErr, st.RetryCount)
+		clearRetry(&st)
+		apimeta.SetStatusCondition(&st.Conditions, metav1.Condition{
+			Type: bkv1.ConditionNotified, Status: metav1.ConditionFalse, Reason: bkv1.ReasonNotifyFailed,
+			Message: msg, LastTransitionTime: metav1.NewTime(now),
+		})
+		return transition{status: st}
+	}
+	// The condition keeps the first failure's time across attempts, so the
+	// budget survives a manager restart.
+	st.Conditions = setConditionKeepingTime(st.Conditions, metav1.Condition{
+		Type: bkv1.ConditionNotified, Status: metav1.ConditionFalse, Reason: bkv1.ReasonRetrying,
+		Message: fmt.Sprintf("attempt %d failed: %v", st.RetryCount, sendErr), LastTransitionTime: metav1.NewTime(first),
+	})
+	return transition{status: st, requeueAfter: retryWait(st.RetryCount, initial, maxWait)}
+}
+
+// ttlExpiry is when a finished invocation is to be deleted.
+func ttlExpiry(inv *bkv1.PluginInvocation, defaultTTL time.Duration) time.Time {
+	ttl := defaultTTL
+	if inv.Spec.TTLSecondsAfterFinished != nil {
+		ttl = time.Duration(*inv.Spec.TTLSecondsAfterFinished) * time.Second
+	}
+	done := inv.CreationTimestamp.Time
+	if inv.Status.CompletionTime != nil {
+		done = inv.Status.CompletionTime.Time
+	}
+	return done.Add(ttl)
+}
+
+// setConditionKeepingTime sets c with the LastTransitionTime it carries, which
+// meta.SetStatusCondition would keep from the old condition only when the
+// status is unchanged.
+func setConditionKeepingTime(conds []metav1.Condition, c metav1.Condition) []metav1.Condition {
+	apimeta.RemoveStatusCondition(&conds, c.Type)
+	return append(conds, c)
+}

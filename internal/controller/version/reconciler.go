@@ -1,0 +1,234 @@
+package version
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/versions"
+	"github.com/bkplugin/bk-plugin-operator/sdk/taskjson"
+)
+
+// Defaults of Options.
+const (
+	// DefaultProbeInterval is how often a Ready version is probed again.
+	DefaultProbeInterval = 5 * time.Minute
+	// DefaultMaxProbeBackoff caps the wait between probes of a version that
+	// is not Ready.
+	DefaultMaxProbeBackoff = 5 * time.Minute
+	// DefaultMaxConcurrentProbes is how many versions are probed at once.
+	DefaultMaxConcurrentProbes = 4
+	// probeBackoffBase is the first wait after a version stops being Ready.
+	probeBackoffBase = time.Second
+	// eventActionProbe is the action of the reconciler's events.
+	eventActionProbe = "Probe"
+)
+
+// Reconciler keeps each PluginVersion's Ready condition true to
+// what its plugin pod serves: it resolves the endpoint, refuses duplicates of
+// an older registration, and probes the pod's detail of the version.
+type Reconciler struct {
+	client.Client
+	// Recorder emits an event each time a version becomes Ready or not Ready.
+	Recorder events.EventRecorder
+	// Options tune the probes; zero values take the defaults.
+	Options Options
+
+	// httpClient is Options.HTTPClient or, without one, a pooled client made
+	// once by SetupWithManager, so that probes reuse connections.
+	httpClient *http.Client
+}
+
+// The reconciler reads and watches PluginVersions, patches their status and
+// emits events.k8s.io events.
+//
+// +kubebuilder:rbac:groups=bkplugin.io,resources=pluginversions,verbs=get;list;watch
+// +kubebuilder:rbac:groups=bkplugin.io,resources=pluginversions/status,verbs=patch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile probes one PluginVersion and records what it found in status.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	log := logf.FromContext(ctx)
+
+	// 1. Load the version; a deleted one needs nothing (no finalizers).
+	plv := &bkv1.PluginVersion{}
+	if err := r.Get(ctx, req.NamespacedName, plv); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !plv.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil
+	}
+	orig := plv.DeepCopy()
+
+	// 2. Resolve the endpoint, 3. refuse a duplicate, 4. probe the pod.
+	obs, err := r.observe(ctx, plv)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+
+	// 5. Decide the new status and persist it, once, when it changed.
+	plv.Status = versionStatus(plv, obs)
+	if !equality.Semantic.DeepEqual(orig.Status, plv.Status) {
+		if err := r.Status().Patch(ctx, plv, client.MergeFrom(orig)); err != nil {
+			if apierrors.IsNotFound(err) {
+				return ctrl.Result{}, nil
+			}
+			return ctrl.Result{}, fmt.Errorf("patch status of PluginVersion %s: %w", req.NamespacedName, err)
+		}
+	}
+
+	// 6. Tell people when readiness, or the reason for its absence, changes.
+	if ev, ok := readinessEvent(orig.Status.Conditions, obs); ok {
+		r.emit(plv, ev)
+		log.Info("PluginVersion readiness changed", "ready", obs.result.ready(), "reason", obs.result.Reason, "message", obs.result.Message)
+	}
+
+	// 7. Probe again: a Ready version at the probe interval, a version that
+	// is not Ready with backoff, a duplicate when the watch says so.
+	return ctrl.Result{RequeueAfter: nextProbe(plv, r.Options, time.Now())}, nil
+}
+
+// observe gathers what plv's status is decided from: its endpoint, the
+// problems of its task.json description, an older duplicate and, when none
+// of those rules the probe out, what its plugin pod serves.
+func (r *Reconciler) observe(ctx context.Context, plv *bkv1.PluginVersion) (versionObservation, error) {
+	base, err := versions.EndpointURL(plv, r.Options.ClusterDomain, r.Options.ResolveService)
+	if err != nil {
+		return versionObservation{result: probeResult{bkv1.VersionReasonInvalidEndpoint, err.Error()}}, nil
+	}
+	obs := versionObservation{endpoint: base}
+	// What the CRD's CEL rules cannot see (a rely with both value and
+	// regex, a rely on an unknown field, a cycle) would fail every
+	// invocation; say so here, naming the field.
+	if err := taskjson.Check(plv.Spec.TaskJSON); err != nil {
+		obs.result = probeResult{bkv1.VersionReasonInvalidDescription, "spec.taskJSON: " + err.Error()}
+		return obs, nil
+	}
+	siblings, err := r.sameVersion(ctx, plv)
+	if err != nil {
+		return versionObservation{}, err
+	}
+	if obs.older = oldestOlder(siblings, plv); obs.older != nil {
+		obs.result = conflictResult(plv, obs.older)
+		return obs, nil
+	}
+	obs.result = probeDetail(ctx, r.probeClient(), base, plv, probeTimeout(plv))
+	return obs, nil
+}
+
+// sameVersion lists the other PluginVersions of plv's namespace with the
+// same plugin and version, from the cache's index.
+func (r *Reconciler) sameVersion(ctx context.Context, plv *bkv1.PluginVersion) ([]bkv1.PluginVersion, error) {
+	var list bkv1.PluginVersionList
+	if err := r.List(ctx, &list, client.InNamespace(plv.Namespace),
+		client.MatchingFields{versions.IndexPluginVersionPlugin: plv.Spec.Plugin}); err != nil {
+		return nil, fmt.Errorf("list PluginVersions of plugin %s in namespace %s: %w", plv.Spec.Plugin, plv.Namespace, err)
+	}
+	out := list.Items[:0]
+	for _, s := range list.Items {
+		if s.Spec.Version == plv.Spec.Version && s.Name != plv.Name {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// emit records the event readinessEvent decided.
+func (r *Reconciler) emit(plv *bkv1.PluginVersion, ev versionEvent) {
+	if r.Recorder == nil {
+		return
+	}
+	// A nil *PluginVersion in an interface is not a nil related object.
+	var related runtime.Object
+	if ev.related != nil {
+		related = ev.related
+	}
+	r.Recorder.Eventf(plv, related, ev.eventType, ev.reason, eventActionProbe, "%s", ev.note)
+}
+
+// probeClient returns the HTTP client probes use.
+func (r *Reconciler) probeClient() *http.Client {
+	if r.httpClient != nil {
+		return r.httpClient
+	}
+	if r.Options.HTTPClient != nil {
+		return r.Options.HTTPClient
+	}
+	return http.DefaultClient
+}
+
+// SetupWithManager registers the reconciler with mgr. It watches
+// PluginVersions, and re-reconciles the duplicates of a version when one of
+// them appears or goes away, so that a Conflict clears when the older
+// registration is deleted. SetupIndexes must have run on mgr.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	r.httpClient = r.Options.HTTPClient
+	if r.httpClient == nil {
+		// No client-wide timeout: each probe carries the version's own.
+		r.httpClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	}
+	concurrency := r.Options.MaxConcurrentProbes
+	if concurrency <= 0 {
+		concurrency = DefaultMaxConcurrentProbes
+	}
+	// Status writes bump no generation; skipping them keeps a probe from
+	// triggering another probe of the same version.
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&bkv1.PluginVersion{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&bkv1.PluginVersion{},
+			handler.EnqueueRequestsFromMapFunc(r.duplicatesOf),
+			builder.WithPredicates(appearsOrGoes())).
+		Named("pluginversion").
+		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
+		Complete(r)
+}
+
+// duplicatesOf maps a PluginVersion to the other PluginVersions of its
+// plugin and version in its namespace.
+func (r *Reconciler) duplicatesOf(ctx context.Context, o client.Object) []reconcile.Request {
+	plv, ok := o.(*bkv1.PluginVersion)
+	if !ok {
+		return nil
+	}
+	siblings, err := r.sameVersion(ctx, plv)
+	if err != nil {
+		logf.FromContext(ctx).Error(err, "cannot find the duplicates of a PluginVersion", "pluginVersion", client.ObjectKeyFromObject(plv))
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(siblings))
+	for _, s := range siblings {
+		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: s.Namespace, Name: s.Name}})
+	}
+	return reqs
+}
+
+// appearsOrGoes passes the events that can change which of a set of
+// duplicates is oldest: creation, deletion and the start of a deletion
+// held up by a finalizer.
+func appearsOrGoes() predicate.Predicate {
+	return predicate.Funcs{
+		CreateFunc: func(event.CreateEvent) bool { return true },
+		DeleteFunc: func(event.DeleteEvent) bool { return true },
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			return e.ObjectOld.GetDeletionTimestamp().IsZero() != e.ObjectNew.GetDeletionTimestamp().IsZero()
+		},
+		GenericFunc: func(event.GenericEvent) bool { return false },
+	}
+}
