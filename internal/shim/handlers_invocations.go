@@ -2,6 +2,7 @@ package shim
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -43,9 +44,20 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out, err := s.invocations.invoke(r.Context(), call)
+	var rejected *rejectedInputs
+	if errors.As(err, &rejected) {
+		s.answerRejected(w, traceID, rejected)
+		return
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	if !out.Invocation.Status.State.Terminal() {
+		if err := s.invocations.markAnsweredPending(r.Context(), out.Invocation); err != nil {
+			s.fail(w, r, err)
+			return
+		}
 	}
 	data := invokeData(out.Invocation)
 	if out.Invocation.Status.State != bkv1.StateFail {

@@ -73,6 +73,10 @@ func (s *invocations) invoke(ctx context.Context, call invokeCall) (invokeOutcom
 	if err := checkScope(plv.Spec.AllowScopes, call.Caller.AppCode, call.Caller.ScopeType, call.Caller.ScopeValue); err != nil {
 		return invokeOutcome{}, err
 	}
+	notification, err := pluginCallbackInfo(plv, call.Request.Context)
+	if err != nil {
+		return invokeOutcome{}, err
+	}
 	// The task.json rules are checked here, before anything is created,
 	// and again by the manager, so that no caller can bypass them.
 	sensitiveInputs, err := s.checkTask(plv, call.Request.Inputs)
@@ -108,6 +112,8 @@ func (s *invocations) invoke(ctx context.Context, call invokeCall) (invokeOutcom
 			Version: call.Version,
 			Inputs:  &apiextensionsv1.JSON{Raw: inputs},
 			Context: &apiextensionsv1.JSON{Raw: call.Request.Context},
+			// In the finish-callback mode, from context.plugin_callback_info.
+			FinishNotification: notification,
 		},
 	}
 	if call.Caller != (bkv1.Caller{}) {
