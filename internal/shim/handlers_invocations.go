@@ -134,19 +134,14 @@ func (s *Server) logsHandler(w http.ResponseWriter, r *http.Request) {
 
 // pluginAPIDispatch answers POST /plugins/{code}/bk_plugin/plugin_api_dispatch/.
 func (s *Server) pluginAPIDispatch(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	req, err := decodeDispatch(body)
+	req, files, err := readDispatch(r, s.opts.MaxBodyBytes)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	data, err := s.dispatcher.dispatch(r.Context(), dispatchCall{
-		Code: mux.Vars(r)[stdapi.VarCode], Request: req, TraceID: infoOf(r).traceID,
-		AppCode: r.Header.Get(stdapi.HeaderAppCode), Header: r.Header,
+		Code: mux.Vars(r)[stdapi.VarCode], Request: req, Files: files, TraceID: infoOf(r).traceID,
+		Identity: requestIdentity(r), Header: r.Header,
 	})
 	if err != nil {
 		s.fail(w, r, err)

@@ -41,6 +41,7 @@ type Server struct {
 	versions    *versionService
 	logs        *logs
 	dispatcher  *dispatcher
+	apiProxy    *pluginAPIProxy
 	handler     http.Handler
 	// stopping is set once Run has been asked to stop: /readyz then fails
 	// so that load balancers move away while in-flight requests finish.
@@ -116,6 +117,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s.logs = &logs{events: kube, namespace: opts.Namespace, versions: s.versions, pods: p, http: opts.HTTPClient}
 	s.dispatcher = &dispatcher{versions: s.versions, pods: p, http: opts.HTTPClient}
+	s.apiProxy = &pluginAPIProxy{versions: s.versions, pods: p, http: opts.HTTPClient}
 	s.handler = s.routes()
 	return s, nil
 }
@@ -275,6 +277,8 @@ func (s *Server) routes() http.Handler {
 	handle(stdapi.CallbackRoute, post, s.callback)
 	handle(stdapi.PluginAPIDispatchRoute, post, s.pluginAPIDispatch)
 	handle(stdapi.LogsRoute, get, s.logsHandler)
+	// A plugin's own APIs, any method, served as the pod answers them.
+	r.HandleFunc(stdapi.PluginAPIsRoute, s.pluginAPI)
 	// The debug panel, a page for plugin authors that calls the routes above.
 	panel := ui.Handler()
 	r.Handle(ui.IndexPath, panel).Methods(get, http.MethodHead)
