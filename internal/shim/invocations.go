@@ -114,6 +114,8 @@ func (s *invocations) invoke(ctx context.Context, call invokeCall) (invokeOutcom
 			Context: &apiextensionsv1.JSON{Raw: call.Request.Context},
 			// In the finish-callback mode, from context.plugin_callback_info.
 			FinishNotification: notification,
+			// The invoke body's timeout extension.
+			ActiveDeadlineSeconds: call.Request.Timeout,
 		},
 	}
 	if call.Caller != (bkv1.Caller{}) {

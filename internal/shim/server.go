@@ -277,6 +277,7 @@ func (s *Server) routes() http.Handler {
 	handle(stdapi.CallbackRoute, post, s.callback)
 	handle(stdapi.PluginAPIDispatchRoute, post, s.pluginAPIDispatch)
 	handle(stdapi.LogsRoute, get, s.logsHandler)
+	handle(stdapi.CancelRoute, post, s.cancelHandler)
 	// A plugin's own APIs, any method, served as the pod answers them.
 	r.HandleFunc(stdapi.PluginAPIsRoute, s.pluginAPI)
 	// The debug panel, a page for plugin authors that calls the routes above.

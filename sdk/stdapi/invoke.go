@@ -17,7 +17,15 @@ type InvokeRequest struct {
 	Inputs json.RawMessage `json:"inputs"`
 	// Context holds the context inputs (the plugin sees them as context.data).
 	Context json.RawMessage `json:"context"`
+	// Timeout, in seconds, bounds the whole invocation (an extension: the
+	// Python framework has none, and bk-sops #7442 asks for one). Past it the
+	// invocation ends FAIL "timeout" and the plugin is told, as on cancel.
+	// Unset means no bound.
+	Timeout *int64 `json:"timeout,omitempty"`
 }
+
+// MaxTimeoutSeconds bounds InvokeRequest.Timeout (a year, the CRD's limit).
+const MaxTimeoutSeconds = 31536000
 
 // NewInvokeRequest marshals inputs and context (structs or maps) into an
 // InvokeRequest. A nil value becomes {}.
@@ -65,6 +73,9 @@ func (r InvokeRequest) MarshalJSON() ([]byte, error) {
 func (r InvokeRequest) Validate() error {
 	if err := checkObject("inputs", r.Inputs); err != nil {
 		return err
+	}
+	if r.Timeout != nil && (*r.Timeout < 1 || *r.Timeout > MaxTimeoutSeconds) {
+		return fmt.Errorf("timeout must be between 1 and %d seconds, got %d", MaxTimeoutSeconds, *r.Timeout)
 	}
 	return checkObject("context", r.Context)
 }
