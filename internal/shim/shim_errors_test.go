@@ -67,7 +67,7 @@ var _ = Describe("client mistakes", func() {
 		Entry("invoke of an unmatched constraint", http.MethodPost, stdapi.InvokePath("hello", "^2.0"), `{"inputs":{},"context":{}}`, "plugin hello has no version ^2.0"),
 		Entry("logs of an unknown trace id", http.MethodGet, stdapi.LogsPath("hello", "0123456789abcdef0123456789abcdef"), "", "no invocation"),
 		Entry("dispatch to an unknown plugin", http.MethodPost, stdapi.PluginAPIDispatchPath("nope"), `{"url":"/bk_plugin/plugin_api/x","method":"GET","username":"u"}`, "plugin nope not found"),
-		Entry("dispatch to an unknown plugin API", http.MethodPost, dispatch, `{"url":"/bk_plugin/plugin_api/nothing","method":"GET","username":"u"}`, "has no API"),
+		Entry("dispatch to an unknown plugin API", http.MethodPost, dispatch, `{"url":"/bk_plugin/plugin_api/nothing","method":"GET","username":"u"}`, "404 error: /bk_plugin/plugin_api/nothing"),
 	)
 
 	DescribeTable("schedule of a trace id that names no invocation of the plugin answers as the Python framework: 200, result false",

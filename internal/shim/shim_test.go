@@ -57,7 +57,9 @@ var _ = Describe("plugins, meta and detail", func() {
 
 		a := rawCall(http.MethodGet, stdapi.MetaPath("hello"), "", nil)
 		Expect(a.Status).To(Equal(http.StatusOK))
-		Expect(a.Env["data"]).To(HaveKeyWithValue("versions", []any{"1.0.0", "1.1.0"}))
+		// Newest first, as the Python framework sorts them: bk-sops takes
+		// versions[0] as the latest.
+		Expect(a.Env["data"]).To(HaveKeyWithValue("versions", []any{"1.1.0", "1.0.0"}))
 		Expect(a.Env["data"]).To(SatisfyAll(HaveKey("description"), HaveKey("runtime_version"), HaveKey("framework_version")))
 	})
 

@@ -37,7 +37,9 @@ import (
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/callbacker/callbackerplugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/deployer/deployerplugin"
+	"github.com/bkplugin/bk-plugin-operator/sdk/examples/formapi/formapiplugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/hello/helloplugin"
+	"github.com/bkplugin/bk-plugin-operator/sdk/examples/notifier/notifierplugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/poller/pollerplugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/server"
 )
@@ -146,6 +148,8 @@ var _ = BeforeSuite(func() {
 	slow := serve(gate.wrap(server.Handler(slowPlugin())))
 	deployer := serve(pluginPod(deployerplugin.Plugin()))
 	keeper := serve(pluginPod(keeperPlugin()))
+	formapi := serve(server.Handler(formapiplugin.Plugin()))
+	notifier := serve(server.Handler(notifierplugin.Plugin()))
 	var all []bkv1.PluginVersion
 	all = append(all, registerVersions(helloplugin.Plugin(), hello.URL)...)
 	all = append(all, registerVersions(pollerplugin.Plugin(), poller.URL)...)
@@ -154,6 +158,8 @@ var _ = BeforeSuite(func() {
 	all = append(all, registerVersions(slowPlugin(), slow.URL)...)
 	all = append(all, registerVersions(deployerplugin.Plugin(), deployer.URL)...)
 	all = append(all, registerVersions(keeperPlugin(), keeper.URL)...)
+	all = append(all, registerVersions(formapiplugin.Plugin(), formapi.URL)...)
+	all = append(all, registerVersions(notifierplugin.Plugin(), notifier.URL)...)
 	waitReady(all)
 })
 
