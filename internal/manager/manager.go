@@ -16,11 +16,13 @@ import (
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/callbackkey"
 	"github.com/bkplugin/bk-plugin-operator/internal/cmdutil"
 	"github.com/bkplugin/bk-plugin-operator/internal/controller/invocation"
 	"github.com/bkplugin/bk-plugin-operator/internal/controller/version"
@@ -50,8 +52,13 @@ type Options struct {
 	RetryBudget     time.Duration
 	CallbackBaseURL string
 	ClusterDomain   string
-	// CallbackKeyFile holds the callback signing key; "" disables callbacks.
+	// CallbackKeyFile holds the callback signing key; "" disables callbacks
+	// unless CallbackKey names a Secret.
 	CallbackKeyFile string
+	// CallbackKey names the Secret the key is read from, or created in with
+	// a random key, when CallbackKeyFile does not exist (its File is set
+	// from CallbackKeyFile).
+	CallbackKey callbackkey.Source
 	// ProbeInterval is how often a Ready PluginVersion is probed again.
 	ProbeInterval time.Duration
 	// PprofAddr serves net/http/pprof when set.
@@ -80,16 +87,16 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 
-	callbackKey, err := cmdutil.ReadCallbackKey(o.CallbackKeyFile)
+	restCfg := o.Config()
+	restCfg.QPS, restCfg.Burst = float32(o.QPS), o.Burst
+
+	callbackKey, err := loadCallbackKey(ctx, restCfg, scheme, o)
 	if err != nil {
 		return err
 	}
 	if o.CallbackBaseURL == "" || len(callbackKey) == 0 {
-		setupLog.Info("no --callback-base-url or --callback-key-file: plugins cannot prepare callbacks")
+		setupLog.Info("no --callback-base-url or callback key: plugins cannot prepare callbacks")
 	}
-
-	restCfg := o.Config()
-	restCfg.QPS, restCfg.Burst = float32(o.QPS), o.Burst
 
 	mgrOpts := ctrl.Options{
 		Scheme: scheme,
@@ -156,4 +163,22 @@ func Run(ctx context.Context, o Options) error {
 	}
 	setupLog.Info("starting manager", "concurrency", o.Concurrency, "qps", o.QPS, "burst", o.Burst)
 	return mgr.Start(ctx)
+}
+
+// loadCallbackKey reads the callback key from its file, or, when the file is
+// absent and a Secret is named, from that Secret, creating it at the first
+// start so that a fresh install needs no key made by hand.
+func loadCallbackKey(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme, o Options) ([]byte, error) {
+	src := o.CallbackKey
+	src.File = o.CallbackKeyFile
+	if src.Secret == "" {
+		return cmdutil.ReadCallbackKey(src.File)
+	}
+	direct, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return nil, fmt.Errorf("create client for the callback key: %w", err)
+	}
+	keyCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	return callbackkey.Load(keyCtx, direct, src)
 }

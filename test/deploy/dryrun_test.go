@@ -17,7 +17,8 @@ import (
 )
 
 // TestAPIServerAcceptsEveryObject server-side dry-runs every rendered
-// object of config/default and config/examples and every sample against a
+// object of config/overlays/production (config/default plus its PDB,
+// anti-affinity and NetworkPolicies) and config/examples and every sample against a
 // real kube-apiserver: schema, defaulting and validation (the CRDs' too)
 // all run, nothing is stored. The Namespaces and CRDs are created for real
 // first, since the other objects need them to exist.
@@ -45,7 +46,7 @@ func TestAPIServerAcceptsEveryObject(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
-	objs := append(render(t, "default"), render(t, "examples")...)
+	objs := append(render(t, "overlays/production"), render(t, "examples")...)
 	for _, o := range readSamples(t) {
 		// kubectl apply -f config/samples/ puts them in the current namespace.
 		o.SetNamespace("default")

@@ -1,9 +1,9 @@
 package deploy
 
 import (
-	"io/fs"
-	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,23 +15,25 @@ import (
 // configDir is the repository's config/ folder, seen from this package.
 const configDir = "../../config"
 
+// callbackKeySecret is the Secret the manager creates for the callback key.
+const callbackKeySecret = "bk-plugin-callback-key"
+
 // render builds the kustomization in config/<dir> with the kustomize
 // library, the same code as kubectl apply -k, without the kustomize binary
-// (no download). config/ is copied to a temporary folder first, with a
-// callback key, because config/default generates its Secret from a
-// git-ignored file that make deploy creates.
+// (no download). It reads the clone as it is: nothing (no key) is made
+// before, as on a fresh clone.
 func render(t *testing.T, dir string) []*unstructured.Unstructured {
 	t.Helper()
-	root := filepath.Join(t.TempDir(), "config")
-	copyTree(t, configDir, root)
-	key := filepath.Join(root, "default", "callback.key")
-	if err := os.WriteFile(key, []byte(strings.Repeat("0123456789abcdef", 4)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	return renderPath(t, filepath.Join(configDir, dir))
+}
+
+// renderPath builds the kustomization in path.
+func renderPath(t *testing.T, path string) []*unstructured.Unstructured {
+	t.Helper()
 	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
-	resMap, err := k.Run(filesys.MakeFsOnDisk(), filepath.Join(root, dir))
+	resMap, err := k.Run(filesys.MakeFsOnDisk(), path)
 	if err != nil {
-		t.Fatalf("kustomize build config/%s: %v", dir, err)
+		t.Fatalf("kustomize build %s: %v", path, err)
 	}
 	var objs []*unstructured.Unstructured
 	for _, r := range resMap.Resources() {
@@ -39,41 +41,15 @@ func render(t *testing.T, dir string) []*unstructured.Unstructured {
 		// copies refuse.
 		b, err := r.MarshalJSON()
 		if err != nil {
-			t.Fatalf("config/%s: %s: %v", dir, r.CurId(), err)
+			t.Fatalf("%s: %s: %v", path, r.CurId(), err)
 		}
 		o := &unstructured.Unstructured{}
 		if err := o.UnmarshalJSON(b); err != nil {
-			t.Fatalf("config/%s: %s: %v", dir, r.CurId(), err)
+			t.Fatalf("%s: %s: %v", path, r.CurId(), err)
 		}
 		objs = append(objs, o)
 	}
 	return objs
-}
-
-// copyTree copies the regular files under src to dst.
-func copyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, path)
-		if err != nil {
-			return err
-		}
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, b, 0o644)
-	})
-	if err != nil {
-		t.Fatalf("copy %s: %v", src, err)
-	}
 }
 
 // find returns the rendered object of a kind and name, or fails.
@@ -103,40 +79,55 @@ func TestDefaultRendersTheOperator(t *testing.T) {
 	find(t, objs, "CustomResourceDefinition", "plugininvocations.bkplugin.io")
 	find(t, objs, "Service", "bk-plugin-apiserver")
 
-	var secret string
+	// No Secret is rendered: the manager creates the callback key's at its
+	// first start. Both Deployments mount that one name; only the
+	// manager's mount is optional (it starts before the Secret exists) and
+	// the manager is told the same name.
 	for _, o := range objs {
-		if o.GetKind() == "Secret" && strings.HasPrefix(o.GetName(), "bk-plugin-callback-key-") {
-			secret = o.GetName()
+		if o.GetKind() == "Secret" {
+			t.Errorf("config/default renders Secret %s; it must need no secret input to render", o.GetName())
 		}
 	}
-	if secret == "" {
-		t.Fatal("no generated callback-key Secret")
-	}
-	for _, name := range []string{"bk-plugin-controller-manager", "bk-plugin-apiserver"} {
-		d := find(t, objs, "Deployment", name)
+	for _, c := range []struct {
+		name     string
+		optional bool
+	}{{"bk-plugin-controller-manager", true}, {"bk-plugin-apiserver", false}} {
+		d := find(t, objs, "Deployment", c.name)
 		if d.GetNamespace() != ns {
-			t.Errorf("Deployment %s is in namespace %q, want %s", name, d.GetNamespace(), ns)
+			t.Errorf("Deployment %s is in namespace %q, want %s", c.name, d.GetNamespace(), ns)
 		}
 		sa, _, _ := unstructured.NestedString(d.Object, "spec", "template", "spec", "serviceAccountName")
 		find(t, objs, "ServiceAccount", sa)
 		vols, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "volumes")
 		if len(vols) != 1 {
-			t.Fatalf("Deployment %s has volumes %v, want the callback key", name, vols)
+			t.Fatalf("Deployment %s has volumes %v, want the callback key", c.name, vols)
 		}
 		got, _, _ := unstructured.NestedString(vols[0].(map[string]any), "secret", "secretName")
-		if got != secret {
-			t.Errorf("Deployment %s mounts Secret %q, want the generated %s", name, got, secret)
+		if got != callbackKeySecret {
+			t.Errorf("Deployment %s mounts Secret %q, want %s", c.name, got, callbackKeySecret)
+		}
+		optional, _, _ := unstructured.NestedBool(vols[0].(map[string]any), "secret", "optional")
+		if optional != c.optional {
+			t.Errorf("Deployment %s: callback key volume optional=%v, want %v", c.name, optional, c.optional)
 		}
 		containers, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
 		image, _, _ := unstructured.NestedString(containers[0].(map[string]any), "image")
 		if !strings.HasPrefix(image, "bkplugin/bk-plugin-") {
-			t.Errorf("Deployment %s runs image %q, want a bkplugin/bk-plugin-* image", name, image)
+			t.Errorf("Deployment %s runs image %q, want a bkplugin/bk-plugin-* image", c.name, image)
+		}
+		if c.optional {
+			args, _, _ := unstructured.NestedStringSlice(containers[0].(map[string]any), "args")
+			if !slices.Contains(args, "--callback-key-secret="+callbackKeySecret) {
+				t.Errorf("Deployment %s args %v lack --callback-key-secret=%s", c.name, args, callbackKeySecret)
+			}
 		}
 	}
+	checkCallbackKeyRole(t, objs, ns)
 	for _, b := range []struct{ kind, name string }{
 		{"ClusterRoleBinding", "bk-plugin-manager-rolebinding"},
 		{"ClusterRoleBinding", "bk-plugin-shim-rolebinding"},
 		{"RoleBinding", "bk-plugin-leader-election-rolebinding"},
+		{"RoleBinding", "bk-plugin-callback-key-rolebinding"},
 	} {
 		o := find(t, objs, b.kind, b.name)
 		role, _, _ := unstructured.NestedString(o.Object, "roleRef", "name")
@@ -161,4 +152,138 @@ func TestExamplesRenderThePluginPods(t *testing.T) {
 		find(t, objs, "Deployment", p)
 		find(t, objs, "Service", p)
 	}
+}
+
+// checkCallbackKeyRole checks that what lets the manager create the
+// callback key is a namespaced Role, reading only that one Secret.
+func checkCallbackKeyRole(t *testing.T, objs []*unstructured.Unstructured, ns string) {
+	t.Helper()
+	role := find(t, objs, "Role", "bk-plugin-callback-key-role")
+	if role.GetNamespace() != ns {
+		t.Errorf("Role %s is in namespace %q, want %s", role.GetName(), role.GetNamespace(), ns)
+	}
+	rules, _, _ := unstructured.NestedSlice(role.Object, "rules")
+	for _, r := range rules {
+		rm := r.(map[string]any)
+		verbs, _, _ := unstructured.NestedStringSlice(rm, "verbs")
+		names, _, _ := unstructured.NestedStringSlice(rm, "resourceNames")
+		for _, v := range verbs {
+			switch v {
+			case "create":
+				// The API server authorizes a create before the name is
+				// known, so resourceNames cannot narrow it.
+			case "get":
+				if !slices.Equal(names, []string{callbackKeySecret}) {
+					t.Errorf("Role %s grants get on Secrets %v, want only %s", role.GetName(), names, callbackKeySecret)
+				}
+			default:
+				t.Errorf("Role %s grants %s on Secrets; the manager only gets and creates the callback key", role.GetName(), v)
+			}
+		}
+	}
+}
+
+// TestMakeDeploySetsTheImages runs the Makefile's deploy-kustomization,
+// as make deploy does, and checks that the overlay it writes puts
+// IMG_REGISTRY and IMG_TAG on every image of config/default and
+// config/examples.
+func TestMakeDeploySetsTheImages(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("no make on PATH")
+	}
+	out := t.TempDir()
+	for _, config := range []string{"default", "overlays/production"} {
+		cmd := exec.Command("make", "--no-print-directory", "-C", "../..", "deploy-kustomization",
+			"IMG_REGISTRY=registry.example.com/team", "IMG_TAG=v9.8.7", "DEPLOY_DIR="+out, "DEPLOY_CONFIG="+config)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("make deploy-kustomization DEPLOY_CONFIG=%s: %v\n%s", config, err, b)
+		}
+	}
+	for _, dir := range []string{"default", "overlays/production", "examples"} {
+		n := 0
+		for _, o := range renderPath(t, filepath.Join(out, dir)) {
+			if o.GetKind() != "Deployment" {
+				continue
+			}
+			containers, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
+			for _, c := range containers {
+				image, _, _ := unstructured.NestedString(c.(map[string]any), "image")
+				want := "registry.example.com/team/bk-plugin-"
+				if !strings.HasPrefix(image, want) || !strings.HasSuffix(image, ":v9.8.7") {
+					t.Errorf("%s: Deployment %s runs %q, want %s*:v9.8.7", dir, o.GetName(), image, want)
+				}
+				n++
+			}
+		}
+		if n == 0 {
+			t.Errorf("%s: no Deployment rendered", dir)
+		}
+	}
+}
+
+// TestProductionOverlay checks config/overlays/production: the PDB and
+// the anti-affinity select the shim's pods, and the NetworkPolicies admit
+// the manager's and the shim's pods (by their rendered labels) to the
+// example plugin pods' port, and nothing else.
+func TestProductionOverlay(t *testing.T) {
+	objs := render(t, "overlays/production")
+	podLabels := func(name string) map[string]string {
+		d := find(t, objs, "Deployment", name)
+		l, _, _ := unstructured.NestedStringMap(d.Object, "spec", "template", "metadata", "labels")
+		return l
+	}
+	shim, mgr := podLabels("bk-plugin-apiserver"), podLabels("bk-plugin-controller-manager")
+
+	pdb := find(t, objs, "PodDisruptionBudget", "bk-plugin-apiserver")
+	if sel, _, _ := unstructured.NestedStringMap(pdb.Object, "spec", "selector", "matchLabels"); !selects(sel, shim) || selects(sel, mgr) {
+		t.Errorf("PDB selects %v; want the shim's pods %v only", sel, shim)
+	}
+	d := find(t, objs, "Deployment", "bk-plugin-apiserver")
+	terms, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "affinity", "podAntiAffinity", "preferredDuringSchedulingIgnoredDuringExecution")
+	if len(terms) != 1 {
+		t.Fatalf("shim anti-affinity terms %v, want one", terms)
+	}
+	if sel, _, _ := unstructured.NestedStringMap(terms[0].(map[string]any), "podAffinityTerm", "labelSelector", "matchLabels"); !selects(sel, shim) {
+		t.Errorf("anti-affinity selects %v, not the shim's pods %v", sel, shim)
+	}
+	if _, found, _ := unstructured.NestedMap(find(t, objs, "Deployment", "bk-plugin-controller-manager").Object, "spec", "template", "spec", "affinity"); found {
+		t.Errorf("the shim's anti-affinity patch reached the manager")
+	}
+
+	np := find(t, objs, "NetworkPolicy", "bk-plugin-plugin-pods")
+	target, _, _ := unstructured.NestedStringMap(np.Object, "spec", "podSelector", "matchLabels")
+	for _, o := range render(t, "examples") {
+		if o.GetKind() != "Deployment" {
+			continue
+		}
+		l, _, _ := unstructured.NestedStringMap(o.Object, "spec", "template", "metadata", "labels")
+		if !selects(target, l) || np.GetNamespace() != o.GetNamespace() {
+			t.Errorf("plugin pods' NetworkPolicy (%v in %s) does not cover example %s (%v in %s)", target, np.GetNamespace(), o.GetName(), l, o.GetNamespace())
+		}
+	}
+	ingress, _, _ := unstructured.NestedSlice(np.Object, "spec", "ingress")
+	from, _, _ := unstructured.NestedSlice(ingress[0].(map[string]any), "from")
+	if len(ingress) != 1 || len(from) != 2 {
+		t.Fatalf("plugin pods' NetworkPolicy ingress %v, want one rule from the manager and the shim", ingress)
+	}
+	for i, want := range []map[string]string{mgr, shim} {
+		sel, _, _ := unstructured.NestedStringMap(from[i].(map[string]any), "podSelector", "matchLabels")
+		ns, _, _ := unstructured.NestedStringMap(from[i].(map[string]any), "namespaceSelector", "matchLabels")
+		if !selects(sel, want) || ns["kubernetes.io/metadata.name"] != "bk-plugin-system" {
+			t.Errorf("peer %d selects %v in %v, want pods %v in bk-plugin-system", i, sel, ns, want)
+		}
+	}
+	if sel, _, _ := unstructured.NestedStringMap(find(t, objs, "NetworkPolicy", "bk-plugin-apiserver").Object, "spec", "podSelector", "matchLabels"); !selects(sel, shim) {
+		t.Errorf("the shim's NetworkPolicy selects %v, not its pods %v", sel, shim)
+	}
+}
+
+// selects says whether a non-empty matchLabels selector matches labels.
+func selects(sel, labels map[string]string) bool {
+	for k, v := range sel {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return len(sel) > 0
 }

@@ -42,6 +42,11 @@ var managerUses = []use{
 	{"", "secrets", "create", "internal/sensitive/execute.go", "c.Create(ctx, secret)", "sensitive outputs"},
 	{"", "secrets", "update", "internal/sensitive/execute.go", "c.Update(ctx, secret)", "sensitive outputs"},
 	{"", "secrets", "patch", "internal/sensitive/execute.go", "c.Patch(ctx, sv.Secret,", "adopt the shim's Secret"},
+	// The callback key's Secret, in the manager's own namespace: also
+	// granted, for that name only, by config/rbac/callback_key_role.yaml.
+	{"", "secrets", "get", "internal/callbackkey/callbackkey.go", "err := c.Get(ctx, key, &secret)", "the callback key Secret, read at start when its file is not mounted"},
+	{"", "secrets", "get", "internal/callbackkey/callbackkey.go", "err = c.Get(ctx, key, &secret)", "the callback key Secret another replica created first"},
+	{"", "secrets", "create", "internal/callbackkey/callbackkey.go", "err = c.Create(ctx, &secret)", "the callback key Secret, created at the first start"},
 	{"events.k8s.io", "events", "create", "", "", "the event recorder"},
 	{"events.k8s.io", "events", "patch", "", "", "the event recorder (series of one event)"},
 	{"coordination.k8s.io", "leases", "get", "", "", "leader election (resourcelock.LeaseLock)"},
@@ -80,7 +85,7 @@ func TestRBACIsLeastPrivilege(t *testing.T) {
 		dirs       []string
 		uses       []use
 	}{
-		{"manager", "config/rbac/role.yaml", []string{"internal/controller/invocation", "internal/controller/version", "internal/manager", "cmd/manager", "internal/sensitive/execute.go"}, managerUses},
+		{"manager", "config/rbac/role.yaml", []string{"internal/controller/invocation", "internal/controller/version", "internal/manager", "cmd/manager", "internal/sensitive/execute.go", "internal/callbackkey"}, managerUses},
 		{"shim", "config/rbac/shim/role.yaml", []string{"internal/shim", "cmd/apiserver", "internal/sensitive/invoke.go"}, shimUses},
 	} {
 		t.Run(c.name, func(t *testing.T) {

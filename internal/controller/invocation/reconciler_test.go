@@ -164,10 +164,24 @@ var _ = Describe("PluginInvocation", func() {
 			inv := invoke(ns, "hello", "1.0.0", `{"name":"ttl"}`, func(i *bkv1.PluginInvocation) {
 				i.Spec.TTLSecondsAfterFinished = ptr.To[int32](1)
 			})
-			waitState(inv, bkv1.StateSuccess)
+			// The object may be gone before a poll sees SUCCESS (a loaded
+			// machine can take longer than the TTL between two polls), so
+			// the deletion is awaited and the success read from its event,
+			// which outlives the object.
 			Eventually(func() bool {
 				return apierrors.IsNotFound(k8sClient.Get(suiteCtx, client.ObjectKeyFromObject(inv), &bkv1.PluginInvocation{}))
 			}).Should(BeTrue())
+			Eventually(func(g Gomega) {
+				var list eventsv1.EventList
+				g.Expect(k8sClient.List(suiteCtx, &list, client.InNamespace(ns))).To(Succeed())
+				var reasons []string
+				for _, e := range list.Items {
+					if e.Regarding.Name == inv.Name {
+						reasons = append(reasons, e.Reason)
+					}
+				}
+				g.Expect(reasons).To(ContainElement("Succeeded"))
+			}).Should(Succeed())
 		})
 
 		It("posts the finish notification with the result", func() {

@@ -1,0 +1,106 @@
+//go:build envtest
+
+package callbackkey
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+)
+
+// TestLoad runs Load against a real kube-apiserver:
+// the first start creates the Secret, the next ones (and other replicas)
+// read the same key, a mounted file wins, and bad keys are refused.
+func TestLoad(t *testing.T) {
+	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
+		t.Skip("KUBEBUILDER_ASSETS is unset; make test sets it (hack/setup-envtest.sh)")
+	}
+	env := &envtest.Environment{}
+	cfg, err := env.Start()
+	if err != nil {
+		t.Fatalf("start envtest: %v", err)
+	}
+	t.Cleanup(func() { _ = env.Stop() })
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "op"}}); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(t.TempDir(), "key")
+	src := Source{File: missing, Namespace: "op", Secret: "bk-plugin-callback-key"}
+
+	first, err := Load(ctx, c, src)
+	if err != nil {
+		t.Fatalf("first start: %v", err)
+	}
+	if len(first) != 64 {
+		t.Fatalf("created key %q is %d bytes, want 64 hex characters", first, len(first))
+	}
+	var secret corev1.Secret
+	if err := c.Get(ctx, client.ObjectKey{Namespace: "op", Name: "bk-plugin-callback-key"}, &secret); err != nil {
+		t.Fatalf("the Secret was not created: %v", err)
+	}
+	if string(secret.Data["key"]) != string(first) {
+		t.Fatalf("Secret holds %q, manager uses %q", secret.Data["key"], first)
+	}
+	again, err := Load(ctx, c, src)
+	if err != nil || string(again) != string(first) {
+		t.Fatalf("second start: key %q, %v; want the Secret's %q", again, err, first)
+	}
+
+	file := filepath.Join(t.TempDir(), "key")
+	if err := os.WriteFile(file, []byte(strings.Repeat("f", 32)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fromFile, err := Load(ctx, c, Source{File: file, Namespace: "op", Secret: "bk-plugin-callback-key"})
+	if err != nil || string(fromFile) != strings.Repeat("f", 32) {
+		t.Fatalf("mounted file: key %q, %v; want the file's (trimmed)", fromFile, err)
+	}
+
+	none, err := Load(ctx, c, Source{})
+	if err != nil || none != nil {
+		t.Fatalf("no source: key %q, %v; want none and no error", none, err)
+	}
+
+	for _, bad := range []struct {
+		name string
+		src  Source
+		want string
+	}{
+		{"file missing, no Secret", Source{File: missing}, "read callback key"},
+		{"no namespace", Source{File: missing, Secret: "x"}, "no namespace"},
+		{"short key in a Secret", Source{File: missing, Namespace: "op", Secret: "short"}, "is 5 bytes"},
+		{"namespace does not exist", Source{File: missing, Namespace: "nowhere", Secret: "k"}, "create callback key Secret nowhere/k"},
+	} {
+		t.Run(bad.name, func(t *testing.T) {
+			if bad.src.Secret == "short" {
+				s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "op", Name: "short"}, Data: map[string][]byte{"key": []byte("12345")}}
+				if err := c.Create(ctx, s); err != nil {
+					t.Fatal(err)
+				}
+			}
+			k, err := Load(ctx, c, bad.src)
+			if err == nil || !strings.Contains(err.Error(), bad.want) {
+				t.Fatalf("key %q, error %v; want an error containing %q", k, err, bad.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,133 @@
+//go:build envtest
+
+package chart
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+)
+
+// TestAPIServerAcceptsEveryRenderedObject installs the chart's CRDs into a
+// real kube-apiserver, as helm install does first, then server-side
+// dry-runs every object each value set renders: schema, defaulting and
+// validation all run, nothing is stored. The Prometheus Operator's kinds
+// get stand-in CRDs (any spec), since their schemas are not ours to test.
+func TestAPIServerAcceptsEveryRenderedObject(t *testing.T) {
+	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
+		t.Skip("KUBEBUILDER_ASSETS is unset; make test sets it (hack/setup-envtest.sh)")
+	}
+	env := &envtest.Environment{}
+	cfg, err := env.Start()
+	if err != nil {
+		t.Fatalf("start envtest: %v", err)
+	}
+	t.Cleanup(func() { _ = env.Stop() })
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	if err := apiextensionsv1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	for _, ns := range []string{releaseNamespace, "plugins"} {
+		o := &unstructured.Unstructured{}
+		o.SetAPIVersion("v1")
+		o.SetKind("Namespace")
+		o.SetName(ns)
+		if err := c.Create(ctx, o); err != nil {
+			t.Fatalf("create namespace %s: %v", ns, err)
+		}
+	}
+	defs := append(crds(t), standInCRD(t, "servicemonitors", "ServiceMonitor"), standInCRD(t, "prometheusrules", "PrometheusRule"))
+	for _, o := range defs {
+		if err := c.Create(ctx, o.DeepCopy()); err != nil {
+			t.Fatalf("create CRD %s: %v", o.GetName(), err)
+		}
+	}
+	for _, o := range defs {
+		waitEstablished(ctx, t, c, o.GetName())
+	}
+
+	for _, vs := range valueSets {
+		t.Run(vs.name, func(t *testing.T) {
+			objs := mustRender(t, vs.vals)
+			for _, o := range objs {
+				err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(o),
+					client.FieldOwner("charttest"), client.ForceOwnership, client.DryRunAll)
+				if err != nil {
+					t.Errorf("server-side dry-run of %s %s/%s: %v", o.GetKind(), o.GetNamespace(), o.GetName(), err)
+				}
+			}
+			t.Logf("%d objects accepted", len(objs))
+		})
+	}
+}
+
+// standInCRD is a CRD of monitoring.coreos.com that accepts any spec.
+func standInCRD(t *testing.T, plural, kind string) *unstructured.Unstructured {
+	t.Helper()
+	preserve := true
+	crd := &apiextensionsv1.CustomResourceDefinition{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "apiextensions.k8s.io/v1", Kind: "CustomResourceDefinition"},
+		ObjectMeta: metav1.ObjectMeta{Name: plural + ".monitoring.coreos.com"},
+		Spec: apiextensionsv1.CustomResourceDefinitionSpec{
+			Group: "monitoring.coreos.com",
+			Names: apiextensionsv1.CustomResourceDefinitionNames{Plural: plural, Kind: kind},
+			Scope: apiextensionsv1.NamespaceScoped,
+			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{
+				Name: "v1", Served: true, Storage: true,
+				Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{
+					Type:                   "object",
+					XPreserveUnknownFields: &preserve,
+				}},
+			}},
+		},
+	}
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(crd)
+	if err != nil {
+		t.Fatalf("stand-in CRD %s: %v", kind, err)
+	}
+	return &unstructured.Unstructured{Object: m}
+}
+
+// waitEstablished waits until the API server serves a CRD's kind.
+func waitEstablished(ctx context.Context, t *testing.T, c client.Client, name string) {
+	t.Helper()
+	ticker := time.NewTicker(100 * time.Millisecond)
+	defer ticker.Stop()
+	for {
+		var crd apiextensionsv1.CustomResourceDefinition
+		err := c.Get(ctx, client.ObjectKey{Name: name}, &crd)
+		if err == nil {
+			for _, cond := range crd.Status.Conditions {
+				if cond.Type == apiextensionsv1.Established && cond.Status == apiextensionsv1.ConditionTrue {
+					return
+				}
+			}
+			err = fmt.Errorf("not Established yet")
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("CRD %s: %v", name, err)
+		case <-ticker.C:
+		}
+	}
+}
