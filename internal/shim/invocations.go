@@ -248,7 +248,9 @@ func (s *invocations) callback(ctx context.Context, code, token string, body []b
 	if err != nil {
 		return "", err
 	}
-	inv, err := s.get(ctx, "", claims.TraceID)
+	// Read live unless finished, as schedule does (getFresh): a callback
+	// must never be judged on an older state than schedule answered.
+	inv, err := s.getFresh(ctx, "", claims.TraceID)
 	if err != nil {
 		return "", err
 	}

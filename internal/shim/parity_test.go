@@ -468,4 +468,19 @@ var _ = Describe("extensions: cancel and timeout", func() {
 		Expect(a.Status).To(Equal(http.StatusBadRequest))
 		Expect(a.Env).To(HaveKeyWithValue("message", ContainSubstring("timeout")))
 	})
+
+	It("tells the plugin pod's OnCancel hook, with its storage, when cancelled and when timed out", func() {
+		a := rawCall(http.MethodPost, stdapi.InvokePath("stopper", "1.0.0"), `{"inputs":{},"context":{}}`, jsonHeader())
+		traceID := a.Env["trace_id"].(string)
+		Expect(dataOf(a)).To(HaveKeyWithValue("state", BeNumerically("==", 2)))
+		rawCall(http.MethodPost, stdapi.CancelPath("stopper", traceID), "", nil)
+		Eventually(stopperCancels).Should(Receive(Equal("job-of-" + traceID + " cancelled")))
+
+		t := rawCall(http.MethodPost, stdapi.InvokePath("stopper", "1.0.0"), `{"inputs":{},"context":{},"timeout":1}`, jsonHeader())
+		timedOut := t.Env["trace_id"].(string)
+		Eventually(stopperCancels).Should(Receive(Equal("job-of-" + timedOut + " timeout")))
+		final, err := newClient(bkclient.Options{}).WaitTerminal(suiteCtx, "stopper", timedOut, 100*time.Millisecond, nil)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(final.Err).To(Equal("timeout"))
+	})
 })

@@ -150,6 +150,7 @@ var _ = BeforeSuite(func() {
 	keeper := serve(pluginPod(keeperPlugin()))
 	formapi := serve(server.Handler(formapiplugin.Plugin()))
 	notifier := serve(server.Handler(notifierplugin.Plugin()))
+	stopper := serve(server.Handler(stopperPlugin()))
 	var all []bkv1.PluginVersion
 	all = append(all, registerVersions(helloplugin.Plugin(), hello.URL)...)
 	all = append(all, registerVersions(pollerplugin.Plugin(), poller.URL)...)
@@ -160,6 +161,7 @@ var _ = BeforeSuite(func() {
 	all = append(all, registerVersions(keeperPlugin(), keeper.URL)...)
 	all = append(all, registerVersions(formapiplugin.Plugin(), formapi.URL)...)
 	all = append(all, registerVersions(notifierplugin.Plugin(), notifier.URL)...)
+	all = append(all, registerVersions(stopperPlugin(), stopper.URL)...)
 	waitReady(all)
 })
 

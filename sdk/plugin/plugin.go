@@ -60,6 +60,7 @@ type entry struct {
 	// values are redacted from the execute's logs and error.
 	sensitive []string
 	run       runFunc
+	cancel    cancelFunc // nil without an OnCancel hook
 }
 
 // VersionInfo describes a registered version, as detail answers it and as

@@ -42,6 +42,12 @@ type Version[In, Ctx, Out any] struct {
 	// to url so that the platform need not poll. The plugin's code is the
 	// same as in the polling mode.
 	EnablePluginCallback bool
+	// OnCancel, when set, is called when the invocation is cancelled or
+	// passes its deadline after it has executed (reason is "cancelled" or
+	// "timeout"), with the storage and outputs the last execute left, so
+	// that the plugin can stop the external job it started. The invocation
+	// ends FAIL whatever it returns.
+	OnCancel func(ctx *Context[In, Ctx, Out], reason string) error
 	// Execute runs the plugin once; see the package documentation for how
 	// its outcome becomes the invocation's next state.
 	Execute func(ctx *Context[In, Ctx, Out]) error
@@ -103,6 +109,7 @@ func AddVersion[In, Ctx, Out any](p *Plugin, v Version[In, Ctx, Out]) error {
 		task:      task,
 		sensitive: sensitiveInputs(v.TaskJSON),
 		run:       v.run,
+		cancel:    v.cancelHook(),
 	})
 }
 
@@ -178,4 +185,12 @@ func sensitiveInputs(d *v1alpha1.TaskDescription) []string {
 		return nil
 	}
 	return taskjson.SensitiveInputs(d)
+}
+
+// cancelHook is the version's cancel function, nil without OnCancel.
+func (v Version[In, Ctx, Out]) cancelHook() cancelFunc {
+	if v.OnCancel == nil {
+		return nil
+	}
+	return v.cancel
 }

@@ -166,6 +166,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /bk_plugin/execute/{version}", s.execute)
+	mux.HandleFunc("POST "+protocol.CancelPathPrefix+"{version}", s.cancel)
 	mux.HandleFunc("GET /bk_plugin/meta/{$}", s.meta)
 	mux.HandleFunc("GET /bk_plugin/meta", s.meta)
 	mux.HandleFunc("GET /bk_plugin/detail/{version}", s.detail)

@@ -96,3 +96,26 @@ func TestNotificationAccepted(t *testing.T) {
 		}
 	}
 }
+
+func TestCancelReasonOf(t *testing.T) {
+	ran := &bkv1.PluginInvocation{Status: bkv1.PluginInvocationStatus{InvokeCount: 1, State: bkv1.StatePoll}}
+	fresh := &bkv1.PluginInvocation{}
+	tests := []struct {
+		name   string
+		s      step
+		inv    *bkv1.PluginInvocation
+		reason string
+		tell   bool
+	}{
+		{"cancelled after an execute", step{kind: stepFail, reason: bkv1.ReasonCancelled}, ran, "cancelled", true},
+		{"deadline after an execute", step{kind: stepFail, reason: bkv1.ReasonDeadline}, ran, "timeout", true},
+		{"cancelled before any execute", step{kind: stepFail, reason: bkv1.ReasonCancelled}, fresh, "", false},
+		{"callback timeout", step{kind: stepFail, reason: bkv1.ReasonCallbackTimeout}, ran, "", false},
+	}
+	for _, tt := range tests {
+		reason, tell := cancelReasonOf(tt.s, tt.inv)
+		if reason != tt.reason || tell != tt.tell {
+			t.Errorf("%s: cancelReasonOf = %q, %v; want %q, %v", tt.name, reason, tell, tt.reason, tt.tell)
+		}
+	}
+}
