@@ -167,7 +167,8 @@ func buildBinaries(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	pkgs := []string{"../../cmd/manager", "../../cmd/apiserver", "../../sdk/examples/hello",
-		"../../sdk/examples/poller", "../../sdk/examples/callbacker", "../../sdk/examples/deployer", "."}
+		"../../sdk/examples/poller", "../../sdk/examples/callbacker", "../../sdk/examples/deployer",
+		"../../sdk/examples/formapi", "../../sdk/examples/notifier", "."}
 	cmd := exec.Command("go", append([]string{"build", "-o", dir + "/"}, pkgs...)...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)

@@ -23,7 +23,7 @@ import (
 )
 
 // examplePlugins are the plugins the stack serves, by binary name.
-var examplePlugins = []string{"hello", "poller", "callbacker", "deployer"}
+var examplePlugins = []string{"hello", "poller", "callbacker", "deployer", "formapi", "notifier"}
 
 // pidsFile, in the logs folder, lists "<name> <pid>" for every process of
 // the stack, so that a test can check that none outlives it.
