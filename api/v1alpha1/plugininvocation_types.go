@@ -100,8 +100,9 @@ type PluginInvocationSpec struct {
 	// +optional
 	FinishNotification *FinishNotification `json:"finishNotification,omitempty"`
 
-	// TTLSecondsAfterFinished deletes the invocation that long after it ends;
-	// unset means the manager's default (30 days).
+	// TTLSecondsAfterFinished deletes the invocation that long after it
+	// ends, once it is archived; unset means the manager's --keep-finished
+	// (10 minutes by default). Its history stays in the archive.
 	// +optional
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=31536000
@@ -225,7 +226,27 @@ type PluginInvocationStatus struct {
 	// +optional
 	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
 
-	// Conditions hold Succeeded and Notified.
+	// Logs are the lines the plugin logged during the executes so far,
+	// carried back in each execute answer (bounded per execute by the plugin
+	// and per invocation by the manager, sensitive values redacted). They
+	// are kept here only until the invocation is archived with them, so
+	// that a plugin pod's restart loses none.
+	// +optional
+	// +kubebuilder:validation:MaxItems=10000
+	Logs []string `json:"logs,omitempty"`
+
+	// LogLinesDropped counts the plugin's log lines not kept because the
+	// invocation's log reached its bound.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	LogLinesDropped int32 `json:"logLinesDropped,omitempty"`
+
+	// ArchivedTime is when the finished invocation was written to the
+	// history archive; the manager deletes it --keep-finished later.
+	// +optional
+	ArchivedTime *metav1.Time `json:"archivedTime,omitempty"`
+
+	// Conditions hold Succeeded, Notified, Retrying and Archived.
 	// +optional
 	// +listType=map
 	// +listMapKey=type

@@ -92,6 +92,14 @@ type PluginVersionSpec struct {
 	// +optional
 	TaskJSON *TaskDescription `json:"taskJSON,omitempty"`
 
+	// RetireGracePeriodSeconds bounds how long a deleted version waits for
+	// its live invocations to finish; unset means the manager's
+	// --retire-grace-period.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=2592000
+	RetireGracePeriodSeconds *int64 `json:"retireGracePeriodSeconds,omitempty"`
+
 	// AllowScopes restricts which scopes may invoke this version. When a rule
 	// matches the calling app, the call must carry the Bkplugin-Scope-Type
 	// and Bkplugin-Scope-Value headers of one of that rule's scopes.
@@ -101,11 +109,17 @@ type PluginVersionSpec struct {
 	AllowScopes []AllowScope `json:"allowScopes,omitempty"`
 }
 
-// PluginEndpoint locates a plugin pod: a Service in the PluginVersion's
-// namespace, or a URL for plugins running outside the cluster.
+// PluginEndpoint locates a plugin pod: a PluginServer or a Service in the
+// PluginVersion's namespace, or a URL for plugins running outside the cluster.
 //
-// +kubebuilder:validation:XValidation:rule="has(self.service) != has(self.url)",message="exactly one of service or url must be set"
+// +kubebuilder:validation:XValidation:rule="(has(self.service) ? 1 : 0) + (has(self.url) ? 1 : 0) + (has(self.server) ? 1 : 0) == 1",message="exactly one of service, url or server must be set"
 type PluginEndpoint struct {
+	// Server is a PluginServer in the PluginVersion's namespace; the
+	// version is called through the server's Service and is Ready only
+	// while the server is Available.
+	// +optional
+	Server *ServerReference `json:"server,omitempty"`
+
 	// Service is a Service in the PluginVersion's namespace.
 	// +optional
 	Service *ServiceReference `json:"service,omitempty"`
@@ -132,6 +146,16 @@ type ServiceReference struct {
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=65535
 	Port int32 `json:"port,omitempty"`
+}
+
+// ServerReference names a PluginServer in the same namespace.
+type ServerReference struct {
+	// Name is the PluginServer's name.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z]([-a-z0-9]*[a-z0-9])?$`
+	Name string `json:"name"`
 }
 
 // AllowScope lets the callers of one app invoke the version only from the

@@ -93,9 +93,9 @@ var _ = Describe("PluginVersion validation", func() {
 		Entry("version with a leading v", func(p *bkv1.PluginVersion) { p.Spec.Version = "v1.0.0" }, "spec.version", "should match"),
 		Entry("version with build metadata", func(p *bkv1.PluginVersion) { p.Spec.Version = "1.0.0+abc" }, "spec.version", "should match"),
 		Entry("no endpoint", func(p *bkv1.PluginVersion) { p.Spec.Endpoint = bkv1.PluginEndpoint{} },
-			"spec.endpoint", "exactly one of service or url must be set"),
+			"spec.endpoint", "exactly one of service, url or server must be set"),
 		Entry("both a service and a url", func(p *bkv1.PluginVersion) { p.Spec.Endpoint.URL = ptr.To("http://x:8080") },
-			"spec.endpoint", "exactly one of service or url must be set"),
+			"spec.endpoint", "exactly one of service, url or server must be set"),
 		Entry("a url that is not http", func(p *bkv1.PluginVersion) {
 			p.Spec.Endpoint = bkv1.PluginEndpoint{URL: ptr.To("ftp://files.example.com")}
 		}, "spec.endpoint.url", "url must be an absolute http or https URL"),

@@ -12,7 +12,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
-	"github.com/bkplugin/bk-plugin-operator/internal/controller/invocation"
 	"github.com/bkplugin/bk-plugin-operator/internal/manager"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 )
@@ -31,7 +30,9 @@ func main() {
 	flag.Float64Var(&o.QPS, "kube-api-qps", 2000, "Sustained queries per second to the API server.")
 	flag.IntVar(&o.Burst, "kube-api-burst", 4000, "Burst of queries to the API server.")
 	flag.IntVar(&o.Concurrency, "max-concurrent-reconciles", 32, "PluginInvocations reconciled at once.")
-	flag.DurationVar(&o.DefaultTTL, "default-ttl", invocation.DefaultTTLAfterFinished, "How long finished invocations are kept when they set no ttlSecondsAfterFinished.")
+	flag.StringVar(&o.Archive, "archive", manager.DefaultArchiveDSN, "History archive DSN: sqlite:///path/file.db (one host) or postgres://user:password@host:5432/db (clusters). Finished invocations are archived there, then deleted from the cluster.")
+	flag.DurationVar(&o.KeepFinished, "keep-finished", manager.DefaultKeepFinished, "How long a finished invocation stays in the cluster after it is archived (its spec.ttlSecondsAfterFinished wins).")
+	flag.DurationVar(&o.HistoryRetention, "history-retention", manager.DefaultHistoryRetention, "How long the archive keeps an invocation after it finished.")
 	flag.DurationVar(&o.RetryBudget, "retry-budget", 2*time.Minute, "How long transport errors calling a plugin pod are retried before the invocation fails.")
 	flag.StringVar(&o.CallbackBaseURL, "callback-base-url", os.Getenv("BKPLUGIN_CALLBACK_BASE_URL"), "The shim's URL as third parties reach it; callback URLs are built under it.")
 	flag.StringVar(&o.CallbackKeyFile, "callback-key-file", os.Getenv("BKPLUGIN_CALLBACK_KEY_FILE"), "File holding the callback signing key (mounted from a Secret).")
@@ -39,6 +40,7 @@ func main() {
 	flag.StringVar(&o.CallbackKey.Namespace, "callback-key-secret-namespace", os.Getenv("POD_NAMESPACE"), "Namespace of --callback-key-secret (default: $POD_NAMESPACE).")
 	flag.StringVar(&o.ClusterDomain, "cluster-domain", versions.DefaultClusterDomain, "DNS domain of Services.")
 	flag.DurationVar(&o.ProbeInterval, "probe-interval", 5*time.Minute, "How often a Ready PluginVersion's plugin pod is probed again.")
+	flag.DurationVar(&o.RetireGracePeriod, "retire-grace-period", time.Hour, "How long a deleted PluginVersion or PluginServer waits for its live invocations when it sets no retireGracePeriodSeconds.")
 	flag.StringVar(&o.PprofAddr, "pprof-addr", "", "Serve net/http/pprof on this address (off when empty); for profiling, never expose it.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)

@@ -25,6 +25,9 @@ import (
 // examplePlugins are the plugins the stack serves, by binary name.
 var examplePlugins = []string{"hello", "poller", "callbacker", "deployer", "formapi", "notifier"}
 
+// archiveFile, in the run folder, is the history archive's SQLite file.
+const archiveFile = "history.db"
+
 // pidsFile, in the logs folder, lists "<name> <pid>" for every process of
 // the stack, so that a test can check that none outlives it.
 const pidsFile = "pids"
@@ -140,12 +143,16 @@ func (s *stack) start(ctx context.Context) (string, error) {
 	}
 	env := []string{"KUBECONFIG=" + kubeconfig}
 	probeAddr := loopback(ports[len(examplePlugins)+1])
+	// The history archive is a SQLite file in the run folder, shared by
+	// the manager (which archives) and the shim (which reads through).
+	archiveDSN := "sqlite://" + filepath.Join(s.runDir, archiveFile)
 	managerArgs := append([]string{
 		"--metrics-bind-address", loopback(ports[len(examplePlugins)]),
 		"--health-probe-bind-address", probeAddr,
 		"--leader-elect=false",
 		"--callback-base-url", "http://" + cfg.shimAddr,
 		"--callback-key-file", keyFile,
+		"--archive", archiveDSN,
 	}, cfg.managerArgs...)
 	if err := s.startChild("manager", "manager", managerArgs, env); err != nil {
 		return "", err

@@ -22,10 +22,14 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/archive"
 	"github.com/bkplugin/bk-plugin-operator/internal/callbackkey"
 	"github.com/bkplugin/bk-plugin-operator/internal/cmdutil"
 	"github.com/bkplugin/bk-plugin-operator/internal/controller/invocation"
+	"github.com/bkplugin/bk-plugin-operator/internal/controller/retirement"
+	"github.com/bkplugin/bk-plugin-operator/internal/controller/server"
 	"github.com/bkplugin/bk-plugin-operator/internal/controller/version"
+	"github.com/bkplugin/bk-plugin-operator/internal/retire"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 )
 
@@ -46,9 +50,8 @@ type Options struct {
 	Burst int
 	// Concurrency is how many PluginInvocations are reconciled at once.
 	Concurrency int
-	// DefaultTTL, RetryBudget, CallbackBaseURL and ClusterDomain are as in
+	// RetryBudget, CallbackBaseURL and ClusterDomain are as in
 	// invocation.Options.
-	DefaultTTL      time.Duration
 	RetryBudget     time.Duration
 	CallbackBaseURL string
 	ClusterDomain   string
@@ -61,6 +64,21 @@ type Options struct {
 	CallbackKey callbackkey.Source
 	// ProbeInterval is how often a Ready PluginVersion is probed again.
 	ProbeInterval time.Duration
+	// RetireGracePeriod bounds how long a deleted PluginVersion or
+	// PluginServer waits for its live invocations, when it sets no
+	// retireGracePeriodSeconds.
+	RetireGracePeriod time.Duration
+	// Archive is the history archive's DSN (sqlite:///path/file.db or
+	// postgres://...); DefaultArchiveDSN when empty. It is opened in the
+	// background: the manager reconciles live work while it is down.
+	Archive string
+	// KeepFinished is how long a finished invocation stays in the cluster
+	// once archived (spec.ttlSecondsAfterFinished wins); DefaultKeepFinished
+	// when zero.
+	KeepFinished time.Duration
+	// HistoryRetention is how long the archive keeps an invocation after it
+	// finished; DefaultHistoryRetention when zero.
+	HistoryRetention time.Duration
 	// PprofAddr serves net/http/pprof when set.
 	PprofAddr string
 	// Config returns how to reach the API server; it is called after the
@@ -98,6 +116,27 @@ func Run(ctx context.Context, o Options) error {
 		setupLog.Info("no --callback-base-url or callback key: plugins cannot prepare callbacks")
 	}
 
+	if o.Archive == "" {
+		o.Archive = DefaultArchiveDSN
+	}
+	if o.KeepFinished <= 0 {
+		o.KeepFinished = DefaultKeepFinished
+	}
+	if o.HistoryRetention <= 0 {
+		o.HistoryRetention = DefaultHistoryRetention
+	}
+	archiveLog := o.Logger.WithName("archive")
+	history, err := archive.OpenDeferred(ctx, o.Archive, archive.Options{}, archive.DeferredOptions{
+		OnError: func(err error, retryIn time.Duration) {
+			archiveLog.Error(err, "cannot open the history archive; finished invocations wait in the cluster", "retryIn", retryIn)
+		},
+		OnOpen: func() { archiveLog.Info("history archive open") },
+	})
+	if err != nil {
+		return fmt.Errorf("--archive: %w", err)
+	}
+	defer history.Close()
+
 	mgrOpts := ctrl.Options{
 		Scheme: scheme,
 		Metrics: metricsserver.Options{
@@ -118,7 +157,9 @@ func Run(ctx context.Context, o Options) error {
 	// The cache holds every invocation; managed fields are a third of a
 	// small one's size and the manager never reads them (its writes are
 	// updates and merge patches, which keep them on the server).
-	mgrOpts.Cache = cache.Options{DefaultTransform: cache.TransformStripManagedFields()}
+	// Deployments, Services and autoscalers are cached only when a
+	// PluginServer owns them.
+	mgrOpts.Cache = cache.Options{DefaultTransform: cache.TransformStripManagedFields(), ByObject: server.CacheByObject()}
 	if o.WatchNamespace != "" {
 		mgrOpts.Cache.DefaultNamespaces = map[string]cache.Config{o.WatchNamespace: {}}
 	}
@@ -128,6 +169,23 @@ func Run(ctx context.Context, o Options) error {
 	}
 	if err := versions.SetupIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
 		return fmt.Errorf("set up indexes: %w", err)
+	}
+	if err := retire.SetupIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
+		return fmt.Errorf("set up retirement indexes: %w", err)
+	}
+	if err := (&server.Reconciler{
+		Client:   mgr.GetClient(),
+		Recorder: mgr.GetEventRecorder("pluginserver-controller"),
+		Options:  server.Options{ClusterDomain: o.ClusterDomain, RetireGracePeriod: o.RetireGracePeriod},
+	}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("set up PluginServer controller: %w", err)
+	}
+	if err := (&retirement.Reconciler{
+		Client:   mgr.GetClient(),
+		Recorder: mgr.GetEventRecorder("pluginversion-retirement"),
+		Options:  retirement.Options{GracePeriod: o.RetireGracePeriod},
+	}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("set up PluginVersion retirement controller: %w", err)
 	}
 	if err := (&version.Reconciler{
 		Client:   mgr.GetClient(),
@@ -148,12 +206,20 @@ func Run(ctx context.Context, o Options) error {
 			ClusterDomain:           o.ClusterDomain,
 			CallbackBaseURL:         o.CallbackBaseURL,
 			CallbackKey:             callbackKey,
-			DefaultTTL:              o.DefaultTTL,
+			Archive:                 history,
+			KeepFinished:            o.KeepFinished,
 			RetryBudget:             o.RetryBudget,
 			MaxConcurrentReconciles: o.Concurrency,
 		},
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up PluginInvocation controller: %w", err)
+	}
+	ret, err := newRetention(history, o.HistoryRetention, retentionInterval(o.HistoryRetention), archiveLog, ctrlmetrics.Registry)
+	if err != nil {
+		return fmt.Errorf("register archive metrics: %w", err)
+	}
+	if err := mgr.Add(ret); err != nil {
+		return fmt.Errorf("add history retention: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return fmt.Errorf("add health check: %w", err)
@@ -161,7 +227,8 @@ func Run(ctx context.Context, o Options) error {
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 		return fmt.Errorf("add ready check: %w", err)
 	}
-	setupLog.Info("starting manager", "concurrency", o.Concurrency, "qps", o.QPS, "burst", o.Burst)
+	setupLog.Info("starting manager", "concurrency", o.Concurrency, "qps", o.QPS, "burst", o.Burst,
+		"keepFinished", o.KeepFinished, "historyRetention", o.HistoryRetention)
 	return mgr.Start(ctx)
 }
 

@@ -137,3 +137,36 @@ func SplitInputs(inputs json.RawMessage, sensitive []string) (public, secret jso
 	secret, err = json.Marshal(out)
 	return public, secret, err
 }
+
+// Mask returns the JSON object raw with the value of each of fields that it
+// holds replaced by the mask, and with each of extra (fields whose values
+// are kept elsewhere, such as in the invocation's Secret) added masked, so
+// that a reader sees that the call carried them but never their values.
+// raw that is empty or null stays as it is unless extra is set; raw that is
+// not a JSON object is an error, since its sensitive values cannot be found.
+func Mask(raw json.RawMessage, fields, extra []string) (json.RawMessage, error) {
+	empty := len(bytes.TrimSpace(raw)) == 0 || bytes.Equal(bytes.TrimSpace(raw), []byte("null"))
+	if len(fields)+len(extra) == 0 || (empty && len(extra) == 0) {
+		return raw, nil
+	}
+	obj := map[string]json.RawMessage{}
+	if !empty {
+		if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
+			return nil, ErrInputsNotObject
+		}
+	}
+	mask, _ := json.Marshal(bkv1.SensitiveMask)
+	changed := false
+	for _, f := range fields {
+		if _, ok := obj[f]; ok {
+			obj[f], changed = mask, true
+		}
+	}
+	for _, f := range extra {
+		obj[f], changed = mask, true
+	}
+	if !changed {
+		return raw, nil
+	}
+	return json.Marshal(obj)
+}

@@ -206,6 +206,7 @@ func startManager() {
 			RetryInitialInterval:    100 * time.Millisecond,
 			RetryMaxInterval:        500 * time.Millisecond,
 			MaxConcurrentReconciles: 4,
+			Archive:                 managerArchive(),
 		},
 	}).SetupWithManager(mgr)).To(Succeed())
 	go func() {

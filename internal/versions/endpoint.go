@@ -17,32 +17,37 @@ const defaultServicePort int32 = 80
 
 // EndpointURL returns the base URL of the plugin pod serving plv, without a
 // trailing slash: a URL endpoint as written, or a Service endpoint as
-// http://<name>.<namespace>.svc.<clusterDomain>:<port>. resolveService, when
+// http://<name>.<namespace>.svc.<clusterDomain>:<port>; a server endpoint is
+// the Service its PluginServer owns. resolveService, when
 // not nil, replaces cluster DNS for Services (a manager running outside the
 // cluster reaches them another way). clusterDomain "" means
 // DefaultClusterDomain.
 func EndpointURL(plv *bkv1.PluginVersion, clusterDomain string, resolveService func(ns, name string, port int32) string) (string, error) {
 	ep := plv.Spec.Endpoint
+	// A server endpoint is the Service the PluginServer owns.
+	svc := ep.ServiceRef()
 	switch {
 	case ep.Service != nil && ep.URL != nil:
 		return "", fmt.Errorf("endpoint of PluginVersion %s/%s: both service and url are set; set exactly one", plv.Namespace, plv.Name)
-	case ep.Service != nil:
-		port := ep.Service.Port
+	case ep.Server != nil && (ep.Service != nil || ep.URL != nil):
+		return "", fmt.Errorf("endpoint of PluginVersion %s/%s: server is set beside a service or url; set exactly one", plv.Namespace, plv.Name)
+	case svc != nil:
+		port := svc.Port
 		if port == 0 {
 			port = defaultServicePort
 		}
 		var base string
 		if resolveService != nil {
-			base = resolveService(plv.Namespace, ep.Service.Name, port)
+			base = resolveService(plv.Namespace, svc.Name, port)
 		} else {
 			if clusterDomain == "" {
 				clusterDomain = DefaultClusterDomain
 			}
-			base = fmt.Sprintf("http://%s.%s.svc.%s:%d", ep.Service.Name, plv.Namespace, clusterDomain, port)
+			base = fmt.Sprintf("http://%s.%s.svc.%s:%d", svc.Name, plv.Namespace, clusterDomain, port)
 		}
 		base = strings.TrimRight(base, "/")
 		if base == "" {
-			return "", fmt.Errorf("endpoint of PluginVersion %s/%s: service %s port %d resolved to no URL", plv.Namespace, plv.Name, ep.Service.Name, port)
+			return "", fmt.Errorf("endpoint of PluginVersion %s/%s: service %s port %d resolved to no URL", plv.Namespace, plv.Name, svc.Name, port)
 		}
 		return base, nil
 	case ep.URL != nil:
@@ -57,6 +62,6 @@ func EndpointURL(plv *bkv1.PluginVersion, clusterDomain string, resolveService f
 		}
 		return strings.TrimRight(*ep.URL, "/"), nil
 	default:
-		return "", fmt.Errorf("endpoint of PluginVersion %s/%s: neither service nor url is set", plv.Namespace, plv.Name)
+		return "", fmt.Errorf("endpoint of PluginVersion %s/%s: neither service nor url is set, nor server", plv.Namespace, plv.Name)
 	}
 }

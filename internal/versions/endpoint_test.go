@@ -46,6 +46,12 @@ func TestEndpointURL(t *testing.T) {
 		{name: "relative url", ep: bkv1.PluginEndpoint{URL: str("/hello")}, wantErr: `url "/hello" is not an absolute http or https URL`},
 		{name: "url of another scheme", ep: bkv1.PluginEndpoint{URL: str("ftp://10.0.0.5/")}, wantErr: "is not an absolute http or https URL"},
 		{name: "url that does not parse", ep: bkv1.PluginEndpoint{URL: str("http://[::1")}, wantErr: `url "http://[::1"`},
+		{name: "server: the Service it owns, on port 80", ep: bkv1.PluginEndpoint{Server: &bkv1.ServerReference{Name: "hello"}},
+			want: "http://hello.plugins.svc.cluster.local:80"},
+		{name: "server through a resolver", ep: bkv1.PluginEndpoint{Server: &bkv1.ServerReference{Name: "hello"}},
+			resolve: viaProxy, want: "http://127.0.0.1:8001/api/v1/namespaces/plugins/services/hello:80/proxy"},
+		{name: "server beside a url", ep: bkv1.PluginEndpoint{Server: &bkv1.ServerReference{Name: "hello"}, URL: str("http://10.0.0.5")},
+			wantErr: "server is set beside a service or url"},
 		{name: "neither", wantErr: "neither service nor url is set"},
 		{name: "both", ep: bkv1.PluginEndpoint{Service: svc("hello", 80), URL: str("http://10.0.0.5")}, wantErr: "both service and url are set"},
 	}

@@ -31,7 +31,7 @@ func (p *Plugin) Cancel(ctx context.Context, req *protocol.CancelRequest, opts E
 			return badRequest("storage must be a JSON object: %v", err)
 		}
 	}
-	lines := newLineBuffer(opts.MaxLogLines)
+	lines := newLineBuffer(opts.MaxLogLines, opts.MaxLogBytes)
 	defer lines.close()
 	st := &execState{req: &req.ExecuteRequest, storage: storage, logger: newLogger(lines, opts.Logger, &req.ExecuteRequest)}
 	return runProtected(ctx, func(ctx context.Context, st *execState, _, _ json.RawMessage) error {

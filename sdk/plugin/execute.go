@@ -39,8 +39,12 @@ type ExecuteOptions struct {
 	// for /bk_plugin/logs, with trace_id and version attributes added.
 	// Records go nowhere else when nil.
 	Logger *slog.Logger
-	// MaxLogLines bounds the lines kept from one execute; 1000 when zero.
+	// MaxLogLines and MaxLogBytes bound the lines kept from one execute,
+	// which travel back in its answer; DefaultMaxLogLines (200) and
+	// DefaultMaxLogBytes (64 KiB) when zero. The lines past them are counted
+	// in a last line.
 	MaxLogLines int
+	MaxLogBytes int
 }
 
 // execState is the non-generic state of one execute, shared by the typed
@@ -81,7 +85,7 @@ func (p *Plugin) Execute(ctx context.Context, req *protocol.ExecuteRequest, opts
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	lines := newLineBuffer(opts.MaxLogLines)
+	lines := newLineBuffer(opts.MaxLogLines, opts.MaxLogBytes)
 	defer lines.close()
 	secrets := sensitiveValues(e.sensitive, req.Inputs)
 	logger := newLogger(lines, opts.Logger, req)

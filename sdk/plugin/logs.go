@@ -6,30 +6,45 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
 )
 
+// Bounds of one execute's log lines, which travel back in the execute
+// answer: the manager keeps them with the invocation, so they must stay
+// small next to the answer's outputs and storage.
 const (
-	defaultMaxLogLines = 1000
-	maxLogLineBytes    = 4096
+	// DefaultMaxLogLines is the most lines one execute keeps.
+	DefaultMaxLogLines = 200
+	// DefaultMaxLogBytes is the most bytes of lines one execute keeps.
+	DefaultMaxLogBytes = 64 << 10
+	// maxLogLineBytes cuts a longer line.
+	maxLogLineBytes = 4096
 )
 
-// lineBuffer keeps the text lines of one execute's log. Lines written after
-// the execute ended, by a goroutine Execute left behind, are dropped.
+// lineBuffer keeps the text lines of one execute's log, up to a number of
+// lines and of bytes; the lines past them are counted, and a last line says
+// how many. Lines written after the execute ended, by a goroutine Execute
+// left behind, are dropped.
 type lineBuffer struct {
-	mu      sync.Mutex
-	lines   []string
-	max     int
-	dropped int
-	closed  bool
+	mu       sync.Mutex
+	lines    []string
+	size     int
+	maxLines int
+	maxBytes int
+	dropped  int
+	closed   bool
 }
 
-func newLineBuffer(max int) *lineBuffer {
-	if max <= 0 {
-		max = defaultMaxLogLines
+func newLineBuffer(maxLines, maxBytes int) *lineBuffer {
+	if maxLines <= 0 {
+		maxLines = DefaultMaxLogLines
 	}
-	return &lineBuffer{max: max}
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxLogBytes
+	}
+	return &lineBuffer{maxLines: maxLines, maxBytes: maxBytes}
 }
 
 // Write takes one record from a slog.TextHandler, which writes each record
@@ -37,16 +52,21 @@ func newLineBuffer(max int) *lineBuffer {
 func (b *lineBuffer) Write(p []byte) (int, error) {
 	line := strings.TrimSuffix(string(p), "\n")
 	if len(line) > maxLogLineBytes {
-		line = line[:maxLogLineBytes] + "…"
+		cut := maxLogLineBytes
+		for cut > 0 && !utf8.RuneStart(line[cut]) {
+			cut--
+		}
+		line = line[:cut] + "…"
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch {
 	case b.closed:
-	case len(b.lines) >= b.max:
+	case len(b.lines) >= b.maxLines, b.size+len(line) > b.maxBytes:
 		b.dropped++
 	default:
 		b.lines = append(b.lines, line)
+		b.size += len(line)
 	}
 	return len(p), nil
 }
@@ -56,7 +76,8 @@ func (b *lineBuffer) close() []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if !b.closed && b.dropped > 0 {
-		b.lines = append(b.lines, "… "+strconv.Itoa(b.dropped)+" more lines dropped")
+		b.lines = append(b.lines, "… "+strconv.Itoa(b.dropped)+" more lines dropped (an execute keeps "+
+			strconv.Itoa(b.maxLines)+" lines, "+strconv.Itoa(b.maxBytes>>10)+" KiB)")
 	}
 	b.closed = true
 	return b.lines

@@ -99,6 +99,8 @@ func manifestCommand(p *plugin.Plugin, args []string, stdout, stderr io.Writer) 
 	fs.IntVar(&port, "port", 0, "the Service's port (default 80)")
 	fs.StringVar(&opts.Namespace, "namespace", "", "namespace of the PluginVersions (default: kubectl's)")
 	fs.StringVar(&opts.URL, "url", "", "base URL of the plugin pod, instead of a Service")
+	fs.StringVar(&opts.Image, "image", "", "also print a PluginServer running this image, which the versions name as their endpoint")
+	fs.StringVar(&opts.Server, "server", "", "name of the PluginServer the versions name (default with --image: the plugin code)")
 	fs.StringVar(&versions, "versions", "", "comma-separated versions to print or check (default: all)")
 	checkAgainst := fs.String("check-against", "", "instead of printing, check each version against the published one of the same major in this manifest file (as printed by manifest or kubectl get pluginversions -o yaml); exit 1 on a breaking change")
 	if err := parse(fs, args); err != nil {
@@ -108,13 +110,16 @@ func manifestCommand(p *plugin.Plugin, args []string, stdout, stderr io.Writer) 
 		opts.Versions = strings.Split(versions, ",")
 	}
 	if *checkAgainst != "" {
-		if opts.Service != "" || opts.URL != "" || port != 0 || opts.Namespace != "" {
-			return &usageError{"manifest: --check-against prints a report, not objects; drop --service, --url, --port and --namespace"}
+		if opts.Service != "" || opts.URL != "" || port != 0 || opts.Namespace != "" || opts.Image != "" || opts.Server != "" {
+			return &usageError{"manifest: --check-against prints a report, not objects; drop --service, --url, --image, --server, --port and --namespace"}
 		}
 		return checkCommand(p, *checkAgainst, opts.Versions, stdout)
 	}
-	if (opts.Service == "") == (opts.URL == "") {
-		return &usageError{"manifest: give --service NAME (with --port N) or --url URL"}
+	if n := countSet(opts.Service, opts.URL, opts.Image+opts.Server); n != 1 {
+		return &usageError{"manifest: give one of --image IMAGE (and --server NAME), --server NAME, --service NAME (with --port N) or --url URL"}
+	}
+	if port != 0 && opts.Service == "" {
+		return &usageError{"manifest: --port is the port of --service; a PluginServer's Service always listens on 80"}
 	}
 	if port < 0 || port > 65535 {
 		return &usageError{fmt.Sprintf("manifest: --port %d is not a TCP port", port)}
@@ -143,6 +148,17 @@ func checkCommand(p *plugin.Plugin, path string, versions []string, stdout io.Wr
 		return fmt.Errorf("manifest --check-against %s: %w", path, err)
 	}
 	return nil
+}
+
+// countSet counts the non-empty strings.
+func countSet(values ...string) int {
+	n := 0
+	for _, v := range values {
+		if v != "" {
+			n++
+		}
+	}
+	return n
 }
 
 func parse(fs *flag.FlagSet, args []string) error {

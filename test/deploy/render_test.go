@@ -18,6 +18,10 @@ const configDir = "../../config"
 // callbackKeySecret is the Secret the manager creates for the callback key.
 const callbackKeySecret = "bk-plugin-callback-key"
 
+// archiveSecret is the Secret holding the history archive's DSN, which the
+// operator's admin creates.
+const archiveSecret = "bk-plugin-archive"
+
 // render builds the kustomization in config/<dir> with the kustomize
 // library, the same code as kubectl apply -k, without the kustomize binary
 // (no download). It reads the clone as it is: nothing (no key) is made
@@ -123,6 +127,22 @@ func TestDefaultRendersTheOperator(t *testing.T) {
 		}
 	}
 	checkCallbackKeyRole(t, objs, ns)
+	// The manager reads its archive DSN from the Secret the admin creates
+	// (docs/history.md); nothing renders it.
+	m := find(t, objs, "Deployment", "bk-plugin-controller-manager")
+	containers, _, _ := unstructured.NestedSlice(m.Object, "spec", "template", "spec", "containers")
+	mc := containers[0].(map[string]any)
+	envs, _, _ := unstructured.NestedSlice(mc, "env")
+	ref := ""
+	for _, e := range envs {
+		if e.(map[string]any)["name"] == "ARCHIVE_DSN" {
+			ref, _, _ = unstructured.NestedString(e.(map[string]any), "valueFrom", "secretKeyRef", "name")
+		}
+	}
+	args, _, _ := unstructured.NestedStringSlice(mc, "args")
+	if ref != archiveSecret || !slices.Contains(args, "--archive=$(ARCHIVE_DSN)") {
+		t.Errorf("the manager's --archive comes from Secret %q (args %v), want $(ARCHIVE_DSN) from %s", ref, args, archiveSecret)
+	}
 	for _, b := range []struct{ kind, name string }{
 		{"ClusterRoleBinding", "bk-plugin-manager-rolebinding"},
 		{"ClusterRoleBinding", "bk-plugin-shim-rolebinding"},

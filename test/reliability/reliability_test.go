@@ -57,6 +57,8 @@ func TestReliability(t *testing.T) {
 		{"PluginFaults", func(t *testing.T, s *stack) []row { return pluginFaults(t, s) }},
 		{"APIServerRestart", func(t *testing.T, s *stack) []row { return []row{apiServerRestart(t, s, max(scale/5, 20))} }},
 		{"NoSecretsInLogs", func(t *testing.T, s *stack) []row { noSecretsInLogs(t, s); return nil }},
+		// Last: it switches the manager to a short --keep-finished.
+		{"History", func(t *testing.T, s *stack) []row { return history(t, s, max(scale/2, 20)) }},
 	}
 	only := os.Getenv("RELIABILITY_ONLY") // a scenario's name, to work on one
 	for _, sc := range scenarios {

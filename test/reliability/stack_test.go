@@ -167,6 +167,8 @@ func newStack(t *testing.T) *stack {
 		// Short enough that the fault cases end within the test, long
 		// enough for several attempts.
 		"--retry-budget", retryBudget.String(),
+		// The history archive: a SQLite file of the stack's own.
+		"--archive", "sqlite://" + filepath.Join(s.dir, "history.db"),
 	}
 	s.shimArgs = []string{
 		"--addr", s.shimAddr,

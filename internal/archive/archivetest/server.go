@@ -31,6 +31,8 @@ const superuser = "bk"
 type Server struct {
 	dir  string
 	port int
+	bin  string
+	cred *syscall.Credential
 	cmd  *exec.Cmd
 	exit chan struct{} // closed when the server process ends
 	dbs  atomic.Int64  // numbers the databases NewDatabase creates
@@ -88,7 +90,7 @@ func Start(ctx context.Context) (*Server, error) {
 	}
 	// A port found free may be taken before the server binds it: try again.
 	for attempt := 1; ; attempt++ {
-		s, err := startServer(ctx, bin, dir, cred)
+		s, err := startServer(ctx, bin, dir, cred, 0)
 		if err == nil {
 			return s, nil
 		}
@@ -99,11 +101,15 @@ func Start(ctx context.Context) (*Server, error) {
 	}
 }
 
-// startServer starts postgres on a free port and waits until it answers.
-func startServer(ctx context.Context, bin, dir string, cred *syscall.Credential) (*Server, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, err
+// startServer starts postgres on port (a free one when 0) and waits until
+// it answers.
+func startServer(ctx context.Context, bin, dir string, cred *syscall.Credential, port int) (*Server, error) {
+	if port == 0 {
+		p, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		port = p
 	}
 	logPath := filepath.Join(dir, "postgres.log")
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
@@ -120,7 +126,7 @@ func startServer(ctx context.Context, bin, dir string, cred *syscall.Credential)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start postgres: %w", err)
 	}
-	s := &Server{dir: dir, port: port, cmd: cmd, exit: make(chan struct{})}
+	s := &Server{dir: dir, port: port, bin: bin, cred: cred, cmd: cmd, exit: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(s.exit) }()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -203,13 +209,32 @@ func (s *Server) Stop() error {
 	if s == nil {
 		return nil
 	}
+	_ = s.Halt()
+	return os.RemoveAll(s.dir)
+}
+
+// Halt stops the server (fast shutdown) and keeps its data, so that a test
+// can see what its clients do while the database is down; Resume starts it
+// again on the same port.
+func (s *Server) Halt() error {
 	_ = s.cmd.Process.Signal(syscall.SIGINT)
 	select {
 	case <-s.exit:
+		return nil
 	case <-time.After(30 * time.Second):
 		s.kill()
+		return errors.New("postgres did not stop in 30s: killed")
 	}
-	return os.RemoveAll(s.dir)
+}
+
+// Resume starts a halted server again, on the same port and data.
+func (s *Server) Resume(ctx context.Context) error {
+	n, err := startServer(ctx, s.bin, s.dir, s.cred, s.port)
+	if err != nil {
+		return err
+	}
+	s.cmd, s.exit = n.cmd, n.exit
+	return nil
 }
 
 // kill ends the server at once.

@@ -251,19 +251,28 @@ func transitionEvent(before, after *bkv1.PluginInvocationStatus, executed bool) 
 type finishStep struct {
 	// notify: post the finish notification now.
 	notify bool
-	// expire: the TTL has passed; delete the invocation.
+	// archive: write the invocation to the history archive now.
+	archive bool
+	// expire: it is archived and its time in the cluster has passed;
+	// delete it.
 	expire bool
-	// requeueAfter is when the TTL runs out, when neither is due.
+	// requeueAfter is when to look again, when none of them is due.
 	requeueAfter time.Duration
 }
 
 // planFinished decides the next step of a finished invocation at now: its
-// finish notification first, then waiting out its TTL, then deletion.
-func planFinished(inv *bkv1.PluginInvocation, now time.Time, defaultTTL time.Duration) finishStep {
+// finish notification first, then archiving it, then waiting out its time
+// in the cluster (spec.ttlSecondsAfterFinished, else keepFinished, from its
+// completion), then deletion. An invocation that is not archived is never
+// deleted, whatever its TTL: nothing is lost while the archive is down.
+func planFinished(inv *bkv1.PluginInvocation, now time.Time, keepFinished time.Duration) finishStep {
 	if notificationDue(inv) {
 		return finishStep{notify: true}
 	}
-	expiry := ttlExpiry(inv, defaultTTL)
+	if !archived(inv) {
+		return finishStep{archive: true}
+	}
+	expiry := ttlExpiry(inv, keepFinished)
 	if now.Before(expiry) {
 		return finishStep{requeueAfter: expiry.Sub(now)}
 	}

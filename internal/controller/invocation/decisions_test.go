@@ -422,6 +422,7 @@ func TestPlanFinished(t *testing.T) {
 			i.Status.Conditions = append(i.Status.Conditions, metav1.Condition{Type: bkv1.ConditionNotified, Status: status, Reason: reason})
 		}
 	}
+	arch := func(i *bkv1.PluginInvocation) { i.Status.ArchivedTime = at(time.Hour + time.Second) }
 	ttl := 24 * time.Hour
 	cases := []struct {
 		name string
@@ -434,21 +435,38 @@ func TestPlanFinished(t *testing.T) {
 		{name: "a notification being retried is sent again",
 			inv: invocation(bkv1.StateFail, done, notify, notified(bkv1.ReasonRetrying, metav1.ConditionFalse)), now: t0.Add(2 * time.Hour),
 			want: finishStep{notify: true}},
-		{name: "a sent notification leaves the TTL",
+		{name: "a sent notification leads to archiving",
 			inv: invocation(bkv1.StateSuccess, done, notify, notified(bkv1.ReasonNotificationSent, metav1.ConditionTrue)), now: t0.Add(2 * time.Hour),
-			want: finishStep{requeueAfter: 23 * time.Hour}},
-		{name: "a notification given up leaves the TTL",
+			want: finishStep{archive: true}},
+		{name: "a notification given up leads to archiving",
 			inv: invocation(bkv1.StateFail, done, notify, notified(bkv1.ReasonNotifyFailed, metav1.ConditionFalse)), now: t0.Add(2 * time.Hour),
-			want: finishStep{requeueAfter: 23 * time.Hour}},
-		{name: "without a notification the TTL runs from completion",
-			inv: invocation(bkv1.StateSuccess, done), now: t0.Add(time.Hour), want: finishStep{requeueAfter: ttl}},
-		{name: "the invocation's own TTL wins",
-			inv: invocation(bkv1.StateSuccess, done, func(i *bkv1.PluginInvocation) { i.Spec.TTLSecondsAfterFinished = ptr.To[int32](60) }),
-			now: t0.Add(time.Hour), want: finishStep{requeueAfter: time.Minute}},
-		{name: "at the expiry the invocation is deleted",
-			inv: invocation(bkv1.StateSuccess, done), now: t0.Add(time.Hour + ttl), want: finishStep{expire: true}},
-		{name: "a zero TTL deletes at once",
+			want: finishStep{archive: true}},
+		{name: "without a notification it is archived at once",
+			inv: invocation(bkv1.StateSuccess, done), now: t0.Add(time.Hour), want: finishStep{archive: true}},
+		{name: "not archived, it is never deleted, past its time",
+			inv: invocation(bkv1.StateSuccess, done), now: t0.Add(time.Hour + 10*ttl), want: finishStep{archive: true}},
+		{name: "not archived, it is never deleted, even with a zero TTL",
 			inv: invocation(bkv1.StateFail, done, func(i *bkv1.PluginInvocation) { i.Spec.TTLSecondsAfterFinished = ptr.To[int32](0) }),
+			now: t0.Add(time.Hour), want: finishStep{archive: true}},
+		{name: "still down: archiving is tried again",
+			inv: invocation(bkv1.StateSuccess, done, func(i *bkv1.PluginInvocation) {
+				i.Status.Conditions = append(i.Status.Conditions, metav1.Condition{Type: bkv1.ConditionArchived, Status: metav1.ConditionFalse, Reason: bkv1.ReasonArchiveUnavailable})
+			}), now: t0.Add(2 * time.Hour), want: finishStep{archive: true}},
+		{name: "archived: keep-finished runs from completion",
+			inv: invocation(bkv1.StateSuccess, done, arch), now: t0.Add(time.Hour), want: finishStep{requeueAfter: ttl}},
+		{name: "archived after a notification: the rest of keep-finished",
+			inv: invocation(bkv1.StateSuccess, done, notify, notified(bkv1.ReasonNotificationSent, metav1.ConditionTrue), arch), now: t0.Add(2 * time.Hour),
+			want: finishStep{requeueAfter: 23 * time.Hour}},
+		{name: "the invocation's own TTL wins",
+			inv: invocation(bkv1.StateSuccess, done, arch, func(i *bkv1.PluginInvocation) { i.Spec.TTLSecondsAfterFinished = ptr.To[int32](60) }),
+			now: t0.Add(time.Hour), want: finishStep{requeueAfter: time.Minute}},
+		{name: "archived, at the expiry it is deleted",
+			inv: invocation(bkv1.StateSuccess, done, arch), now: t0.Add(time.Hour + ttl), want: finishStep{expire: true}},
+		{name: "archived after an outage longer than keep-finished: deleted at once",
+			inv: invocation(bkv1.StateSuccess, done, func(i *bkv1.PluginInvocation) { i.Status.ArchivedTime = at(time.Hour + 2*ttl) }),
+			now: t0.Add(time.Hour + 2*ttl), want: finishStep{expire: true}},
+		{name: "archived, a zero TTL deletes at once",
+			inv: invocation(bkv1.StateFail, done, arch, func(i *bkv1.PluginInvocation) { i.Spec.TTLSecondsAfterFinished = ptr.To[int32](0) }),
 			now: t0.Add(time.Hour), want: finishStep{expire: true}},
 	}
 	for _, tc := range cases {

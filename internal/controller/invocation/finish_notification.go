@@ -31,10 +31,11 @@ type finishNotificationBody struct {
 }
 
 // reconcileFinished does what planFinished decides for a finished
-// invocation: post its finish notification, recording the outcome through
-// the one status writer, then wait out its TTL and delete it.
+// invocation: post its finish notification, archive it, each outcome
+// recorded through the one status writer, then wait out its time in the
+// cluster and delete it.
 func (r *Reconciler) reconcileFinished(ctx context.Context, inv *bkv1.PluginInvocation, now time.Time) (reconcile.Result, error) {
-	step := planFinished(inv, now, r.Options.DefaultTTL)
+	step := planFinished(inv, now, r.Options.KeepFinished)
 	if step.notify {
 		err := r.notify(ctx, inv)
 		if err != nil {
@@ -49,13 +50,34 @@ func (r *Reconciler) reconcileFinished(ctx context.Context, inv *bkv1.PluginInvo
 			return reconcile.Result{RequeueAfter: t.requeueAfter}, nil
 		}
 		inv = written
-		step = planFinished(inv, now, r.Options.DefaultTTL)
+		step = planFinished(inv, now, r.Options.KeepFinished)
+	}
+	if step.archive {
+		out, err := r.archive(ctx, inv, now)
+		if err != nil {
+			return reconcile.Result{}, err
+		}
+		if out.write {
+			written, uerr := r.persistStatus(ctx, inv, out.status)
+			if uerr != nil {
+				// Archived but not marked: the next reconcile puts the same
+				// record again (an upsert), then marks it.
+				return reconcile.Result{}, fmt.Errorf("record archiving of invocation %s/%s: %w", inv.Namespace, inv.Name, uerr)
+			}
+			inv = written
+		}
+		if out.retryAfter > 0 {
+			return reconcile.Result{RequeueAfter: out.retryAfter}, nil
+		}
+		step = planFinished(inv, now, r.Options.KeepFinished)
 	}
 	if !step.expire {
 		return reconcile.Result{RequeueAfter: step.requeueAfter}, nil
 	}
 	// The UID precondition keeps a TTL from deleting a new invocation that
-	// reuses the name (a client retrying with the same trace id).
+	// reuses the name (a client retrying with the same trace id). The
+	// invocation's Secret goes with it: the invocation owns it (archive
+	// adopted it), so the garbage collector deletes it.
 	uid := inv.UID
 	if err := r.Delete(ctx, inv, &client.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}}); client.IgnoreNotFound(err) != nil {
 		return reconcile.Result{}, fmt.Errorf("delete expired invocation %s/%s: %w", inv.Namespace, inv.Name, err)

@@ -1,7 +1,10 @@
 package invocation
 
 import (
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // Metrics are the invocation reconciler's Prometheus metrics.
@@ -10,6 +13,13 @@ type Metrics struct {
 	executes    *prometheus.HistogramVec
 	pollLate    prometheus.Histogram
 	retries     *prometheus.CounterVec
+	archives    *prometheus.CounterVec
+	pending     prometheus.Gauge
+
+	// pendingKeys are the finished invocations whose last archive attempt
+	// failed; the pending gauge is their number.
+	mu          sync.Mutex
+	pendingKeys map[types.NamespacedName]struct{}
 }
 
 // NewMetrics creates the metrics and registers them with reg
@@ -34,8 +44,17 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "bkplugin_call_retries_total",
 			Help: "Failed calls to plugin pods or notification URLs that will be retried, by plugin.",
 		}, []string{"plugin"}),
+		archives: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bkplugin_archive_writes_total",
+			Help: "Attempts to write a finished invocation to the history archive, by outcome: archived, unavailable (the archive is down; retried) or refused (the record is invalid).",
+		}, []string{"outcome"}),
+		pending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "bkplugin_archive_pending",
+			Help: "Finished invocations waiting in the cluster because the history archive could not be written.",
+		}),
+		pendingKeys: map[types.NamespacedName]struct{}{},
 	}
-	for _, c := range []prometheus.Collector{m.transitions, m.executes, m.pollLate, m.retries} {
+	for _, c := range []prometheus.Collector{m.transitions, m.executes, m.pollLate, m.retries, m.archives, m.pending} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -65,4 +84,30 @@ func (m *Metrics) retry(plugin string) {
 	if m != nil {
 		m.retries.WithLabelValues(plugin).Inc()
 	}
+}
+
+// archiveAttempt counts an archive attempt by its outcome and keeps the
+// pending gauge: an invocation is pending from a failed attempt until one
+// succeeds or it is gone.
+func (m *Metrics) archiveAttempt(key types.NamespacedName, outcome string) {
+	if m == nil {
+		return
+	}
+	m.archives.WithLabelValues(outcome).Inc()
+	m.archivePending(key, outcome != archiveOK)
+}
+
+// archivePending marks key pending or not.
+func (m *Metrics) archivePending(key types.NamespacedName, pending bool) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if pending {
+		m.pendingKeys[key] = struct{}{}
+	} else {
+		delete(m.pendingKeys, key)
+	}
+	m.pending.Set(float64(len(m.pendingKeys)))
 }

@@ -3,13 +3,18 @@ package invocation
 import (
 	"net/http"
 	"time"
+
+	"github.com/bkplugin/bk-plugin-operator/internal/archive"
+	"github.com/bkplugin/bk-plugin-operator/internal/history"
 )
 
 // Defaults of Options.
 const (
-	// DefaultTTLAfterFinished keeps a finished invocation for 30 days, the
-	// Python framework's SCHEDULE_PERSISTENT_DAYS.
-	DefaultTTLAfterFinished = 30 * 24 * time.Hour
+	// DefaultKeepFinished keeps a finished, archived invocation in the
+	// cluster for ten minutes: long enough for a caller's last schedule poll
+	// and a look with kubectl, short enough that etcd and every informer
+	// cache hold live work only. Its history is in the archive.
+	DefaultKeepFinished = 10 * time.Minute
 	// DefaultMaxStatusBytes bounds outputs plus storage so that an
 	// invocation stays well below the API server's 1.5 MiB object limit.
 	DefaultMaxStatusBytes = 1 << 20
@@ -30,8 +35,16 @@ type Options struct {
 	CallbackBaseURL string
 	// CallbackKey is the master key callback tokens are derived from.
 	CallbackKey []byte
-	// DefaultTTL applies to invocations without ttlSecondsAfterFinished.
-	DefaultTTL time.Duration
+	// Archive is the history archive every finished invocation is written
+	// to before it is deleted; required.
+	Archive archive.Archive
+	// KeepFinished is how long a finished invocation stays in the cluster
+	// once archived, counted from its completion, when it sets no
+	// ttlSecondsAfterFinished; DefaultKeepFinished when zero.
+	KeepFinished time.Duration
+	// LogLimits bound the plugin log lines an invocation keeps in status
+	// until it is archived; history's defaults when zero.
+	LogLimits history.LogLimits
 	// RetryBudget bounds how long transport errors calling a plugin pod are
 	// retried before the invocation ends FAIL.
 	RetryBudget time.Duration

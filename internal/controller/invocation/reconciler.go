@@ -3,6 +3,7 @@ package invocation
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -55,6 +56,8 @@ type Reconciler struct {
 	unwritten *unwrittenAnswers
 	polls     *pollSchedule
 	schemas   *versions.Cache
+	// archiveGate bounds the Puts in flight and pauses them after a failure.
+	archiveGate *archiveGate
 }
 
 // +kubebuilder:rbac:groups=bkplugin.io,resources=plugininvocations,verbs=get;list;watch;patch;delete
@@ -72,6 +75,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 			r.expect.forget(req.NamespacedName)
 			r.polls.forget(req.NamespacedName)
 			r.unwritten.forget(req.NamespacedName)
+			r.Metrics.archivePending(req.NamespacedName, false)
 			return reconcile.Result{}, nil
 		}
 		return reconcile.Result{}, fmt.Errorf("get invocation %s: %w", req.NamespacedName, err)
@@ -229,11 +233,14 @@ func (r *Reconciler) execute(ctx context.Context, inv *bkv1.PluginInvocation, pl
 	}
 	answer.Outputs = masked
 	answer.Error = sensitive.Scrub(answer.Error, in.sensitive.Inputs, secretOutputs)
+	for i, line := range answer.Logs {
+		answer.Logs[i] = sensitive.Scrub(line, in.sensitive.Inputs, secretOutputs)
+	}
 	rest := pending
 	if s.callback != nil && len(rest) > 0 {
 		rest = rest[1:]
 	}
-	return applyAnswer(inv, answer, s.callback, rest, now, transitionLimits{maxStatusBytes: r.Options.MaxStatusBytes}), nil
+	return applyAnswer(inv, answer, s.callback, rest, now, transitionLimits{maxStatusBytes: r.Options.MaxStatusBytes, logs: r.Options.LogLimits}), nil
 }
 
 // write persists transition t's status through persistStatus, the one
@@ -364,6 +371,9 @@ func (r *Reconciler) retryPolicy() retryPolicy {
 
 // SetupWithManager registers the reconciler with mgr.
 func (r *Reconciler) SetupWithManager(mgr manager.Manager) error {
+	if r.Options.Archive == nil {
+		return errors.New("the invocation reconciler needs a history archive (Options.Archive): finished invocations are archived before they are deleted")
+	}
 	r.applyDefaults()
 	if r.APIReader == nil {
 		r.APIReader = mgr.GetAPIReader()
@@ -388,9 +398,10 @@ func (r *Reconciler) applyDefaults() {
 	if o.ClusterDomain == "" {
 		o.ClusterDomain = versions.DefaultClusterDomain
 	}
-	if o.DefaultTTL == 0 {
-		o.DefaultTTL = DefaultTTLAfterFinished
+	if o.KeepFinished == 0 {
+		o.KeepFinished = DefaultKeepFinished
 	}
+	o.LogLimits = o.LogLimits.WithDefaults()
 	if o.RetryBudget == 0 {
 		o.RetryBudget = 2 * time.Minute
 	}
@@ -414,6 +425,9 @@ func (r *Reconciler) applyDefaults() {
 	r.unwritten = newUnwrittenAnswers()
 	r.polls = newPollSchedule()
 	r.schemas = versions.NewCache()
+	// A quarter of the workers may wait on the archive; the others keep
+	// live invocations moving.
+	r.archiveGate = newArchiveGate(max(o.MaxConcurrentReconciles/4, 1), archivePause)
 }
 
 // invocationTraceID is the invocation's trace id: its name when the name is

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/history"
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
 )
 
@@ -142,6 +143,8 @@ func invocationDeadline(inv *bkv1.PluginInvocation) (time.Time, bool) {
 type transitionLimits struct {
 	// maxStatusBytes bounds outputs plus storage.
 	maxStatusBytes int
+	// logs bound the plugin log lines kept in status.
+	logs history.LogLimits
 }
 
 // transition is the outcome of applying something to an invocation.
@@ -165,6 +168,9 @@ func applyAnswer(inv *bkv1.PluginInvocation, answer *protocol.ExecuteResponse, d
 	st := *inv.Status.DeepCopy()
 	st.InvokeCount++
 	clearRetry(&st)
+	// The lines of every answer are kept, whatever it says: they are how
+	// a protocol error or a failure is understood later.
+	history.KeepLines(&st, answer.Logs, limits.logs)
 	if delivered != nil {
 		st.DeliveredCallbacks = appendUnique(st.DeliveredCallbacks, delivered.ID)
 	}
@@ -398,9 +404,10 @@ func applyNotification(inv *bkv1.PluginInvocation, sendErr error, now time.Time,
 	return transition{status: st, requeueAfter: retryWait(st.RetryCount, initial, maxWait)}
 }
 
-// ttlExpiry is when a finished invocation is to be deleted.
-func ttlExpiry(inv *bkv1.PluginInvocation, defaultTTL time.Duration) time.Time {
-	ttl := defaultTTL
+// ttlExpiry is when a finished invocation's time in the cluster ends: its
+// ttlSecondsAfterFinished, else keepFinished, after its completion.
+func ttlExpiry(inv *bkv1.PluginInvocation, keepFinished time.Duration) time.Time {
+	ttl := keepFinished
 	if inv.Spec.TTLSecondsAfterFinished != nil {
 		ttl = time.Duration(*inv.Spec.TTLSecondsAfterFinished) * time.Second
 	}

@@ -147,6 +147,23 @@ func TestApplyAnswer(t *testing.T) {
 					t.Errorf("completionTime = %v", st.CompletionTime)
 				}
 			}},
+		{name: "log lines of each answer are kept after those of earlier executes",
+			inv:       invocation(bkv1.StatePoll, func(i *bkv1.PluginInvocation) { i.Status.Logs = []string{"first execute"} }),
+			answer:    protocol.ExecuteResponse{State: protocol.StatePoll, PollIntervalSeconds: 1, Logs: []string{"second", "execute\x00"}},
+			wantState: bkv1.StatePoll, wantAfter: time.Second, wantReason: bkv1.ReasonRunning,
+			check: func(t *testing.T, st bkv1.PluginInvocationStatus) {
+				if strings.Join(st.Logs, "|") != "first execute|second|execute\uFFFD" || st.LogLinesDropped != 0 {
+					t.Errorf("logs %q dropped %d", st.Logs, st.LogLinesDropped)
+				}
+			}},
+		{name: "log lines of a protocol error are kept too", inv: invocation(bkv1.StateEmpty),
+			answer:    protocol.ExecuteResponse{State: protocol.StatePoll, PollIntervalSeconds: -1, Logs: []string{"why it broke"}},
+			wantState: bkv1.StateFail, wantReason: bkv1.ReasonProtocolError, wantErr: "plugin asked to poll after a negative interval (-1s)",
+			check: func(t *testing.T, st bkv1.PluginInvocationStatus) {
+				if len(st.Logs) != 1 || st.Logs[0] != "why it broke" {
+					t.Errorf("logs %q", st.Logs)
+				}
+			}},
 		{name: "EMPTY -> FAIL with the plugin's message", inv: invocation(bkv1.StateEmpty),
 			answer:    protocol.ExecuteResponse{State: protocol.StateFail, Error: "boom"},
 			wantState: bkv1.StateFail, wantErr: "boom", wantReason: bkv1.ReasonPluginFailed},

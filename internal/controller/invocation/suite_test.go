@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -25,8 +26,10 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/archive"
 	"github.com/bkplugin/bk-plugin-operator/internal/controller/invocation"
 	"github.com/bkplugin/bk-plugin-operator/internal/controller/version"
+	"github.com/bkplugin/bk-plugin-operator/internal/retire"
 	"github.com/bkplugin/bk-plugin-operator/internal/syncbuf"
 	"github.com/bkplugin/bk-plugin-operator/internal/testenv"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
@@ -60,6 +63,11 @@ var (
 	// check that no sensitive value reached a log line.
 	managerLogs = &syncbuf.Buffer{}
 
+	// suiteArchive is the history archive the suite's manager writes to: a
+	// real SQLite file in suiteArchiveDir.
+	suiteArchive    archive.Archive
+	suiteArchiveDir string
+
 	// manager is the running manager; specs that restart it use startManager.
 	stopManager context.CancelFunc
 	managerDone chan struct{}
@@ -87,6 +95,7 @@ func invocationOptions() invocation.Options {
 		RetryInitialInterval:    100 * time.Millisecond,
 		RetryMaxInterval:        500 * time.Millisecond,
 		MaxConcurrentReconciles: 4,
+		Archive:                 suiteArchive,
 	}
 }
 
@@ -110,6 +119,7 @@ func startManager(invOpts invocation.Options) {
 	})
 	Expect(err).NotTo(HaveOccurred())
 	Expect(versions.SetupIndexes(suiteCtx, mgr.GetFieldIndexer())).To(Succeed())
+	Expect(retire.SetupIndexes(suiteCtx, mgr.GetFieldIndexer())).To(Succeed())
 	Expect((&version.Reconciler{
 		Client:   mgr.GetClient(),
 		Recorder: mgr.GetEventRecorder("pluginversion-controller"),
@@ -163,6 +173,10 @@ var _ = BeforeSuite(func() {
 
 	// The manager runs with exactly the RBAC controller-gen generates for
 	// it, so a missing marker fails here and not in a cluster.
+	suiteArchiveDir, err = os.MkdirTemp("", "bkplugin-invocation-suite-")
+	Expect(err).NotTo(HaveOccurred())
+	suiteArchive, err = archive.Open(suiteCtx, "sqlite://"+filepath.Join(suiteArchiveDir, "history.db"), archive.Options{})
+	Expect(err).NotTo(HaveOccurred())
 	managerCfg, err = testenv.UserWithRole(suiteCtx, testEnv, k8sClient, filepath.Join("..", "..", "..", "config", "rbac", "role.yaml"), "bk-plugin-manager")
 	Expect(err).NotTo(HaveOccurred())
 	startManager(invocationOptions())
@@ -173,6 +187,13 @@ var _ = AfterSuite(func() {
 		stopRunningManager()
 	}
 	stopSuite()
+	if suiteArchive != nil {
+		Expect(suiteArchive.Close()).To(Succeed())
+		Expect(os.RemoveAll(suiteArchiveDir)).To(Succeed())
+	}
+	if pg != nil {
+		Expect(pg.Stop()).To(Succeed())
+	}
 	for _, s := range []*httptest.Server{helloPod, pollerPod, callbackerPod} {
 		if s != nil {
 			s.Close()

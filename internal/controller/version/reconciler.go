@@ -61,6 +61,7 @@ type Reconciler struct {
 //
 // +kubebuilder:rbac:groups=bkplugin.io,resources=pluginversions,verbs=get;list;watch
 // +kubebuilder:rbac:groups=bkplugin.io,resources=pluginversions/status,verbs=patch
+// +kubebuilder:rbac:groups=bkplugin.io,resources=pluginservers,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile probes one PluginVersion and records what it found in status.
@@ -129,6 +130,16 @@ func (r *Reconciler) observe(ctx context.Context, plv *bkv1.PluginVersion) (vers
 		obs.result = conflictResult(plv, obs.older)
 		return obs, nil
 	}
+	if plv.Spec.Endpoint.Server != nil {
+		srv, err := r.server(ctx, plv)
+		if err != nil {
+			return versionObservation{}, err
+		}
+		if res, ok := serverGate(plv, srv); !ok {
+			obs.result = res
+			return obs, nil
+		}
+	}
 	obs.result = probeDetail(ctx, r.probeClient(), base, plv, probeTimeout(plv))
 	return obs, nil
 }
@@ -177,7 +188,9 @@ func (r *Reconciler) probeClient() *http.Client {
 // SetupWithManager registers the reconciler with mgr. It watches
 // PluginVersions, and re-reconciles the duplicates of a version when one of
 // them appears or goes away, so that a Conflict clears when the older
-// registration is deleted. SetupIndexes must have run on mgr.
+// registration is deleted, and the versions naming a PluginServer when its
+// availability changes. versions.SetupIndexes and retire.SetupIndexes must
+// have run on mgr.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.httpClient = r.Options.HTTPClient
 	if r.httpClient == nil {
@@ -195,6 +208,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&bkv1.PluginVersion{},
 			handler.EnqueueRequestsFromMapFunc(r.duplicatesOf),
 			builder.WithPredicates(appearsOrGoes())).
+		Watches(&bkv1.PluginServer{},
+			handler.EnqueueRequestsFromMapFunc(r.versionsOfServer),
+			builder.WithPredicates(availabilityChanged())).
 		Named("pluginversion").
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		Complete(r)

@@ -1,0 +1,221 @@
+//go:build envtest
+
+package reliability
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/archive"
+	"github.com/bkplugin/bk-plugin-operator/internal/archive/archivetest"
+	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
+)
+
+// historyKeepFinished is the manager's --keep-finished in the history
+// scenarios: short, so that deletion follows archiving within the test.
+const historyKeepFinished = 5 * time.Second
+
+// history runs the two crash cases of the history archive against a real
+// PostgreSQL started for the purpose, with the manager switched to it and
+// to a short --keep-finished: a manager killed between archiving and
+// deleting, and an archive that is down (with a manager killed meanwhile).
+// Each must leave exactly one row per invocation (0 lost, 0 duplicated),
+// and no execute may run twice.
+func history(t *testing.T, s *stack, n int) []row {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	pg, err := archivetest.Start(ctx)
+	if errors.Is(err, archivetest.ErrNotInstalled) && os.Getenv("CI") != "true" {
+		t.Skipf("PostgreSQL is not installed: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pg.Stop() })
+	dsn := pg.DSN("postgres")
+	a, err := archive.Open(ctx, dsn, archive.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Close() })
+
+	// Later flags win: the stack's --archive is replaced.
+	saved := s.managerArgs
+	s.managerArgs = append(append([]string(nil), saved...), "--archive", dsn, "--keep-finished", historyKeepFinished.String())
+	t.Cleanup(func() {
+		s.manager.kill()
+		s.managerArgs = saved
+		s.restartManager()
+	})
+	s.manager.kill()
+	s.restartManager()
+
+	return []row{killBetweenArchiveAndDelete(t, s, a, n), archiveDown(t, s, a, pg, n)}
+}
+
+// killBetweenArchiveAndDelete invokes n short invocations, kills the
+// manager with SIGKILL as soon as the first is archived (so that many are
+// archived and not yet deleted, some finished and not yet archived, and
+// perhaps one archived and not yet marked), restarts it, and waits until
+// every invocation is gone from the cluster. Recovery: restart to all
+// archived and deleted.
+func killBetweenArchiveAndDelete(t *testing.T, s *stack, a archive.Archive, n int) row {
+	ids := traceIDs(t, n)
+	inputs := map[string]any{"mode": "sleep", "sleep_ms": 50, "batch": "archive-kill"}
+	parallel(t, n, 16, func(i int) error { return invokeUntilRecorded(s, "recorder", ids[i], inputs, true) })
+	// Kill as soon as the first is archived: with keep-finished 5s, the
+	// others are then archived and waiting, finishing, or not archived yet.
+	err := poll(5*time.Minute, 20*time.Millisecond, func() (bool, error) {
+		invs, err := s.invocations(ids)
+		if err != nil {
+			return false, nil
+		}
+		for _, inv := range invs {
+			if inv.Status.ArchivedTime != nil {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		t.Fatalf("no invocation archived: %v", err)
+	}
+	s.manager.kill()
+	invs, err := s.invocations(ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	archivedAtKill := 0
+	for _, inv := range invs {
+		if inv.Status.ArchivedTime != nil {
+			archivedAtKill++
+		}
+	}
+	t.Logf("killed the manager with %d of %d invocations archived and %d left in the cluster", archivedAtKill, n, len(invs))
+	restart := time.Now()
+	s.restartManager()
+	s.waitGone(ids, 5*time.Minute)
+	recovered := time.Since(restart)
+	lost, dup := checkRows(t, a, ids)
+	rep := repeated(s.records(ids))
+	t.Logf("archive kill: %d invocations, %d lost, %d duplicated rows, %d repeated executes", n, lost, dup, rep)
+	return row{fault: "manager kill -9 between archiving and deleting finished invocations", invocations: n,
+		lost: lost + dup, repeated: rep, early: -1, recover: recovered}
+}
+
+// archiveDown stops PostgreSQL, invokes n invocations, waits until each
+// says Archived=False ArchiveUnavailable, kills and restarts the manager
+// while the database is still down (it must start regardless), checks that
+// none is deleted past --keep-finished, starts PostgreSQL again and waits
+// until every invocation is archived and deleted. Recovery: database back
+// to all archived and deleted.
+func archiveDown(t *testing.T, s *stack, a archive.Archive, pg *archivetest.Server, n int) row {
+	if err := pg.Halt(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pg.Resume(context.Background()) })
+	ids := traceIDs(t, n)
+	inputs := map[string]any{"mode": "sleep", "sleep_ms": 50, "batch": "archive-down"}
+	parallel(t, n, 16, func(i int) error { return invokeUntilRecorded(s, "recorder", ids[i], inputs, true) })
+	unavailable := func(inv *bkv1.PluginInvocation) bool {
+		for _, c := range inv.Status.Conditions {
+			if c.Type == bkv1.ConditionArchived && c.Reason == bkv1.ReasonArchiveUnavailable {
+				return true
+			}
+		}
+		return false
+	}
+	s.waitAll(ids, 5*time.Minute, "Archived=False ArchiveUnavailable", unavailable)
+	s.manager.kill()
+	s.restartManager() // with the database still down
+	// For twice --keep-finished, every invocation stays in the cluster.
+	deleted := 0
+	until := time.Now().Add(2 * historyKeepFinished)
+	_ = poll(3*historyKeepFinished, 500*time.Millisecond, func() (bool, error) {
+		if invs, err := s.invocations(ids); err == nil {
+			deleted = max(deleted, n-len(invs))
+		}
+		return time.Now().After(until), nil
+	})
+	if deleted != 0 {
+		t.Errorf("%d invocations were deleted while the archive was down", deleted)
+	}
+	resumed := time.Now()
+	if err := pg.Resume(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s.waitGone(ids, 5*time.Minute)
+	recovered := time.Since(resumed)
+	lost, dup := checkRows(t, a, ids)
+	rep := repeated(s.records(ids))
+	t.Logf("archive down: %d invocations, %d deleted while down, %d lost, %d duplicated rows, %d repeated executes, caught up in %s",
+		n, deleted, lost, dup, rep, recovered.Round(time.Millisecond))
+	return row{fault: "archive (PostgreSQL) down, manager kill -9 meanwhile, then back", invocations: n,
+		lost: lost + dup + deleted, repeated: rep, early: -1, recover: recovered}
+}
+
+// waitGone waits until no invocation of ids is left in the cluster.
+func (s *stack) waitGone(ids []string, timeout time.Duration) {
+	s.t.Helper()
+	left := 0
+	err := poll(timeout, 500*time.Millisecond, func() (bool, error) {
+		invs, err := s.invocations(ids)
+		if err != nil {
+			return false, nil
+		}
+		left = len(invs)
+		return left == 0, nil
+	})
+	if err != nil {
+		s.t.Fatalf("%d of %d invocations still in the cluster: %v", left, len(ids), err)
+	}
+}
+
+// checkRows lists the archive's recorder history and counts the trace ids
+// of ids without a SUCCESS row (lost) and those listed more than once
+// (duplicated).
+func checkRows(t *testing.T, a archive.Archive, ids []string) (lost, dup int) {
+	t.Helper()
+	seen := map[string]int{}
+	want := map[string]bool{}
+	for _, id := range ids {
+		want[id] = true
+	}
+	cursor := ""
+	for {
+		page, err := a.List(context.Background(), archive.ListOptions{Namespace: namespace, Plugin: "recorder", Limit: archive.MaxListLimit, Cursor: cursor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range page.Items {
+			if !want[r.TraceID] {
+				continue
+			}
+			seen[r.TraceID]++
+			if r.State != protocol.StateSuccess || r.InvokeCount != 1 || !strings.Contains(string(r.Inputs), `"sleep"`) {
+				t.Errorf("row %s: state %s, invoke count %d, inputs %s; want SUCCESS after one execute", r.TraceID, r.State, r.InvokeCount, r.Inputs)
+				lost++
+			}
+		}
+		if cursor = page.NextCursor; cursor == "" {
+			break
+		}
+	}
+	for _, id := range ids {
+		switch seen[id] {
+		case 0:
+			lost++
+			t.Errorf("invocation %s is gone from the cluster and not in the archive", id)
+		case 1:
+		default:
+			dup++
+			t.Errorf("invocation %s has %d rows", id, seen[id])
+		}
+	}
+	return lost, dup
+}
