@@ -40,7 +40,8 @@ func startStack(t *testing.T) *stack {
 		t.Skip("starts the local stack; skipped with -short")
 	}
 	binDir := buildBinaries(t, "cmd/bkplugin", "cmd/manager", "cmd/apiserver", "sdk/examples/hello",
-		"sdk/examples/poller", "sdk/examples/callbacker", "sdk/examples/deployer", "hack/localstack")
+		"sdk/examples/poller", "sdk/examples/callbacker", "sdk/examples/deployer",
+		"sdk/examples/formapi", "sdk/examples/notifier", "hack/localstack")
 	tokenFile := filepath.Join(t.TempDir(), "tokens")
 	if err := os.WriteFile(tokenFile, []byte("# bkplugin CLI tests\n"+cliToken+"\n"), 0o600); err != nil {
 		t.Fatal(err)

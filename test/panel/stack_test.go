@@ -23,7 +23,8 @@ func startStack(t *testing.T, shimArgs ...string) string {
 	t.Helper()
 	binDir := t.TempDir()
 	pkgs := []string{"../../cmd/manager", "../../cmd/apiserver", "../../sdk/examples/hello",
-		"../../sdk/examples/poller", "../../sdk/examples/callbacker", "../../sdk/examples/deployer", "../../hack/localstack"}
+		"../../sdk/examples/poller", "../../sdk/examples/callbacker", "../../sdk/examples/deployer",
+		"../../sdk/examples/formapi", "../../sdk/examples/notifier", "../../hack/localstack"}
 	build := exec.Command("go", append([]string{"build", "-o", binDir + "/"}, pkgs...)...)
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
