@@ -58,8 +58,9 @@ func TestCLIAgainstLocalStack(t *testing.T) {
 				Inputs  json.RawMessage `json:"inputs"`
 			} `json:"versions"`
 		}](t, s.ok("versions", "hello", "-o", "json"))
-		if v.Meta.Code != "hello" || len(v.Versions) != 2 || v.Versions[1].Version != "1.1.0" ||
-			!strings.Contains(string(v.Versions[1].Inputs), "punctuation") {
+		// Newest first, as meta answers them (bk-sops takes versions[0] as the latest).
+		if v.Meta.Code != "hello" || len(v.Versions) != 2 || v.Versions[0].Version != "1.1.0" ||
+			!strings.Contains(string(v.Versions[0].Inputs), "punctuation") {
 			t.Errorf("versions hello -o json = %+v", v)
 		}
 		table := s.ok("versions", "hello").stdout
