@@ -9,24 +9,19 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	logf "sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
-	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/testenv"
 )
 
 // These specs prove the API server side of the API: the CRDs' schemas, CEL
 // rules, printer columns and short names, against a real kube-apiserver.
 
 var (
+	suite     *testenv.Suite
 	ctx       context.Context
-	cancel    context.CancelFunc
 	testEnv   *envtest.Environment
-	cfg       *rest.Config
 	k8sClient client.Client
 )
 
@@ -36,25 +31,8 @@ func TestAPIs(t *testing.T) {
 }
 
 var _ = BeforeSuite(func() {
-	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
-	ctx, cancel = context.WithCancel(context.Background())
-
-	testEnv = &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-	}
-	var err error
-	cfg, err = testEnv.Start()
-	Expect(err).NotTo(HaveOccurred(), "start envtest; run 'make test' so that KUBEBUILDER_ASSETS is provisioned")
-	Expect(bkv1.AddToScheme(scheme.Scheme)).To(Succeed())
-
-	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme.Scheme})
-	Expect(err).NotTo(HaveOccurred())
+	suite = testenv.Start(testenv.Options{Root: filepath.Join("..", "..")})
+	ctx, testEnv, k8sClient = suite.Ctx, suite.Env, suite.Client
 })
 
-var _ = AfterSuite(func() {
-	cancel()
-	if testEnv != nil {
-		Expect(testEnv.Stop()).To(Succeed())
-	}
-})
+var _ = AfterSuite(func() { suite.Stop() })

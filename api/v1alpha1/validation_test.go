@@ -9,12 +9,12 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/testenv"
 )
 
 var nameSeq atomic.Int64
@@ -23,8 +23,6 @@ func uniqueName(prefix string) string {
 	return fmt.Sprintf("%s-%d", prefix, nameSeq.Add(1))
 }
 
-func rawJSON(s string) *apiextensionsv1.JSON { return &apiextensionsv1.JSON{Raw: []byte(s)} }
-
 func validVersion() *bkv1.PluginVersion {
 	return &bkv1.PluginVersion{
 		ObjectMeta: metav1.ObjectMeta{Name: uniqueName("plv"), Namespace: "default"},
@@ -32,7 +30,7 @@ func validVersion() *bkv1.PluginVersion {
 			Plugin:   "sops-exec",
 			Version:  "1.2.0",
 			Endpoint: bkv1.PluginEndpoint{Service: &bkv1.ServiceReference{Name: "sops-exec", Port: 8080}},
-			Inputs:   rawJSON(`{"type":"object","properties":{"name":{"type":"string"}},"required":["name"]}`),
+			Inputs:   testenv.RawJSON(`{"type":"object","properties":{"name":{"type":"string"}},"required":["name"]}`),
 		},
 	}
 }
@@ -43,8 +41,8 @@ func validInvocation() *bkv1.PluginInvocation {
 		Spec: bkv1.PluginInvocationSpec{
 			Plugin:  "sops-exec",
 			Version: "^1.2",
-			Inputs:  rawJSON(`{"name":"world","nested":{"list":[1,2,3]}}`),
-			Context: rawJSON(`{"executor":"admin"}`),
+			Inputs:  testenv.RawJSON(`{"name":"world","nested":{"list":[1,2,3]}}`),
+			Context: testenv.RawJSON(`{"executor":"admin"}`),
 		},
 	}
 }
@@ -73,7 +71,7 @@ var _ = Describe("PluginVersion validation", func() {
 
 	It("keeps the JSON Schemas exactly as written", func() {
 		plv := validVersion()
-		plv.Spec.Inputs = rawJSON(`{"type":"object","definitions":{"x":{"type":"string","x-custom":true}},"properties":{"a":{"$ref":"#/definitions/x"}}}`)
+		plv.Spec.Inputs = testenv.RawJSON(`{"type":"object","definitions":{"x":{"type":"string","x-custom":true}},"properties":{"a":{"$ref":"#/definitions/x"}}}`)
 		Expect(k8sClient.Create(ctx, plv)).To(Succeed())
 		got := &bkv1.PluginVersion{}
 		Expect(k8sClient.Get(ctx, keyOf(plv), got)).To(Succeed())
@@ -108,7 +106,7 @@ var _ = Describe("PluginVersion validation", func() {
 			"spec.timeoutSeconds", "greater than or equal to 1"),
 		Entry("a timeout over ten minutes", func(p *bkv1.PluginVersion) { p.Spec.TimeoutSeconds = ptr.To[int32](601) },
 			"spec.timeoutSeconds", "less than or equal to 600"),
-		Entry("an inputs schema that is not an object", func(p *bkv1.PluginVersion) { p.Spec.Inputs = rawJSON(`"string"`) },
+		Entry("an inputs schema that is not an object", func(p *bkv1.PluginVersion) { p.Spec.Inputs = testenv.RawJSON(`"string"`) },
 			"spec.inputs", "must be of type object"),
 		Entry("an allow scope with no values", func(p *bkv1.PluginVersion) {
 			p.Spec.AllowScopes = []bkv1.AllowScope{{ScopeType: "project"}}
@@ -141,8 +139,8 @@ var _ = Describe("PluginInvocation validation", func() {
 		Expect(k8sClient.Create(ctx, inv)).To(Succeed())
 		inv.Status = bkv1.PluginInvocationStatus{
 			State: bkv1.StatePoll, TraceID: inv.Name, ResolvedVersion: "1.2.0", InvokeCount: 1,
-			Storage: rawJSON(`{"counter":1,"deep":{"a":[{"b":null}]}}`),
-			Outputs: rawJSON(`{"x":"y"}`),
+			Storage: testenv.RawJSON(`{"counter":1,"deep":{"a":[{"b":null}]}}`),
+			Outputs: testenv.RawJSON(`{"x":"y"}`),
 		}
 		Expect(k8sClient.Status().Update(ctx, inv)).To(Succeed())
 		got := &bkv1.PluginInvocation{}
@@ -160,9 +158,9 @@ var _ = Describe("PluginInvocation validation", func() {
 		Entry("empty version", func(i *bkv1.PluginInvocation) { i.Spec.Version = "" }, "spec.version", "at least 1 chars long"),
 		Entry("version with shell characters", func(i *bkv1.PluginInvocation) { i.Spec.Version = "1.0; rm -rf /" },
 			"spec.version", "should match"),
-		Entry("inputs that are not an object", func(i *bkv1.PluginInvocation) { i.Spec.Inputs = rawJSON(`[1,2]`) },
+		Entry("inputs that are not an object", func(i *bkv1.PluginInvocation) { i.Spec.Inputs = testenv.RawJSON(`[1,2]`) },
 			"spec.inputs", "must be of type object"),
-		Entry("context that is not an object", func(i *bkv1.PluginInvocation) { i.Spec.Context = rawJSON(`"x"`) },
+		Entry("context that is not an object", func(i *bkv1.PluginInvocation) { i.Spec.Context = testenv.RawJSON(`"x"`) },
 			"spec.context", "must be of type object"),
 		Entry("a deadline of zero", func(i *bkv1.PluginInvocation) { i.Spec.ActiveDeadlineSeconds = ptr.To[int64](0) },
 			"spec.activeDeadlineSeconds", "greater than or equal to 1"),
@@ -185,17 +183,19 @@ var _ = Describe("PluginInvocation validation", func() {
 		Entry("plugin", func(i *bkv1.PluginInvocation) { i.Spec.Plugin = "other" }, "spec.plugin", "plugin is immutable"),
 		Entry("version", func(i *bkv1.PluginInvocation) { i.Spec.Version = "1.3.0" }, "spec.version", "version is immutable"),
 		Entry("an input's value", func(i *bkv1.PluginInvocation) {
-			i.Spec.Inputs = rawJSON(`{"name":"mallory","nested":{"list":[1,2,3]}}`)
+			i.Spec.Inputs = testenv.RawJSON(`{"name":"mallory","nested":{"list":[1,2,3]}}`)
 		},
 			"spec.inputs", "inputs are immutable"),
-		Entry("a deeply nested input", func(i *bkv1.PluginInvocation) { i.Spec.Inputs = rawJSON(`{"name":"world","nested":{"list":[1,2,4]}}`) },
+		Entry("a deeply nested input", func(i *bkv1.PluginInvocation) {
+			i.Spec.Inputs = testenv.RawJSON(`{"name":"world","nested":{"list":[1,2,4]}}`)
+		},
 			"spec.inputs", "inputs are immutable"),
 		Entry("an added input", func(i *bkv1.PluginInvocation) {
-			i.Spec.Inputs = rawJSON(`{"name":"world","nested":{"list":[1,2,3]},"x":1}`)
+			i.Spec.Inputs = testenv.RawJSON(`{"name":"world","nested":{"list":[1,2,3]},"x":1}`)
 		},
 			"spec.inputs", "inputs are immutable"),
 		Entry("removed inputs", func(i *bkv1.PluginInvocation) { i.Spec.Inputs = nil }, "spec.inputs", "inputs are immutable"),
-		Entry("context", func(i *bkv1.PluginInvocation) { i.Spec.Context = rawJSON(`{"executor":"mallory"}`) },
+		Entry("context", func(i *bkv1.PluginInvocation) { i.Spec.Context = testenv.RawJSON(`{"executor":"mallory"}`) },
 			"spec.context", "context is immutable"),
 	)
 

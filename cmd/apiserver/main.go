@@ -6,12 +6,14 @@
 package main
 
 import (
+	"cmp"
 	"flag"
 	"os"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/bkplugin/bk-plugin-operator/internal/archive"
 	"github.com/bkplugin/bk-plugin-operator/internal/shim"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 )
@@ -41,6 +43,7 @@ func main() {
 	flag.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", shim.DefaultShutdownTimeout, "How long requests in flight may finish after a stop signal.")
 	flag.Int64Var(&o.MaxBodyBytes, "max-body-bytes", shim.DefaultMaxBodyBytes, "Largest request body accepted.")
 	flag.StringVar(&o.ClusterDomain, "cluster-domain", versions.DefaultClusterDomain, "DNS domain of Services, to reach plugin pods.")
+	flag.StringVar(&o.ArchiveDSN, "archive", cmp.Or(os.Getenv("BKPLUGIN_ARCHIVE"), archive.DefaultDSN), "History archive DSN, the manager's: sqlite:///path/file.db or postgres://user:password@host:5432/db (env BKPLUGIN_ARCHIVE). Schedule, logs, invoke and the history list read finished invocations that left the cluster from it; \"\" reads the cluster only.")
 	flag.StringVar(&o.PprofAddr, "pprof-addr", "", "Serve net/http/pprof on this address (off when empty); for profiling, never expose it.")
 	flag.BoolVar(&o.DebugAPI, "debug-api", false, "Serve /debug/api/: each invocation's execute count and storage, for the debug panel's timeline.")
 	zapOpts := zap.Options{}

@@ -9,7 +9,10 @@
 //   - callback: callback POST -> SUCCESS round trip on an idle stack;
 //   - scale: manager RSS per waiting invocation at 10,000 and 50,000;
 //   - lateness: poll lateness p99 with 10,000 pollers, the waiting ones
-//     still there.
+//     still there;
+//   - soak: hello at a steady rate (50/s) for 10 minutes with the manager's
+//     --keep-finished at 1m: live objects, RSS growth, the archive's insert
+//     rate and schedule of archived against live invocations (issue 14).
 //
 // It starts the local stack (bin/localstack) with the manager watching only
 // the stack's namespace, so that the baseline runs beside it in a namespace
@@ -48,16 +51,16 @@ type config struct {
 	latenessWindow            time.Duration
 	waiting                   []int
 	pprofDir                  string
-	managerArgs, shimArgs     stringList
+	managerArgs, shimArgs     cmdutil.StringList
+	// The soak phase.
+	soakRate         float64
+	soakDuration     time.Duration
+	soakKeepFinished time.Duration
+	soakArchive      string
 }
 
 // allPhases, in the order they run.
-var allPhases = []string{"baseline", "invoke", "schedule", "callback", "scale", "lateness"}
-
-type stringList []string
-
-func (l *stringList) String() string     { return strings.Join(*l, " ") }
-func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+var allPhases = []string{"baseline", "invoke", "schedule", "callback", "scale", "lateness", "soak"}
 
 func main() {
 	cmdutil.Tool[config]{
@@ -91,6 +94,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&cfg.latenessWindow, "lateness-window", 60*time.Second, "how long lateness is recorded once all are polling")
 	fs.StringVar(&waiting, "waiting", waiting, "comma-separated totals of waiting invocations for the scale phase (env BENCH_SCALE)")
 	fs.StringVar(&cfg.pprofDir, "pprof-dir", "", "when set, write CPU profiles of the manager and the shim during the invoke and schedule phases, and heap profiles after scale, into this folder")
+	fs.Float64Var(&cfg.soakRate, "soak-rate", 50, "invokes of hello per second in the soak phase")
+	fs.DurationVar(&cfg.soakDuration, "soak-duration", 10*time.Minute, "how long the soak phase invokes (shorten it for a quick check)")
+	fs.DurationVar(&cfg.soakKeepFinished, "soak-keep-finished", time.Minute, "the manager's --keep-finished when the soak phase runs; 0 leaves the manager's default")
+	fs.StringVar(&cfg.soakArchive, "soak-archive", "", "the archive DSN the stack uses, for the insert-rate measurement; empty: localstack's SQLite file in its run folder")
 	fs.Var(&cfg.managerArgs, "manager-arg", "an extra argument of the manager (repeatable)")
 	fs.Var(&cfg.shimArgs, "shim-arg", "an extra argument of the shim (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -127,6 +134,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		}
 		cfg.waiting = append(cfg.waiting, n)
 	}
+	if cfg.soakRate <= 0 || cfg.soakRate > 10000 {
+		return config{}, fmt.Errorf("--soak-rate %g must be in (0, 10000]", cfg.soakRate)
+	}
+	if cfg.soakDuration < 10*time.Second {
+		return config{}, errors.New("--soak-duration must be at least 10s")
+	}
 	if cfg.latenessInterval < time.Second {
 		return config{}, errors.New("--lateness-interval must be at least 1s: the poller's interval is whole seconds")
 	}
@@ -160,6 +173,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer) error {
 		// lateness phase then runs with every waiting invocation present.
 		{"scale", b.scale},
 		{"lateness", b.lateness},
+		{"soak", b.soak},
 	}
 	for _, s := range steps {
 		if !cfg.phases[s.name] {

@@ -55,6 +55,9 @@ func startStack(ctx context.Context, cfg config) (*stack, error) {
 		args = append(args, "--manager-arg=--pprof-addr="+addr(2), "--shim-arg=--pprof-addr="+addr(3))
 		st.pprofURLs["manager"], st.pprofURLs["shim"] = "http://"+addr(2), "http://"+addr(3)
 	}
+	if cfg.phases["soak"] && cfg.soakKeepFinished > 0 {
+		args = append(args, "--manager-arg=--keep-finished="+cfg.soakKeepFinished.String())
+	}
 	for _, a := range cfg.managerArgs {
 		args = append(args, "--manager-arg="+a)
 	}

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +21,8 @@ import (
 	"github.com/bkplugin/bk-plugin-operator/sdk/client"
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
 	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
+
+	"github.com/bkplugin/bk-plugin-operator/test/stacktest"
 )
 
 // TestLocalStack runs the stack as a user would, drives every example
@@ -31,8 +32,8 @@ func TestLocalStack(t *testing.T) {
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
 		t.Skip("KUBEBUILDER_ASSETS is unset; make test sets it (hack/setup-envtest.sh)")
 	}
-	binDir := buildBinaries(t)
-	shimAddr := loopback(freePort(t))
+	binDir := stacktest.Build(t, stacktest.StackPackages()...)
+	shimAddr := loopback(stacktest.FreePort(t))
 
 	cmd := exec.Command(filepath.Join(binDir, "localstack"), "--bin-dir", binDir, "--crd-dir", "../../config/crd/bases")
 	cmd.Env = append(os.Environ(), "SHIM_ADDR="+shimAddr)
@@ -161,21 +162,6 @@ func invoke(ctx context.Context, t *testing.T, c *client.Client, code, version s
 	return res
 }
 
-// buildBinaries builds the stack's binaries from this checkout, so that the
-// test never runs stale ones from bin/.
-func buildBinaries(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	pkgs := []string{"../../cmd/manager", "../../cmd/apiserver", "../../sdk/examples/hello",
-		"../../sdk/examples/poller", "../../sdk/examples/callbacker", "../../sdk/examples/deployer",
-		"../../sdk/examples/formapi", "../../sdk/examples/notifier", "."}
-	cmd := exec.Command("go", append([]string{"build", "-o", dir + "/"}, pkgs...)...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return dir
-}
-
 // waitReady returns the READY line, failing with the stack's stderr when it
 // does not come.
 func waitReady(t *testing.T, lines <-chan string, stderr fmt.Stringer) string {
@@ -239,14 +225,4 @@ func readPIDs(t *testing.T, path string) map[string]int {
 		}
 	}
 	return pids
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }

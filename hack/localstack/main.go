@@ -22,7 +22,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/bkplugin/bk-plugin-operator/internal/cmdutil"
@@ -55,14 +54,8 @@ type config struct {
 	// managerArgs and shimArgs are appended to the manager's and the
 	// shim's command lines; a flag given again overrides the stack's own
 	// (hack/bench moves the manager's metrics address and turns on pprof).
-	managerArgs, shimArgs stringList
+	managerArgs, shimArgs cmdutil.StringList
 }
-
-// stringList is a flag that may be given many times.
-type stringList []string
-
-func (l *stringList) String() string     { return strings.Join(*l, " ") }
-func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 func main() {
 	// A re-executed control-plane binary (see controlplane.go) never returns.

@@ -15,6 +15,3 @@ func sysProcAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: t
 func setParentDeathSignal() error {
 	return errors.New("the parent-death signal needs Linux")
 }
-
-// childProcesses is unknown outside Linux.
-func childProcesses() (map[int]string, error) { return map[int]string{}, nil }

@@ -20,6 +20,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+
+	"github.com/bkplugin/bk-plugin-operator/internal/stackrun"
 )
 
 // examplePlugins are the plugins the stack serves, by binary name.
@@ -164,6 +166,9 @@ func (s *stack) start(ctx context.Context) (string, error) {
 		"--callback-key-file", keyFile,
 		// The debug panel at the shim's root shows each execute's storage.
 		"--debug-api",
+		// Finished invocations the manager archived and deleted are read
+		// from there.
+		"--archive", archiveDSN,
 	}, cfg.shimArgs...)
 	if err := s.startChild("shim", "apiserver", shimArgs, env); err != nil {
 		return "", err
@@ -212,7 +217,7 @@ func (s *stack) alive() error {
 
 // writePIDs lists every process of the stack, control plane included.
 func (s *stack) writePIDs() error {
-	children, err := childProcesses()
+	children, err := stackrun.ChildProcesses()
 	if err != nil {
 		return err
 	}

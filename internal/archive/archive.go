@@ -3,6 +3,7 @@ package archive
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -71,3 +72,20 @@ var (
 	// ErrClosed: the archive was closed.
 	ErrClosed = errors.New("archive is closed")
 )
+
+// deleteInBatches runs deleteBatch, which deletes at most batch rows
+// finished before cutoff, until a batch deletes fewer, and returns how many
+// it deleted in all.
+func deleteInBatches(cutoff time.Time, batch int, deleteBatch func() (int64, error)) (int64, error) {
+	var total int64
+	for {
+		n, err := deleteBatch()
+		if err != nil {
+			return total, fmt.Errorf("delete archived invocations finished before %s: %w", cutoff.Format(time.RFC3339), err)
+		}
+		total += n
+		if n < int64(batch) {
+			return total, nil
+		}
+	}
+}

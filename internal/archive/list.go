@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
@@ -57,6 +59,14 @@ type listCursor struct {
 func encodeCursor(rec Record) string {
 	b, _ := json.Marshal(listCursor{CreatedAt: rec.CreatedAt.UnixMicro(), TraceID: rec.TraceID})
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// CursorAfter returns the cursor that continues a listing after the
+// invocation created at createdAt with traceID, for callers that merge the
+// archive's pages with invocations of their own (the shim's history list)
+// and so end a page on an item the archive did not return.
+func CursorAfter(createdAt time.Time, traceID string) string {
+	return encodeCursor(Record{Key: Key{TraceID: traceID}, CreatedAt: createdAt})
 }
 
 // decodeCursor parses a cursor made by encodeCursor.
@@ -120,4 +130,73 @@ func (q listQuery) page(rows []Record) ListPage {
 		p.NextCursor = encodeCursor(p.Items[q.limit-1])
 	}
 	return p
+}
+
+// listRecords is List: query runs the SELECT in dialect d and returns its
+// records.
+func listRecords(opts ListOptions, d sqlDialect, query func(sql string, args []any) ([]Record, error)) (ListPage, error) {
+	q, err := opts.resolve()
+	if err != nil {
+		return ListPage{}, err
+	}
+	recs, err := query(q.sql(d))
+	if err != nil {
+		return ListPage{}, fmt.Errorf("list the archive: %w", err)
+	}
+	return q.page(recs), nil
+}
+
+// sqlDialect is what differs between the backends' List queries.
+type sqlDialect struct {
+	// numbered: placeholders are $1, $2, ... (PostgreSQL); else ? (SQLite).
+	numbered bool
+	// micros: times are unix microseconds (SQLite); else time.Time.
+	micros bool
+}
+
+// time is t as a time column's argument.
+func (d sqlDialect) time(t time.Time) any {
+	if d.micros {
+		return t.UnixMicro()
+	}
+	return t
+}
+
+// sql returns List's SELECT for q in dialect d, and its arguments.
+func (q listQuery) sql(d sqlDialect) (string, []any) {
+	var where []string
+	var args []any
+	param := func(v any) string {
+		args = append(args, v)
+		if d.numbered {
+			return "$" + strconv.Itoa(len(args))
+		}
+		return "?"
+	}
+	where = append(where, "namespace = "+param(q.Namespace))
+	if q.Plugin != "" {
+		where = append(where, "plugin = "+param(q.Plugin))
+	}
+	if len(q.states) > 0 {
+		ps := make([]string, len(q.states))
+		for i, s := range q.states {
+			ps[i] = param(s)
+		}
+		where = append(where, "state IN ("+strings.Join(ps, ", ")+")")
+	}
+	if q.Version != "" {
+		where = append(where, "resolved_version = "+param(q.Version))
+	}
+	if !q.CreatedAfter.IsZero() {
+		where = append(where, "created_at >= "+param(d.time(q.CreatedAfter)))
+	}
+	if !q.CreatedBefore.IsZero() {
+		where = append(where, "created_at < "+param(d.time(q.CreatedBefore)))
+	}
+	if q.after != nil {
+		created := param(d.time(time.UnixMicro(q.after.CreatedAt)))
+		where = append(where, "(created_at, trace_id) < ("+created+", "+param(q.after.TraceID)+")")
+	}
+	return "SELECT " + recordColumns + " FROM " + invocationsTable + " WHERE " + strings.Join(where, " AND ") +
+		" ORDER BY created_at DESC, trace_id DESC LIMIT " + param(q.limit+1), args
 }

@@ -47,3 +47,14 @@ func checkAppend(key Key, from int64, lines []string) error {
 	}
 	return validateLines(key, from, lines)
 }
+
+// logPageOf starts the page of key's lines from offset when total are
+// stored; exists says whether key is archived. more is false when the page
+// is complete as returned (no line at or after offset).
+func logPageOf(key Key, offset int, total int64, exists bool) (page LogPage, more bool, err error) {
+	if !exists {
+		return LogPage{}, false, fmt.Errorf("%w: %s", ErrNotFound, key)
+	}
+	page = LogPage{Offset: offset, Total: int(total), Lines: []string{}}
+	return page, int64(offset) < total, nil
+}

@@ -33,6 +33,11 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
+// DefaultDSN is the archive both binaries use when given none: a SQLite
+// file in the working directory, so that a manager and a shim started side
+// by side on one machine share it. Clusters pass a PostgreSQL DSN.
+const DefaultDSN = "sqlite:bkplugin-history.db"
+
 // DSN schemes Open understands.
 const (
 	sqliteScheme    = "sqlite:"

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -139,28 +138,16 @@ func pgTime(t time.Time) any {
 
 // Get implements Archive.
 func (a *pgArchive) Get(ctx context.Context, key Key) (Record, error) {
-	if err := validateKey(key); err != nil {
-		return Record{}, err
-	}
-	rec, err := pgScan(a.pool.QueryRow(ctx, pgGet, key.Namespace, key.TraceID))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Record{}, fmt.Errorf("%w: %s", ErrNotFound, key)
-	}
-	if err != nil {
-		return Record{}, fmt.Errorf("read %s from the archive: %w", key, err)
-	}
-	return rec, nil
+	return getRecord(key, pgx.ErrNoRows, func() (Record, error) {
+		return pgScan(a.pool.QueryRow(ctx, pgGet, key.Namespace, key.TraceID))
+	})
 }
 
 // pgScan reads one row of recordColumns.
-func pgScan(row pgx.Row) (Record, error) {
+func pgScan(row scanner) (Record, error) {
 	var s scanTarget
 	var started *time.Time
-	dests := append(s.dests(), &s.rec.CreatedAt, &started, &s.rec.FinishedAt, &s.timeline, &s.attempts, &s.rec.ArchivedAt)
-	if err := row.Scan(dests...); err != nil {
-		return Record{}, err
-	}
-	rec, err := s.record()
+	rec, err := s.scan(row, &s.rec.CreatedAt, &started, &s.rec.FinishedAt, &s.rec.ArchivedAt)
 	if err != nil {
 		return Record{}, err
 	}
@@ -173,58 +160,14 @@ func pgScan(row pgx.Row) (Record, error) {
 
 // List implements Archive.
 func (a *pgArchive) List(ctx context.Context, opts ListOptions) (ListPage, error) {
-	q, err := opts.resolve()
-	if err != nil {
-		return ListPage{}, err
-	}
-	var where []string
-	var args []any
-	add := func(cond string, vals ...any) {
-		for _, v := range vals {
-			args = append(args, v)
-			cond = strings.Replace(cond, "?", "$"+strconv.Itoa(len(args)), 1)
-		}
-		where = append(where, cond)
-	}
-	add("namespace = ?", q.Namespace)
-	if q.Plugin != "" {
-		add("plugin = ?", q.Plugin)
-	}
-	if len(q.states) > 0 {
-		add("state = ANY(?)", q.states)
-	}
-	if q.Version != "" {
-		add("resolved_version = ?", q.Version)
-	}
-	if !q.CreatedAfter.IsZero() {
-		add("created_at >= ?", q.CreatedAfter)
-	}
-	if !q.CreatedBefore.IsZero() {
-		add("created_at < ?", q.CreatedBefore)
-	}
-	if q.after != nil {
-		add("(created_at, trace_id) < (?, ?)", time.UnixMicro(q.after.CreatedAt), q.after.TraceID)
-	}
-	args = append(args, q.limit+1)
-	sql := "SELECT " + recordColumns + " FROM " + invocationsTable + " WHERE " + strings.Join(where, " AND ") +
-		" ORDER BY created_at DESC, trace_id DESC LIMIT $" + strconv.Itoa(len(args))
-	rows, err := a.pool.Query(ctx, sql, args...)
-	if err != nil {
-		return ListPage{}, fmt.Errorf("list the archive: %w", err)
-	}
-	defer rows.Close()
-	var recs []Record
-	for rows.Next() {
-		rec, err := pgScan(rows)
+	return listRecords(opts, sqlDialect{numbered: true}, func(query string, args []any) ([]Record, error) {
+		rows, err := a.pool.Query(ctx, query, args...)
 		if err != nil {
-			return ListPage{}, fmt.Errorf("list the archive: %w", err)
+			return nil, err
 		}
-		recs = append(recs, rec)
-	}
-	if err := rows.Err(); err != nil {
-		return ListPage{}, fmt.Errorf("list the archive: %w", err)
-	}
-	return q.page(recs), nil
+		defer rows.Close()
+		return scanRecords(rows, pgScan)
+	})
 }
 
 // AppendLogs implements Archive.
@@ -279,12 +222,9 @@ func (a *pgArchive) Logs(ctx context.Context, key Key, offset, limit int) (LogPa
 	if err := a.pool.QueryRow(ctx, pgLogCount, key.Namespace, key.TraceID).Scan(&total, &exists); err != nil {
 		return LogPage{}, fmt.Errorf("read log lines of %s from the archive: %w", key, err)
 	}
-	if !exists {
-		return LogPage{}, fmt.Errorf("%w: %s", ErrNotFound, key)
-	}
-	page := LogPage{Offset: offset, Total: int(total), Lines: []string{}}
-	if int64(offset) >= total {
-		return page, nil
+	page, more, err := logPageOf(key, offset, total, exists)
+	if !more {
+		return page, err
 	}
 	rows, err := a.pool.Query(ctx, pgLogLines, key.Namespace, key.TraceID, offset, limit)
 	if err == nil {
@@ -298,17 +238,10 @@ func (a *pgArchive) Logs(ctx context.Context, key Key, offset, limit int) (LogPa
 
 // DeleteFinishedBefore implements Archive.
 func (a *pgArchive) DeleteFinishedBefore(ctx context.Context, cutoff time.Time) (int64, error) {
-	var total int64
-	for {
+	return deleteInBatches(cutoff, a.opts.DeleteBatch, func() (int64, error) {
 		tag, err := a.pool.Exec(ctx, pgDeleteOld, cutoff, a.opts.DeleteBatch)
-		if err != nil {
-			return total, fmt.Errorf("delete archived invocations finished before %s: %w", cutoff.Format(time.RFC3339), err)
-		}
-		total += tag.RowsAffected()
-		if tag.RowsAffected() < int64(a.opts.DeleteBatch) {
-			return total, nil
-		}
-	}
+		return tag.RowsAffected(), err
+	})
 }
 
 // Ping implements Archive.

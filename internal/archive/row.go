@@ -2,6 +2,7 @@ package archive
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -93,4 +94,54 @@ func rawJSON(b []byte) json.RawMessage {
 		return nil
 	}
 	return json.RawMessage(append([]byte(nil), b...))
+}
+
+// scanner is one row of either backend (pgx.Row, *sql.Row, *sql.Rows).
+type scanner interface{ Scan(dest ...any) error }
+
+// resultRows is a result set of either backend (pgx.Rows, *sql.Rows).
+type resultRows interface {
+	scanner
+	Next() bool
+	Err() error
+}
+
+// scan reads one row of recordColumns into a Record: the columns before
+// created_at into s, the time columns into the backend's own destinations
+// (its scan converts them afterwards).
+func (s *scanTarget) scan(row scanner, created, started, finished, archived any) (Record, error) {
+	dests := append(s.dests(), created, started, finished, &s.timeline, &s.attempts, archived)
+	if err := row.Scan(dests...); err != nil {
+		return Record{}, err
+	}
+	return s.record()
+}
+
+// scanRecords reads every row of rows with scan.
+func scanRecords[R resultRows](rows R, scan func(scanner) (Record, error)) ([]Record, error) {
+	var recs []Record
+	for rows.Next() {
+		rec, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		recs = append(recs, rec)
+	}
+	return recs, rows.Err()
+}
+
+// getRecord is Get: it checks key, reads its row with read and says
+// ErrNotFound for a missing row (noRows, the backend's own error).
+func getRecord(key Key, noRows error, read func() (Record, error)) (Record, error) {
+	if err := validateKey(key); err != nil {
+		return Record{}, err
+	}
+	rec, err := read()
+	if errors.Is(err, noRows) {
+		return Record{}, fmt.Errorf("%w: %s", ErrNotFound, key)
+	}
+	if err != nil {
+		return Record{}, fmt.Errorf("read %s from the archive: %w", key, err)
+	}
+	return rec, nil
 }

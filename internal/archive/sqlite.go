@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -161,29 +160,17 @@ func (a *sqliteArchive) writeBatch(ctx context.Context, recs []Record) error {
 
 // Get implements Archive.
 func (a *sqliteArchive) Get(ctx context.Context, key Key) (Record, error) {
-	if err := validateKey(key); err != nil {
-		return Record{}, err
-	}
-	rec, err := sqliteScan(a.reader.QueryRowContext(ctx, sqliteGet, key.Namespace, key.TraceID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return Record{}, fmt.Errorf("%w: %s", ErrNotFound, key)
-	}
-	if err != nil {
-		return Record{}, fmt.Errorf("read %s from the archive: %w", key, err)
-	}
-	return rec, nil
+	return getRecord(key, sql.ErrNoRows, func() (Record, error) {
+		return sqliteScan(a.reader.QueryRowContext(ctx, sqliteGet, key.Namespace, key.TraceID))
+	})
 }
 
 // sqliteScan reads one row of recordColumns.
-func sqliteScan(row interface{ Scan(...any) error }) (Record, error) {
+func sqliteScan(row scanner) (Record, error) {
 	var s scanTarget
 	var created, finished, archived int64
 	var started sql.NullInt64
-	dests := append(s.dests(), &created, &started, &finished, &s.timeline, &s.attempts, &archived)
-	if err := row.Scan(dests...); err != nil {
-		return Record{}, err
-	}
-	rec, err := s.record()
+	rec, err := s.scan(row, &created, &started, &finished, &archived)
 	if err != nil {
 		return Record{}, err
 	}
@@ -199,52 +186,14 @@ func fromMicro(us int64) time.Time { return time.UnixMicro(us).UTC() }
 
 // List implements Archive.
 func (a *sqliteArchive) List(ctx context.Context, opts ListOptions) (ListPage, error) {
-	q, err := opts.resolve()
-	if err != nil {
-		return ListPage{}, err
-	}
-	where := []string{"namespace = ?"}
-	args := []any{q.Namespace}
-	if q.Plugin != "" {
-		where, args = append(where, "plugin = ?"), append(args, q.Plugin)
-	}
-	if len(q.states) > 0 {
-		where = append(where, "state IN (?"+strings.Repeat(", ?", len(q.states)-1)+")")
-		for _, s := range q.states {
-			args = append(args, s)
-		}
-	}
-	if q.Version != "" {
-		where, args = append(where, "resolved_version = ?"), append(args, q.Version)
-	}
-	if !q.CreatedAfter.IsZero() {
-		where, args = append(where, "created_at >= ?"), append(args, q.CreatedAfter.UnixMicro())
-	}
-	if !q.CreatedBefore.IsZero() {
-		where, args = append(where, "created_at < ?"), append(args, q.CreatedBefore.UnixMicro())
-	}
-	if q.after != nil {
-		where, args = append(where, "(created_at, trace_id) < (?, ?)"), append(args, q.after.CreatedAt, q.after.TraceID)
-	}
-	args = append(args, q.limit+1)
-	rows, err := a.reader.QueryContext(ctx, "SELECT "+recordColumns+" FROM "+invocationsTable+
-		" WHERE "+strings.Join(where, " AND ")+" ORDER BY created_at DESC, trace_id DESC LIMIT ?", args...)
-	if err != nil {
-		return ListPage{}, fmt.Errorf("list the archive: %w", err)
-	}
-	defer rows.Close()
-	var recs []Record
-	for rows.Next() {
-		rec, err := sqliteScan(rows)
+	return listRecords(opts, sqlDialect{micros: true}, func(query string, args []any) ([]Record, error) {
+		rows, err := a.reader.QueryContext(ctx, query, args...)
 		if err != nil {
-			return ListPage{}, fmt.Errorf("list the archive: %w", err)
+			return nil, err
 		}
-		recs = append(recs, rec)
-	}
-	if err := rows.Err(); err != nil {
-		return ListPage{}, fmt.Errorf("list the archive: %w", err)
-	}
-	return q.page(recs), nil
+		defer rows.Close()
+		return scanRecords(rows, sqliteScan)
+	})
 }
 
 // AppendLogs implements Archive.
@@ -314,12 +263,9 @@ func (a *sqliteArchive) logs(ctx context.Context, key Key, offset, limit int) (L
 	if err := tx.QueryRowContext(ctx, sqliteLogCount, key.Namespace, key.TraceID).Scan(&total, &exists); err != nil {
 		return LogPage{}, err
 	}
-	if !exists {
-		return LogPage{}, fmt.Errorf("%w: %s", ErrNotFound, key)
-	}
-	page := LogPage{Offset: offset, Total: int(total), Lines: []string{}}
-	if int64(offset) >= total {
-		return page, nil
+	page, more, err := logPageOf(key, offset, total, exists)
+	if !more {
+		return page, err
 	}
 	rows, err := tx.QueryContext(ctx, sqliteLogLines, key.Namespace, key.TraceID, offset, limit)
 	if err != nil {
@@ -340,21 +286,13 @@ func (a *sqliteArchive) logs(ctx context.Context, key Key, offset, limit int) (L
 // transaction on the writer's one connection, so a Put waits for at most
 // one batch.
 func (a *sqliteArchive) DeleteFinishedBefore(ctx context.Context, cutoff time.Time) (int64, error) {
-	var total int64
-	for {
+	return deleteInBatches(cutoff, a.opts.DeleteBatch, func() (int64, error) {
 		res, err := a.writer.ExecContext(ctx, sqliteDeleteOld, cutoff.UnixMicro(), a.opts.DeleteBatch)
-		var n int64
-		if err == nil {
-			n, err = res.RowsAffected()
-		}
 		if err != nil {
-			return total, fmt.Errorf("delete archived invocations finished before %s: %w", cutoff.Format(time.RFC3339), err)
+			return 0, err
 		}
-		total += n
-		if n < int64(a.opts.DeleteBatch) {
-			return total, nil
-		}
-	}
+		return res.RowsAffected()
+	})
 }
 
 // Ping implements Archive.

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -72,3 +73,12 @@ func (t Tool[C]) Main() {
 		os.Exit(1)
 	}
 }
+
+// StringList is a flag that may be given many times, such as --shim-arg.
+type StringList []string
+
+// String joins the values with spaces.
+func (l *StringList) String() string { return strings.Join(*l, " ") }
+
+// Set adds one value.
+func (l *StringList) Set(v string) error { *l = append(*l, v); return nil }

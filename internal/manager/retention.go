@@ -22,7 +22,7 @@ const (
 	// DefaultArchiveDSN is a SQLite file in the working directory, for a
 	// manager run by hand; a cluster names its archive explicitly (config/
 	// passes a PostgreSQL DSN from a Secret).
-	DefaultArchiveDSN = "sqlite:bkplugin-history.db"
+	DefaultArchiveDSN = archive.DefaultDSN
 )
 
 // retention deletes history older than its retention from the archive, in

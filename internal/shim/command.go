@@ -39,6 +39,9 @@ type CommandOptions struct {
 	PreviousKeyFile string
 	// AuthTokenFile holds bearer tokens, one a line; "" serves unauthenticated.
 	AuthTokenFile string
+	// ArchiveDSN names the archive of finished invocations (--archive), as
+	// Options.ArchiveDSN.
+	ArchiveDSN string
 	// PprofAddr serves net/http/pprof when set.
 	PprofAddr string
 	// LoadConfig returns how to reach the API server; it is called after
@@ -75,6 +78,10 @@ func RunCommand(ctx context.Context, o CommandOptions) error {
 		log.Info("no --auth-token-file: callers are not authenticated")
 	}
 
+	if o.ArchiveDSN == "" {
+		log.Info("no --archive: finished invocations can be read only while they are in the cluster")
+	}
+
 	if o.PprofAddr != "" {
 		if err := servePprof(o.PprofAddr); err != nil {
 			return err
@@ -102,6 +109,7 @@ func RunCommand(ctx context.Context, o CommandOptions) error {
 		ShutdownTimeout:      o.ShutdownTimeout,
 		Version:              o.Version,
 		DebugAPI:             o.DebugAPI,
+		ArchiveDSN:           o.ArchiveDSN,
 	})
 	if err != nil {
 		return err

@@ -13,6 +13,5 @@
 //
 // +kubebuilder:rbac:groups=bkplugin.io,resources=plugininvocations,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups=bkplugin.io,resources=pluginversions,verbs=list;watch
-// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=list
 // +kubebuilder:rbac:groups=core,resources=secrets,verbs=get;create
 package shim

@@ -1,7 +1,6 @@
 package shim
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -9,7 +8,6 @@ import (
 	"github.com/gorilla/mux"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
-	"github.com/bkplugin/bk-plugin-operator/internal/wirestate"
 	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
 )
 
@@ -25,7 +23,8 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	call := invokeCall{Code: vars[stdapi.VarCode], Version: vars[stdapi.VarVersion], TraceID: traceID}
+	call := invokeCall{Code: vars[stdapi.VarCode], Version: vars[stdapi.VarVersion], TraceID: traceID,
+		CallerTraceID: r.Header.Get(stdapi.HeaderTraceID) != ""}
 	if call.Caller, err = callerOf(r); err != nil {
 		s.fail(w, r, err)
 		return
@@ -53,6 +52,12 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if out.Archived != nil {
+		// Its Secret went with the PluginInvocation: sensitive outputs
+		// stay masked.
+		writeJSON(w, http.StatusOK, stdapi.OK(invokeFromRecord(out.Archived), traceID))
+		return
+	}
 	if !out.Invocation.Status.State.Terminal() {
 		if err := s.invocations.markAnsweredPending(r.Context(), out.Invocation); err != nil {
 			s.fail(w, r, err)
@@ -75,7 +80,7 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) {
 func (s *Server) schedule(w http.ResponseWriter, r *http.Request) {
 	vars := mux.Vars(r)
 	traceID := vars[stdapi.VarTraceID]
-	inv, err := s.invocations.getFresh(r.Context(), vars[stdapi.VarCode], traceID)
+	f, err := s.invocations.find(r.Context(), vars[stdapi.VarCode], traceID)
 	if err != nil {
 		if isNotFound(err) {
 			// The Python framework answers an unknown trace id 200 with
@@ -86,8 +91,15 @@ func (s *Server) schedule(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	data := scheduleData(inv)
-	data.Outputs = s.invocations.revealOutputs(r.Context(), inv, data.Outputs)
+	var data stdapi.ScheduleData
+	if f.Live != nil {
+		data = scheduleData(f.Live)
+		data.Outputs = s.invocations.revealOutputs(r.Context(), f.Live, data.Outputs)
+	} else {
+		// The Secret went with the PluginInvocation: sensitive outputs
+		// stay masked once archived.
+		data = scheduleFromRecord(f.Archived)
+	}
 	env := stdapi.OK(data, traceID)
 	env.Message = "" // the Python framework's schedule answers no message
 	writeJSON(w, http.StatusOK, env)
@@ -117,17 +129,22 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 func (s *Server) logsHandler(w http.ResponseWriter, r *http.Request) {
 	vars := mux.Vars(r)
 	traceID := vars[stdapi.VarTraceID]
-	inv, err := s.invocations.get(r.Context(), vars[stdapi.VarCode], traceID)
+	page, err := logPageOf(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	log, err := s.logs.log(r.Context(), inv)
+	f, err := s.invocations.find(r.Context(), vars[stdapi.VarCode], traceID)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	env := stdapi.OK(stdapi.LogsData{Log: log}, traceID)
+	data, err := s.logs.log(r.Context(), f, page)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	env := stdapi.OK(data, traceID)
 	env.Message = ""
 	writeJSON(w, http.StatusOK, env)
 }
@@ -148,40 +165,4 @@ func (s *Server) pluginAPIDispatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, stdapi.OK(data, infoOf(r).traceID))
-}
-
-func outputsOf(inv *bkv1.PluginInvocation) json.RawMessage {
-	if inv.Status.Outputs == nil || len(inv.Status.Outputs.Raw) == 0 || string(inv.Status.Outputs.Raw) == "null" {
-		return json.RawMessage("{}")
-	}
-	return inv.Status.Outputs.Raw
-}
-
-// invokeData is the invoke answer of inv: the Python framework's, which
-// never answers EMPTY (wirestate.Answer) and answers null outputs on FAIL.
-func invokeData(inv *bkv1.PluginInvocation) stdapi.InvokeData {
-	d := stdapi.InvokeData{Outputs: outputsOf(inv), State: wirestate.Answer(inv.Status.State), Err: inv.Status.Error}
-	if inv.Status.State == bkv1.StateFail {
-		d.Outputs = json.RawMessage("null")
-	}
-	return d
-}
-
-func scheduleData(inv *bkv1.PluginInvocation) stdapi.ScheduleData {
-	version := inv.Status.ResolvedVersion
-	if version == "" {
-		version = inv.Spec.Version
-	}
-	d := stdapi.ScheduleData{
-		TraceID:       inv.Name,
-		PluginVersion: version,
-		State:         wirestate.Answer(inv.Status.State),
-		Outputs:       outputsOf(inv),
-		Err:           inv.Status.Error,
-		CreatedAt:     stdapi.NewTimestamp(inv.CreationTimestamp.Time),
-	}
-	if inv.Status.CompletionTime != nil && inv.Status.State.Terminal() {
-		d.FinishAt = stdapi.NewTimestamp(inv.Status.CompletionTime.Time)
-	}
-	return d
 }

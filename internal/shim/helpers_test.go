@@ -14,7 +14,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
-	"github.com/bkplugin/bk-plugin-operator/internal/testenv"
 	bkclient "github.com/bkplugin/bk-plugin-operator/sdk/client"
 	"github.com/bkplugin/bk-plugin-operator/sdk/plugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
@@ -49,23 +48,6 @@ func slowPlugin() *plugin.Plugin {
 		},
 	})
 	return p
-}
-
-// registerVersions applies the PluginVersions the plugin's manifest command
-// prints, pointing at url, as a user would with kubectl apply.
-func registerVersions(p *plugin.Plugin, url string) []bkv1.PluginVersion {
-	GinkgoHelper()
-	plvs, err := testenv.RegisterVersions(suiteCtx, k8sClient, namespace, p, url)
-	Expect(err).NotTo(HaveOccurred())
-	return plvs
-}
-
-func waitReady(plvs []bkv1.PluginVersion) {
-	GinkgoHelper()
-	for i := range plvs {
-		key := client.ObjectKeyFromObject(&plvs[i])
-		Eventually(func() error { return testenv.Ready(suiteCtx, k8sClient, key) }).Should(Succeed())
-	}
 }
 
 // newClient returns a platform's client of the shim.

@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/archive"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
 	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
@@ -40,10 +41,12 @@ type invocations struct {
 	versions  *versionService
 	compiled  *versions.Cache
 	waiters   *waiters
-	metrics   *metrics
-	timeout   time.Duration
-	keys      [][]byte
-	now       func() time.Time
+	// past reads finished invocations that have left the cluster.
+	past    *readThrough
+	metrics *metrics
+	timeout time.Duration
+	keys    [][]byte
+	now     func() time.Time
 }
 
 // invokeCall is one invoke of the standard API.
@@ -54,11 +57,17 @@ type invokeCall struct {
 	Request stdapi.InvokeRequest
 	Caller  bkv1.Caller
 	Async   bool
+	// CallerTraceID is set when the caller named the trace id
+	// (X-Bkplugin-Trace-Id), so that it may name a finished invocation.
+	CallerTraceID bool
 }
 
 // invokeOutcome is the invocation an invoke answers with.
 type invokeOutcome struct {
 	Invocation *bkv1.PluginInvocation
+	// Archived is set instead of Invocation when the trace id names an
+	// archived invocation of the same call: its result is the answer.
+	Archived *archive.Record
 	// TimedOut is set when the first execute had not finished in time.
 	TimedOut bool
 }
@@ -86,6 +95,11 @@ func (s *invocations) invoke(ctx context.Context, call invokeCall) (invokeOutcom
 	inputs, secretInputs, err := splitSensitiveInputs(call.Request.Inputs, sensitiveInputs)
 	if err != nil {
 		return invokeOutcome{}, err
+	}
+	// A retry of a call that finished and left the cluster answers its
+	// archived result and never runs again (readthrough.go).
+	if rec, err := s.invokeArchived(ctx, call, inputs, sensitiveInputs); err != nil || rec != nil {
+		return invokeOutcome{Archived: rec}, err
 	}
 	if secretInputs != nil {
 		if err := s.createSensitiveSecret(ctx, call.TraceID, call.Code, secretInputs); err != nil {

@@ -5,16 +5,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
-	"slices"
-	"strings"
-	"time"
+	"strconv"
 
-	eventsv1 "k8s.io/api/events/v1"
-	"k8s.io/apimachinery/pkg/fields"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/archive"
+	"github.com/bkplugin/bk-plugin-operator/internal/history"
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
 	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
 )
@@ -22,69 +22,114 @@ import (
 // maxPodLogBytes bounds what is read of a plugin pod's log answer.
 const maxPodLogBytes = 4 << 20
 
-// logs assembles an invocation's log: the events the manager recorded on it
-// and the lines the plugin pod logged for its trace id.
+// logs assembles an invocation's log: its timeline and the lines its plugin
+// logged, from the cluster or the archive.
 type logs struct {
-	// events lists events live: they are read rarely and are too many to
+	// reader lists events live: they are read rarely and are too many to
 	// cache.
-	events    client.Reader
+	reader client.Reader
+	// past holds the logs of archived invocations.
+	past      *readThrough
 	namespace string
 	versions  *versionService
 	pods      pods
 	http      *http.Client
 }
 
-// log returns inv's log, one line per entry: events first (the life cycle,
-// in time order), then the plugin's own lines.
-func (l *logs) log(ctx context.Context, inv *bkv1.PluginInvocation) (string, error) {
-	var b strings.Builder
-	evLines, err := l.eventLines(ctx, inv)
-	if err != nil {
-		return "", err
+// log returns a page of an invocation's log (logLines): the timeline
+// first, then the plugin's own lines. A live invocation's timeline is the
+// events the manager recorded on it and its lines are asked of its plugin
+// pod; an archived one's are what the manager archived.
+func (l *logs) log(ctx context.Context, f found, page logPage) (stdapi.LogsData, error) {
+	if f.Archived != nil {
+		return l.archivedLog(ctx, f.Archived, page)
 	}
-	for _, line := range evLines {
-		b.WriteString(line + "\n")
+	// The cache holds no log lines (slimForCache): read them live.
+	inv := &bkv1.PluginInvocation{}
+	if err := l.reader.Get(ctx, client.ObjectKeyFromObject(f.Live), inv); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return stdapi.LogsData{}, kubeErr(err, "read invocation %s", f.Live.Name)
+		}
+		inv = f.Live // deleted a moment ago: answer what the cache had
 	}
-	podLines, err := l.podLines(ctx, inv)
-	if err != nil {
-		// The life cycle is still worth answering when the pod is away.
-		b.WriteString("plugin pod lines unavailable: " + err.Error() + "\n")
+	// The same timeline and lines the manager archives (internal/history),
+	// so that the answer does not change when the invocation leaves the
+	// cluster.
+	lines := history.Lines(&inv.Status)
+	if len(lines) == 0 {
+		// A manager from before status.logs keeps no lines: ask the pod.
+		podLines, err := l.podLines(ctx, inv)
+		if err != nil {
+			podLines = []string{"plugin pod lines unavailable: " + err.Error()}
+		}
+		lines = podLines
 	}
-	for _, line := range podLines {
-		b.WriteString(line + "\n")
-	}
-	return b.String(), nil
+	all := logLines(history.Timeline(inv), lines)
+	return logsData(page, pageOf(page, all), len(all)), nil
 }
 
-func (l *logs) eventLines(ctx context.Context, inv *bkv1.PluginInvocation) ([]string, error) {
-	var list eventsv1.EventList
-	err := l.events.List(ctx, &list, client.InNamespace(l.namespace),
-		client.MatchingFieldsSelector{Selector: fields.OneTermEqualSelector("regarding.name", inv.Name)})
-	if err != nil {
-		return nil, kubeErr(err, "list events of invocation %s", inv.Name)
+// archivedLog reads a page of an archived invocation's log: its timeline,
+// then its plugin lines, read from the archive in pages.
+func (l *logs) archivedLog(ctx context.Context, rec *archive.Record, page logPage) (stdapi.LogsData, error) {
+	a := l.past.get()
+	if a == nil {
+		return stdapi.LogsData{}, errorf(http.StatusServiceUnavailable, "the shim has no history archive")
 	}
-	items := slices.DeleteFunc(list.Items, func(e eventsv1.Event) bool {
-		return e.Regarding.Kind != "" && e.Regarding.Kind != "PluginInvocation"
-	})
-	slices.SortStableFunc(items, func(a, b eventsv1.Event) int { return eventTime(a).Compare(eventTime(b)) })
-	lines := make([]string, 0, len(items))
-	for _, e := range items {
-		lines = append(lines, fmt.Sprintf("%s [%s] %s: %s", stdapi.NewTimestamp(eventTime(e)), e.Type, e.Reason, e.Note))
+	timeline := logLines(rec.Timeline, nil)
+	lines := pageOf(logPage{Offset: page.Offset, Limit: page.Limit}, timeline)
+	// The plugin's lines follow the timeline's: line n of the log is line
+	// n-len(timeline) of the archive's.
+	from := max(0, page.Offset-len(timeline))
+	all := page.Limit == 0
+	remaining := page.Limit - len(lines) // when !all; 0 still reads the total
+	total := len(timeline)
+	for {
+		n := archive.MaxLogLimit
+		if !all {
+			n = min(max(remaining, 1), archive.MaxLogLimit)
+		}
+		p, err := a.Logs(ctx, rec.Key, from, n)
+		if l.past.counted("logs", err) != nil {
+			return stdapi.LogsData{}, archiveErr(err, "read the log of invocation "+rec.TraceID)
+		}
+		total = len(timeline) + p.Total
+		take := p.Lines
+		if !all {
+			take = take[:min(len(take), remaining)]
+			remaining -= len(take)
+		}
+		for _, line := range take {
+			lines = append(lines, oneLine(line))
+		}
+		from += len(p.Lines)
+		if len(p.Lines) == 0 || from >= p.Total || (!all && remaining <= 0) {
+			break
+		}
 	}
-	return lines, nil
+	return logsData(page, lines, total), nil
 }
 
-// eventTime is when an event happened; older recorders leave eventTime
-// empty and set the deprecated timestamps instead.
-func eventTime(e eventsv1.Event) time.Time {
-	switch {
-	case !e.EventTime.IsZero():
-		return e.EventTime.Time
-	case !e.DeprecatedLastTimestamp.IsZero():
-		return e.DeprecatedLastTimestamp.Time
-	default:
-		return e.CreationTimestamp.Time
+// logPageOf reads the logs route's ?offset=&limit= (our extension; the
+// Python framework answers the whole log).
+func logPageOf(r *http.Request) (logPage, error) {
+	q := r.URL.Query()
+	var p logPage
+	for _, f := range []struct {
+		name string
+		into *int
+		max  int
+	}{{stdapi.QueryLogOffset, &p.Offset, math.MaxInt32}, {stdapi.QueryLogLimit, &p.Limit, archive.MaxLogLimit}} {
+		v := q.Get(f.name)
+		if v == "" {
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > f.max {
+			return logPage{}, errorf(http.StatusBadRequest, "query parameter %s=%q must be a whole number from 0 to %d", f.name, v, f.max)
+		}
+		*f.into, p.Paged = n, true
 	}
+	return p, nil
 }
 
 // podLines asks the plugin pod of the invocation's version for the lines it

@@ -8,6 +8,8 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/client-go/rest"
+
+	"github.com/bkplugin/bk-plugin-operator/internal/archive"
 )
 
 // Defaults of Options.
@@ -87,6 +89,16 @@ type Options struct {
 	// storage. Off by default: storage is the plugin's own, not an answer
 	// platforms should be able to read.
 	DebugAPI bool
+
+	// ArchiveDSN names the archive of finished invocations (--archive:
+	// sqlite:///path/file.db or postgres://...). The shim opens it in the
+	// background, retrying while it is unreachable, and reads finished
+	// invocations that have left the cluster from it. "" answers from the
+	// cluster only.
+	ArchiveDSN string
+	// Archive, when set, is an archive already open (tests); ArchiveDSN is
+	// then ignored and the caller closes it.
+	Archive archive.Archive
 
 	// Version is answered in meta as runtime_version: the shim's build.
 	Version string

@@ -42,6 +42,7 @@ type Server struct {
 	logs        *logs
 	dispatcher  *dispatcher
 	apiProxy    *pluginAPIProxy
+	past        *readThrough
 	handler     http.Handler
 	// stopping is set once Run has been asked to stop: /readyz then fails
 	// so that load balancers move away while in-flight requests finish.
@@ -111,11 +112,14 @@ func New(opts Options) (*Server, error) {
 	}
 	p := pods{clusterDomain: opts.ClusterDomain, resolveService: opts.ResolveService}
 	s.versions = &versionService{reader: c, namespace: opts.Namespace, runtimeVersion: opts.Version}
+	if s.past, err = newReadThrough(opts); err != nil {
+		return nil, fmt.Errorf("shim: %w", err)
+	}
 	s.invocations = &invocations{
 		kube: kube, cache: c, namespace: opts.Namespace, versions: s.versions, compiled: versions.NewCache(), waiters: w,
-		metrics: m, timeout: opts.InvokeTimeout, keys: keys, now: opts.Now,
+		past: s.past, metrics: m, timeout: opts.InvokeTimeout, keys: keys, now: opts.Now,
 	}
-	s.logs = &logs{events: kube, namespace: opts.Namespace, versions: s.versions, pods: p, http: opts.HTTPClient}
+	s.logs = &logs{reader: kube, past: s.past, namespace: opts.Namespace, versions: s.versions, pods: p, http: opts.HTTPClient}
 	s.dispatcher = &dispatcher{versions: s.versions, pods: p, http: opts.HTTPClient}
 	s.apiProxy = &pluginAPIProxy{versions: s.versions, pods: p, http: opts.HTTPClient}
 	s.handler = s.routes()
@@ -216,19 +220,25 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 	}
 	stopCache()
+	if err := s.past.close(); err != nil {
+		log.Error(err, "closing the archive")
+	}
 	return runErr
 }
 
 // slimForCache drops what the shim never answers from cached objects:
-// managed fields, and an invocation's storage, which may be most of its
-// size. The cache holds every invocation of the namespace, so this is most
-// of the shim's memory.
+// managed fields, an invocation's storage, which may be most of its size,
+// and its log lines (read live by the rare logs request). The cache holds
+// every invocation in the cluster (live work, and the finished ones until
+// the manager archives and deletes them), so this is most of the shim's
+// memory.
 func slimForCache(obj any) (any, error) {
 	if o, ok := obj.(metav1.Object); ok {
 		o.SetManagedFields(nil)
 	}
 	if inv, ok := obj.(*bkv1.PluginInvocation); ok {
 		inv.Status.Storage = nil
+		inv.Status.Logs = nil
 	}
 	return obj, nil
 }
@@ -280,6 +290,7 @@ func (s *Server) routes() http.Handler {
 	handle(stdapi.CancelRoute, post, s.cancelHandler)
 	// A plugin's own APIs, any method, served as the pod answers them.
 	r.HandleFunc(stdapi.PluginAPIsRoute, s.pluginAPI)
+	handle(stdapi.InvocationsRoute, get, s.listInvocations)
 	// The debug panel, a page for plugin authors that calls the routes above.
 	panel := ui.Handler()
 	r.Handle(ui.IndexPath, panel).Methods(get, http.MethodHead)

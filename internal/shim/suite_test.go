@@ -4,7 +4,6 @@ package shim_test
 
 import (
 	"context"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -18,23 +17,17 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
-	ctrl "sigs.k8s.io/controller-runtime"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/archive"
 	"github.com/bkplugin/bk-plugin-operator/internal/controller/invocation"
-	"github.com/bkplugin/bk-plugin-operator/internal/controller/version"
 	"github.com/bkplugin/bk-plugin-operator/internal/shim"
 	"github.com/bkplugin/bk-plugin-operator/internal/syncbuf"
 	"github.com/bkplugin/bk-plugin-operator/internal/testenv"
-	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/callbacker/callbackerplugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/deployer/deployerplugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/formapi/formapiplugin"
@@ -49,21 +42,22 @@ import (
 // HTTP, and calls the shim through sdk/client as a platform would.
 
 const (
-	eventuallyTimeout = 30 * time.Second
-	pollEvery         = 50 * time.Millisecond
 	// invokeTimeout is short so that the timeout spec ends quickly; every
 	// example plugin's first execute takes milliseconds.
 	invokeTimeout = 3 * time.Second
 	maxBodyBytes  = 64 << 10
-	namespace     = "shim-e2e"
+	// keepFinished is the manager's --keep-finished in the suite.
+	keepFinished = 15 * time.Second
+	namespace    = "shim-e2e"
 )
 
 var (
-	testEnv   *envtest.Environment
+	suite     *testenv.Suite
 	cfg       *rest.Config
 	k8sClient client.Client
 	suiteCtx  context.Context
-	stopSuite context.CancelFunc
+	// stopManager stops the manager that runs both reconcilers.
+	stopManager func()
 
 	// callbackKey is the manager's master key; previousKey is the one
 	// before a rotation, which the shim still accepts.
@@ -80,6 +74,10 @@ var (
 
 	pods []*httptest.Server
 
+	// historyArchive is the archive the shim reads finished invocations
+	// from: a real SQLite file.
+	historyArchive archive.Archive
+
 	// allLogs holds every line the shim, the manager and the plugin pods
 	// logged, so that specs can check no sensitive value reached a log.
 	allLogs = &syncbuf.Buffer{}
@@ -91,24 +89,8 @@ func TestShim(t *testing.T) {
 }
 
 var _ = BeforeSuite(func() {
-	logf.SetLogger(zap.New(zap.WriteTo(io.MultiWriter(GinkgoWriter, allLogs)), zap.UseDevMode(true)))
-	SetDefaultEventuallyTimeout(eventuallyTimeout)
-	SetDefaultEventuallyPollingInterval(pollEvery)
-	suiteCtx, stopSuite = context.WithCancel(context.Background())
-
-	testEnv = &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-	}
-	var err error
-	cfg, err = testEnv.Start()
-	Expect(err).NotTo(HaveOccurred(), "start envtest; run 'make test' so that KUBEBUILDER_ASSETS is provisioned")
-
-	scheme := runtime.NewScheme()
-	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
-	Expect(bkv1.AddToScheme(scheme)).To(Succeed())
-	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
-	Expect(err).NotTo(HaveOccurred())
+	suite = testenv.Start(testenv.Options{Root: filepath.Join("..", ".."), Log: allLogs})
+	cfg, k8sClient, suiteCtx = suite.Config, suite.Client, suite.Ctx
 	Expect(k8sClient.Create(suiteCtx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}})).To(Succeed())
 
 	// The shim first: the manager builds callback URLs under its address.
@@ -116,12 +98,12 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 	shimURL = "http://" + ln.Addr().String()
 	registry = prometheus.NewRegistry()
+	historyArchive, err = archive.Open(suiteCtx, "sqlite://"+filepath.Join(GinkgoT().TempDir(), "history.db"), archive.Options{})
+	Expect(err).NotTo(HaveOccurred())
 	// The shim runs with exactly the RBAC controller-gen generates for it,
 	// so a missing marker fails here and not in a cluster.
-	shimCfg, err := testenv.UserWithRole(suiteCtx, testEnv, k8sClient, filepath.Join("..", "..", "config", "rbac", "shim", "role.yaml"), "bk-plugin-shim")
-	Expect(err).NotTo(HaveOccurred())
 	srv, err := shim.New(shim.Options{
-		Config:               shimCfg,
+		Config:               suite.UserWithRole(filepath.Join("config", "rbac", "shim", "role.yaml"), "bk-plugin-shim"),
 		Namespace:            namespace,
 		CallbackKey:          callbackKey,
 		PreviousCallbackKeys: [][]byte{previousKey},
@@ -131,6 +113,7 @@ var _ = BeforeSuite(func() {
 		Logger:               logf.Log.WithName("shim"),
 		Listener:             ln,
 		ShutdownTimeout:      5 * time.Second,
+		Archive:              historyArchive,
 	})
 	Expect(err).NotTo(HaveOccurred())
 	shimCtx, cancel := context.WithCancel(suiteCtx)
@@ -138,7 +121,11 @@ var _ = BeforeSuite(func() {
 	go func() { shimDone <- srv.Run(shimCtx) }()
 	Eventually(func() int { return httpStatus(shimURL + shim.ReadyzPath) }).Should(Equal(http.StatusOK))
 
-	startManager()
+	// Both reconcilers run for the rest of the suite.
+	stopManager = suite.StartManager(testenv.ManagerOptions{
+		Version:    testenv.VersionOptions(),
+		Invocation: ptr.To(invocationOptions()),
+	})
 
 	gate = newExecuteGate()
 	hello := serve(server.Handler(helloplugin.Plugin()))
@@ -152,17 +139,17 @@ var _ = BeforeSuite(func() {
 	notifier := serve(server.Handler(notifierplugin.Plugin()))
 	stopper := serve(server.Handler(stopperPlugin()))
 	var all []bkv1.PluginVersion
-	all = append(all, registerVersions(helloplugin.Plugin(), hello.URL)...)
-	all = append(all, registerVersions(pollerplugin.Plugin(), poller.URL)...)
-	all = append(all, registerVersions(callbackerplugin.Plugin(), callbacker.URL)...)
-	all = append(all, registerVersions(scopedPlugin(), scoped.URL)...)
-	all = append(all, registerVersions(slowPlugin(), slow.URL)...)
-	all = append(all, registerVersions(deployerplugin.Plugin(), deployer.URL)...)
-	all = append(all, registerVersions(keeperPlugin(), keeper.URL)...)
-	all = append(all, registerVersions(formapiplugin.Plugin(), formapi.URL)...)
-	all = append(all, registerVersions(notifierplugin.Plugin(), notifier.URL)...)
-	all = append(all, registerVersions(stopperPlugin(), stopper.URL)...)
-	waitReady(all)
+	all = append(all, suite.RegisterVersions(namespace, helloplugin.Plugin(), hello.URL)...)
+	all = append(all, suite.RegisterVersions(namespace, pollerplugin.Plugin(), poller.URL)...)
+	all = append(all, suite.RegisterVersions(namespace, callbackerplugin.Plugin(), callbacker.URL)...)
+	all = append(all, suite.RegisterVersions(namespace, scopedPlugin(), scoped.URL)...)
+	all = append(all, suite.RegisterVersions(namespace, slowPlugin(), slow.URL)...)
+	all = append(all, suite.RegisterVersions(namespace, deployerplugin.Plugin(), deployer.URL)...)
+	all = append(all, suite.RegisterVersions(namespace, keeperPlugin(), keeper.URL)...)
+	all = append(all, suite.RegisterVersions(namespace, formapiplugin.Plugin(), formapi.URL)...)
+	all = append(all, suite.RegisterVersions(namespace, notifierplugin.Plugin(), notifier.URL)...)
+	all = append(all, suite.RegisterVersions(namespace, stopperPlugin(), stopper.URL)...)
+	suite.WaitReady(all)
 })
 
 var _ = AfterSuite(func() {
@@ -171,50 +158,19 @@ var _ = AfterSuite(func() {
 	}
 	if stopShim != nil {
 		stopShim()
-		Eventually(shimDone, eventuallyTimeout).Should(Receive(BeNil()))
+		Eventually(shimDone, testenv.EventuallyTimeout).Should(Receive(BeNil()))
 	}
-	stopSuite()
+	if stopManager != nil {
+		stopManager()
+	}
+	if historyArchive != nil {
+		Expect(historyArchive.Close()).To(Succeed())
+	}
 	for _, p := range pods {
 		p.Close()
 	}
-	if testEnv != nil {
-		Expect(testEnv.Stop()).To(Succeed())
-	}
+	suite.Stop()
 })
-
-// startManager runs both reconcilers in a manager for the rest of the suite.
-func startManager() {
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:  k8sClient.Scheme(),
-		Metrics: metricsserver.Options{BindAddress: "0"},
-		Logger:  logf.Log,
-	})
-	Expect(err).NotTo(HaveOccurred())
-	Expect(versions.SetupIndexes(suiteCtx, mgr.GetFieldIndexer())).To(Succeed())
-	Expect((&version.Reconciler{
-		Client:   mgr.GetClient(),
-		Recorder: mgr.GetEventRecorder("pluginversion-controller"),
-		Options:  version.Options{ProbeInterval: 2 * time.Second, MaxProbeBackoff: time.Second},
-	}).SetupWithManager(mgr)).To(Succeed())
-	Expect((&invocation.Reconciler{
-		Client:   mgr.GetClient(),
-		Recorder: mgr.GetEventRecorder("plugininvocation-controller"),
-		Options: invocation.Options{
-			CallbackBaseURL:         shimURL,
-			CallbackKey:             callbackKey,
-			RetryBudget:             3 * time.Second,
-			RetryInitialInterval:    100 * time.Millisecond,
-			RetryMaxInterval:        500 * time.Millisecond,
-			MaxConcurrentReconciles: 4,
-			Archive:                 managerArchive(),
-		},
-	}).SetupWithManager(mgr)).To(Succeed())
-	go func() {
-		defer GinkgoRecover()
-		Expect(mgr.Start(suiteCtx)).To(Succeed())
-	}()
-	Eventually(func() bool { return mgr.GetCache().WaitForCacheSync(suiteCtx) }).Should(BeTrue())
-}
 
 func serve(h http.Handler) *httptest.Server {
 	s := httptest.NewServer(h)
@@ -229,6 +185,18 @@ func httpStatus(url string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// invocationOptions are the suite manager's: callbacks to the shim, the
+// history archive of managerArchive.
+func invocationOptions() invocation.Options {
+	opts := testenv.InvocationOptions(shimURL, callbackKey)
+	// The archive the shim reads through to; finished invocations leave
+	// the cluster soon enough for a spec to wait for it, late enough for
+	// the others to read them first.
+	opts.Archive = historyArchive
+	opts.KeepFinished = keepFinished
+	return opts
 }
 
 // executeGate holds requests to a plugin pod's execute path until opened.

@@ -4,7 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
-	"strings"
+
+	"github.com/bkplugin/bk-plugin-operator/sdk/schema"
 )
 
 // Bounds: a lower bound is stricter when added or raised, an upper bound
@@ -168,7 +169,7 @@ func resolve(root, s any) (m map[string]any, ref string, ok bool) {
 			if ref == "" {
 				ref = r
 			}
-			s = pointer(root, r)
+			s = schema.Pointer(root, r)
 			if s == nil {
 				return nil, r, false
 			}
@@ -179,50 +180,9 @@ func resolve(root, s any) (m map[string]any, ref string, ok bool) {
 	return nil, ref, false
 }
 
-// pointer resolves a local reference such as "#/definitions/Options"; it
-// returns nil for other references.
-func pointer(root any, ref string) any {
-	frag, ok := strings.CutPrefix(ref, "#")
-	if !ok {
-		return nil
-	}
-	cur := root
-	for tok := range strings.SplitSeq(strings.TrimPrefix(frag, "/"), "/") {
-		if tok == "" {
-			continue
-		}
-		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return nil
-		}
-		cur = m[tok]
-	}
-	return cur
-}
-
-// defaultOf returns a field's default, looking through "$ref"s as the SDK
-// does when it fills defaults in.
-func defaultOf(root, s any) (any, bool) {
-	for range maxDepth {
-		m, ok := s.(map[string]any)
-		if !ok {
-			return nil, false
-		}
-		if d, ok := m["default"]; ok {
-			return d, true
-		}
-		ref, ok := m["$ref"].(string)
-		if !ok {
-			return nil, false
-		}
-		s = pointer(root, ref)
-	}
-	return nil, false
-}
-
+// hasDefault says whether the field s has a default (schema.DefaultOf).
 func hasDefault(root, s any) bool {
-	_, ok := defaultOf(root, s)
+	_, ok := schema.DefaultOf(root, s)
 	return ok
 }
 
@@ -247,7 +207,7 @@ func expandWithin(root, v any, depth int, budget *int) any {
 	switch v := v.(type) {
 	case map[string]any:
 		if ref, ok := v["$ref"].(string); ok && depth < 8 {
-			if t := pointer(root, ref); t != nil {
+			if t := schema.Pointer(root, ref); t != nil {
 				return expandWithin(root, t, depth+1, budget)
 			}
 		}

@@ -5,6 +5,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/bkplugin/bk-plugin-operator/sdk/schema"
 )
 
 // maxDepth bounds the walk through nested schemas and "$ref"s, which may
@@ -280,8 +282,8 @@ func (w *walker) compareProperties(path string, o, n map[string]any, depth int) 
 			}
 			continue
 		}
-		od, oHas := defaultOf(w.oldRoot, oldS)
-		nd, nHas := defaultOf(w.newRoot, newS)
+		od, oHas := schema.DefaultOf(w.oldRoot, oldS)
+		nd, nHas := schema.DefaultOf(w.newRoot, newS)
 		oldReq := oreq[name] && !oHas
 		newReq := nreq[name] && !nHas
 		switch {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/sdk/taskjson"
 )
 
 // CompareTaskJSON compares two task.json descriptions: the form callers
@@ -68,7 +69,7 @@ func (t *taskWalker) inputs(old, new map[string]v1alpha1.TaskInput) {
 
 // input compares one input field present in both versions.
 func (t *taskWalker) input(p string, o, n v1alpha1.TaskInput) {
-	if ok, nk := valueKind(o), valueKind(n); ok != nk {
+	if ok, nk := taskjson.ValueKind(o), taskjson.ValueKind(n); ok != nk {
 		t.breaks(RuleTypeChanged, p+".type", "component %s (%s) changed to %s (%s)", o.Type, ok, n.Type, nk)
 		return
 	} else if o.Type != n.Type {
@@ -115,33 +116,6 @@ func defaultText(in v1alpha1.TaskInput) string {
 		return string(in.Default.Raw)
 	}
 	return canonical(v)
-}
-
-// valueKind is the kind of value a component holds, as
-// taskjson.InputsSchema types it.
-func valueKind(in v1alpha1.TaskInput) string {
-	switch in.Type {
-	case "atom-checkbox":
-		return "boolean"
-	case "atom-checkbox-list", "parameter", "dynamic-parameter", "dynamic-parameter-simple":
-		return "array"
-	case "selector", "select-input", "devops-select":
-		if multiple(in) {
-			return "array"
-		}
-	}
-	return "string"
-}
-
-func multiple(in v1alpha1.TaskInput) bool {
-	raw, ok := in.Extra["optionsConf"]
-	if !ok {
-		return false
-	}
-	var conf struct {
-		Multiple bool `json:"multiple"`
-	}
-	return json.Unmarshal(raw.Raw, &conf) == nil && conf.Multiple
 }
 
 // rule compares two rules: a character class or bound added, a bound made

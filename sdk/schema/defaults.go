@@ -30,7 +30,7 @@ func applyDefaults(root, sch, v any, depth int) any {
 		for name, ps := range props {
 			cur, present := v[name]
 			if !present {
-				if d, ok := defaultOf(root, ps); ok {
+				if d, ok := DefaultOf(root, ps); ok {
 					v[name] = deepCopy(d)
 				}
 				continue
@@ -49,9 +49,10 @@ func applyDefaults(root, sch, v any, depth int) any {
 	return v
 }
 
-// defaultOf returns the default of a property schema, looking through one
-// level of "$ref" as generated schemas reference nested types.
-func defaultOf(root, sch any) (any, bool) {
+// DefaultOf returns the default of the schema sch inside the document root,
+// looking through local "$ref"s as generated schemas reference nested
+// types; ok is false when it has none.
+func DefaultOf(root, sch any) (def any, ok bool) {
 	for range maxDefaultsDepth {
 		s, ok := sch.(map[string]any)
 		if !ok {
@@ -64,7 +65,7 @@ func defaultOf(root, sch any) (any, bool) {
 		if !ok {
 			return nil, false
 		}
-		sch = pointer(root, ref)
+		sch = Pointer(root, ref)
 	}
 	return nil, false
 }
@@ -80,14 +81,16 @@ func resolve(root, sch any) (map[string]any, bool) {
 		if !ok {
 			return s, true
 		}
-		sch = pointer(root, ref)
+		sch = Pointer(root, ref)
 	}
 	return nil, false
 }
 
-// pointer resolves a local reference such as "#/definitions/Options"; other
-// references resolve to nil, and no default is applied through them.
-func pointer(root any, ref string) any {
+// Pointer resolves a local reference such as "#/definitions/Options"
+// against the schema document root (decoded JSON); other references, and
+// a pointer that leads nowhere, resolve to nil, so no default is applied
+// through them.
+func Pointer(root any, ref string) any {
 	frag, ok := strings.CutPrefix(ref, "#")
 	if !ok {
 		return nil

@@ -3,6 +3,7 @@ package stdapi
 import (
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
 )
@@ -30,6 +31,11 @@ const (
 	QueryCursor = "cursor"
 	// QueryLimit bounds the page's length; the shim caps it.
 	QueryLimit = "limit"
+	// QueryCreatedAfter keeps invocations created at or after a time
+	// (RFC 3339).
+	QueryCreatedAfter = "created_after"
+	// QueryCreatedBefore keeps invocations created before a time (RFC 3339).
+	QueryCreatedBefore = "created_before"
 )
 
 // CancelPath returns the cancel path of one invocation.
@@ -48,6 +54,10 @@ type InvocationsQuery struct {
 	Cursor string
 	// Limit bounds the page; 0 lets the shim choose.
 	Limit int
+	// CreatedAfter keeps invocations created at or after it; zero keeps all.
+	CreatedAfter time.Time
+	// CreatedBefore keeps invocations created before it; zero keeps all.
+	CreatedBefore time.Time
 }
 
 // InvocationsPath returns the path and query of a page of plugin code's
@@ -66,6 +76,12 @@ func InvocationsPath(code string, q InvocationsQuery) string {
 	}
 	if q.Limit > 0 {
 		v.Set(QueryLimit, strconv.Itoa(q.Limit))
+	}
+	if !q.CreatedAfter.IsZero() {
+		v.Set(QueryCreatedAfter, q.CreatedAfter.UTC().Format(time.RFC3339Nano))
+	}
+	if !q.CreatedBefore.IsZero() {
+		v.Set(QueryCreatedBefore, q.CreatedBefore.UTC().Format(time.RFC3339Nano))
 	}
 	if len(v) == 0 {
 		return p

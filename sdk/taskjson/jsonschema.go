@@ -96,34 +96,27 @@ func inputProperty(in v1alpha1.TaskInput) map[string]any {
 	if in.Default != nil && json.Valid(in.Default.Raw) && string(in.Default.Raw) != "null" {
 		p["default"] = json.RawMessage(in.Default.Raw)
 	}
+	p["type"] = ValueKind(in)
 	str := map[string]any{"type": "string"}
 	switch in.Type {
-	case "atom-checkbox":
-		p["type"] = "boolean"
 	case "atom-checkbox-list":
-		p["type"] = "array"
 		p["items"] = withEnum(str, extraIDs(in, "list", "id"), false)
 	case "selector", "select-input", "devops-select":
-		multi := multiple(in)
+		multi := p["type"] == "array"
 		if in.Type == "selector" { // the others accept values not in the list
 			str = withEnum(str, extraIDs(in, "options", "id"), !multi && (!in.Required || in.Rely != nil))
 		}
 		if multi {
-			p["type"], p["items"] = "array", str
+			p["items"] = str
 			break
 		}
 		for k, v := range str {
 			p[k] = v
 		}
 	case "enum-input":
-		p["type"] = "string"
 		if e := withEnum(str, extraIDs(in, "list", "value"), !in.Required || in.Rely != nil); e["enum"] != nil {
 			p["enum"] = e["enum"]
 		}
-	case "parameter", "dynamic-parameter", "dynamic-parameter-simple":
-		p["type"] = "array"
-	default:
-		p["type"] = "string"
 	}
 	if p["type"] == "string" && in.Required && in.Rely == nil {
 		addRule(p, in.Rule)
@@ -226,6 +219,24 @@ func extraIDs(in v1alpha1.TaskInput, list, key string) []string {
 	return ids
 }
 
+// ValueKind is the JSON type of the value a component holds, as
+// InputsSchema types it: "boolean" for a checkbox, "array" for a checkbox
+// list, a parameter table or a multiple-choice selector, else "string".
+func ValueKind(in v1alpha1.TaskInput) string {
+	switch in.Type {
+	case "atom-checkbox":
+		return "boolean"
+	case "atom-checkbox-list", "parameter", "dynamic-parameter", "dynamic-parameter-simple":
+		return "array"
+	case "selector", "select-input", "devops-select":
+		if multiple(in) {
+			return "array"
+		}
+	}
+	return "string"
+}
+
+// multiple says whether a selector's optionsConf allows several values.
 func multiple(in v1alpha1.TaskInput) bool {
 	raw, ok := in.Extra["optionsConf"]
 	if !ok {

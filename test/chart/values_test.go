@@ -159,7 +159,12 @@ func TestDeployments(t *testing.T) {
 					t.Errorf("shim args %v / volumes: the auth tokens of Secret %s are not wired", shimArgs, auth)
 				}
 			}
-			if on, _ := get("archive", "enabled").(bool); on {
+			// archive.enabled as set, else the chart's default (values.yaml).
+			archiveOn, _, _ := unstructured.NestedBool(loadChart(t).Values, "archive", "enabled")
+			if on, set := get("archive", "enabled").(bool); set {
+				archiveOn = on
+			}
+			if archiveOn {
 				if !slices.Contains(mgrArgs, "--archive=$(BKPLUGIN_ARCHIVE_DSN)") {
 					t.Errorf("manager args %v lack --archive", mgrArgs)
 				}
@@ -179,6 +184,24 @@ func TestDeployments(t *testing.T) {
 				}
 			} else if slices.ContainsFunc(mgrArgs, func(a string) bool { return strings.HasPrefix(a, "--archive") }) {
 				t.Errorf("manager args %v: --archive with the archive off", mgrArgs)
+			}
+			// The shim reads the manager's archive when its pod can reach
+			// it (a Secret's DSN); a SQLite file in the manager's pod, or
+			// no archive, leaves it answering from the cluster only.
+			sec, _ := get("archive", "existingSecret").(string)
+			if archiveOn && sec != "" {
+				env, _, _ := unstructured.NestedSlice(container(t, shim), "env")
+				from := ""
+				for _, e := range env {
+					if e.(map[string]any)["name"] == "BKPLUGIN_ARCHIVE_DSN" {
+						from, _, _ = unstructured.NestedString(e.(map[string]any), "valueFrom", "secretKeyRef", "name")
+					}
+				}
+				if !slices.Contains(shimArgs, "--archive=$(BKPLUGIN_ARCHIVE_DSN)") || from != sec {
+					t.Errorf("shim args %v, DSN from Secret %q: want --archive from Secret %s", shimArgs, from, sec)
+				}
+			} else if !slices.Contains(shimArgs, "--archive=") {
+				t.Errorf("shim args %v lack --archive= (no archive the shim's pod can reach)", shimArgs)
 			}
 			checkShimAvailability(t, objs, shim, vs)
 		})

@@ -14,6 +14,8 @@ import (
 
 	"golang.org/x/mod/modfile"
 	"sigs.k8s.io/yaml"
+
+	"github.com/bkplugin/bk-plugin-operator/test/stacktest"
 )
 
 // TestInitScaffoldBuildsTestsAndPrintsManifests runs `bkplugin init` into a
@@ -26,8 +28,8 @@ func TestInitScaffoldBuildsTestsAndPrintsManifests(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a generated module; skipped with -short")
 	}
-	root := repoRoot(t)
-	bin := filepath.Join(buildBinaries(t, "cmd/bkplugin"), "bkplugin")
+	root := stacktest.Root(t)
+	bin := filepath.Join(stacktest.Build(t, "cmd/bkplugin"), "bkplugin")
 	work := t.TempDir()
 	// GOWORK=off keeps a go.work above the temp folder out of the way;
 	// -mod=mod lets the go command complete go.sum, as the brief's offline

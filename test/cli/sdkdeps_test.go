@@ -4,6 +4,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/bkplugin/bk-plugin-operator/test/stacktest"
 )
 
 // TestSDKImportsNothingInternal keeps the SDK usable from other modules:
@@ -16,7 +18,7 @@ func TestSDKImportsNothingInternal(t *testing.T) {
 	list := func(pkgs ...string) []string {
 		t.Helper()
 		cmd := exec.Command("go", append([]string{"list", "-deps"}, pkgs...)...)
-		cmd.Dir = repoRoot(t)
+		cmd.Dir = stacktest.Root(t)
 		out, err := cmd.Output()
 		if err != nil {
 			t.Fatalf("go list -deps %v: %v", pkgs, err)

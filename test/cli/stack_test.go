@@ -3,10 +3,7 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -14,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bkplugin/bk-plugin-operator/internal/stackrun"
+	"github.com/bkplugin/bk-plugin-operator/test/stacktest"
 )
 
 // cliToken is the bearer token the stack's shim requires in these tests.
@@ -39,29 +36,12 @@ func startStack(t *testing.T) *stack {
 	if testing.Short() {
 		t.Skip("starts the local stack; skipped with -short")
 	}
-	binDir := buildBinaries(t, "cmd/bkplugin", "cmd/manager", "cmd/apiserver", "sdk/examples/hello",
-		"sdk/examples/poller", "sdk/examples/callbacker", "sdk/examples/deployer",
-		"sdk/examples/formapi", "sdk/examples/notifier", "hack/localstack")
+	binDir := stacktest.Build(t, append(stacktest.StackPackages(), "cmd/bkplugin")...)
 	tokenFile := filepath.Join(t.TempDir(), "tokens")
 	if err := os.WriteFile(tokenFile, []byte("# bkplugin CLI tests\n"+cliToken+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	shimAddr := freeAddr(t)
-	st, err := stackrun.Start(context.Background(), stackrun.Options{
-		Binary: filepath.Join(binDir, "localstack"),
-		Args: []string{"--bin-dir", binDir, "--crd-dir", filepath.Join(repoRoot(t), "config", "crd", "bases"),
-			"--shim-arg", "--auth-token-file=" + tokenFile},
-		Env:         append(os.Environ(), "SHIM_ADDR="+shimAddr),
-		StopTimeout: 45 * time.Second,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := st.Stop(); err != nil {
-			t.Error(err)
-		}
-	})
+	st := stacktest.Start(t, binDir, "--auth-token-file="+tokenFile)
 	return &stack{t: t, shim: st.Shim, binDir: binDir, bin: filepath.Join(binDir, "bkplugin")}
 }
 
@@ -110,16 +90,6 @@ func outputs(t *testing.T, inv invocation) map[string]any {
 		t.Fatalf("outputs %s: %v", inv.Outputs, err)
 	}
 	return m
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return fmt.Sprintf("127.0.0.1:%d", l.Addr().(*net.TCPAddr).Port)
 }
 
 // callbackToken is the token in a callback URL .../callback/{token}/.

@@ -128,20 +128,23 @@ func TestDefaultRendersTheOperator(t *testing.T) {
 	}
 	checkCallbackKeyRole(t, objs, ns)
 	// The manager reads its archive DSN from the Secret the admin creates
-	// (docs/history.md); nothing renders it.
-	m := find(t, objs, "Deployment", "bk-plugin-controller-manager")
-	containers, _, _ := unstructured.NestedSlice(m.Object, "spec", "template", "spec", "containers")
-	mc := containers[0].(map[string]any)
-	envs, _, _ := unstructured.NestedSlice(mc, "env")
-	ref := ""
-	for _, e := range envs {
-		if e.(map[string]any)["name"] == "ARCHIVE_DSN" {
-			ref, _, _ = unstructured.NestedString(e.(map[string]any), "valueFrom", "secretKeyRef", "name")
+	// (docs/history.md); nothing renders it. So does the shim, which reads
+	// finished invocations through to the same archive.
+	for _, name := range []string{"bk-plugin-controller-manager", "bk-plugin-apiserver"} {
+		m := find(t, objs, "Deployment", name)
+		containers, _, _ := unstructured.NestedSlice(m.Object, "spec", "template", "spec", "containers")
+		mc := containers[0].(map[string]any)
+		envs, _, _ := unstructured.NestedSlice(mc, "env")
+		ref := ""
+		for _, e := range envs {
+			if e.(map[string]any)["name"] == "ARCHIVE_DSN" {
+				ref, _, _ = unstructured.NestedString(e.(map[string]any), "valueFrom", "secretKeyRef", "name")
+			}
 		}
-	}
-	args, _, _ := unstructured.NestedStringSlice(mc, "args")
-	if ref != archiveSecret || !slices.Contains(args, "--archive=$(ARCHIVE_DSN)") {
-		t.Errorf("the manager's --archive comes from Secret %q (args %v), want $(ARCHIVE_DSN) from %s", ref, args, archiveSecret)
+		args, _, _ := unstructured.NestedStringSlice(mc, "args")
+		if ref != archiveSecret || !slices.Contains(args, "--archive=$(ARCHIVE_DSN)") {
+			t.Errorf("%s's --archive comes from Secret %q (args %v), want $(ARCHIVE_DSN) from %s", name, ref, args, archiveSecret)
+		}
 	}
 	for _, b := range []struct{ kind, name string }{
 		{"ClusterRoleBinding", "bk-plugin-manager-rolebinding"},

@@ -226,6 +226,32 @@ func TestPanel(t *testing.T) {
 		shot(t, tab, artifacts, "callbacker-desktop.png")
 	})
 
+	t.Run("history", func(t *testing.T) {
+		do(t, "pick poller 1.0.0 and see its history list the run above",
+			chromedp.Click(chromedp.CSS(`a.version[data-plugin="poller"][data-version="1.0.0"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`#history[data-plugin="poller"] #history-rows tr.open-row[data-state="SUCCESS"]`)))
+		trace := attr(t, tab, `#history-rows tr.open-row[data-state="SUCCESS"]`, "data-trace-id")
+		if len(trace) != 32 {
+			t.Fatalf("history row names trace id %q", trace)
+		}
+		do(t, "open the past invocation and see its timeline and log",
+			chromedp.Click(chromedp.CSS(`#history-rows tr[data-trace-id="`+trace+`"] button`)),
+			chromedp.WaitVisible(chromedp.CSS(`#invocation[data-state="SUCCESS"]`)),
+			chromedp.Poll[chromedp.Void](`document.querySelector("#logs").textContent.includes("Succeeded")`,
+				chromedp.WithPollingTimeout(15*time.Second)))
+		if got := text(t, `#trace-id`); got != trace {
+			t.Errorf("opened invocation %q, want %q", got, trace)
+		}
+		if got := text(t, `#logs`); !strings.Contains(got, "Created") || !strings.Contains(got, "polled") {
+			t.Errorf("log of %s %q: want its timeline (Created) and the plugin's lines (polled)", trace, got)
+		}
+		do(t, "filter the history by FAIL",
+			chromedp.SetValue(chromedp.CSS(`#history-state`), "FAIL"),
+			chromedp.Evaluate[chromedp.Void](`document.querySelector("#history-state").dispatchEvent(new Event("change"))`),
+			chromedp.WaitNotPresent(chromedp.CSS(`#history-rows tr[data-state="SUCCESS"]`)))
+		shot(t, tab, artifacts, "history-desktop.png")
+	})
+
 	t.Run("deployer on a phone", func(t *testing.T) {
 		do(t, "pick deployer 1.0.0 on a phone-sized screen",
 			chromedp.EmulateViewport(phoneW, phoneH, chromedp.EmulateScale(2), chromedp.EmulateMobile),

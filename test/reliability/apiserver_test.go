@@ -5,9 +5,6 @@ package reliability
 import (
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -15,6 +12,7 @@ import (
 	"time"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/stackrun"
 )
 
 // apiServerRestart invokes n times through the shim, 8 at a time, each
@@ -112,29 +110,12 @@ func apiServerRestart(t *testing.T, s *stack, n int) row {
 // killChild sends SIGKILL to this process's child named comm: envtest does
 // not tell its processes' PIDs, /proc does.
 func killChild(comm string) error {
-	entries, err := os.ReadDir("/proc")
+	children, err := stackrun.ChildProcesses()
 	if err != nil {
-		return fmt.Errorf("list processes: %w", err)
+		return err
 	}
-	self := strconv.Itoa(os.Getpid())
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue // gone since the listing
-		}
-		// "pid (comm) state ppid ...": comm may hold spaces, so split at
-		// the last parenthesis.
-		i := strings.LastIndexByte(string(stat), ')')
-		j := strings.IndexByte(string(stat), '(')
-		if i < 0 || j < 0 {
-			continue
-		}
-		fields := strings.Fields(string(stat[i+1:]))
-		if len(fields) >= 2 && fields[1] == self && string(stat[j+1:i]) == comm {
+	for pid, name := range children {
+		if name == comm {
 			return syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}

@@ -110,8 +110,8 @@ func expectArchivedPoller(a archive.Archive, inv *bkv1.PluginInvocation) {
 var _ = Describe("History", func() {
 	var ns string
 	BeforeEach(func() {
-		ns = newNamespace()
-		waitReady(registerVersions(ns, pollerplugin.Plugin(), pollerPod.URL))
+		ns = suite.NewNamespace()
+		suite.WaitReady(suite.RegisterVersions(ns, pollerplugin.Plugin(), pollerPod.URL))
 	})
 
 	invokePoller := func() *bkv1.PluginInvocation {

@@ -12,8 +12,8 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
-	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
 )
 
 // callError is a failed call to a plugin pod.
@@ -82,9 +82,9 @@ func (c *pluginCaller) execute(ctx context.Context, baseURL string, req *protoco
 	}
 	switch {
 	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
-		return nil, &callError{Endpoint: endpoint, Cause: fmt.Errorf("HTTP %d: %s", resp.StatusCode, answerMessage(raw)), Retryable: true}
+		return nil, &callError{Endpoint: endpoint, Cause: fmt.Errorf("HTTP %d: %s", resp.StatusCode, versions.AnswerText(raw)), Retryable: true}
 	case resp.StatusCode != http.StatusOK:
-		return nil, &callError{Endpoint: endpoint, Cause: fmt.Errorf("HTTP %d: %s", resp.StatusCode, answerMessage(raw))}
+		return nil, &callError{Endpoint: endpoint, Cause: fmt.Errorf("HTTP %d: %s", resp.StatusCode, versions.AnswerText(raw))}
 	}
 	var answer protocol.ExecuteResponse
 	if err := json.Unmarshal(raw, &answer); err != nil {
@@ -100,17 +100,4 @@ func transportCause(err error, timeout time.Duration) error {
 		return fmt.Errorf("no answer within the %s timeout: %w", timeout, err)
 	}
 	return err
-}
-
-// answerMessage extracts the envelope's message from an error answer, or
-// quotes the start of a body that is not an envelope.
-func answerMessage(raw []byte) string {
-	var env stdapi.RawEnvelope
-	if err := json.Unmarshal(raw, &env); err == nil && env.Message != "" {
-		return env.Message
-	}
-	if len(raw) == 0 {
-		return "empty answer"
-	}
-	return fmt.Sprintf("%.200q", raw)
 }

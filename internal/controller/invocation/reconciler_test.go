@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/testenv"
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/callbacker/callbackerplugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/hello/helloplugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/poller/pollerplugin"
@@ -35,7 +36,7 @@ func invoke(ns, plugin, version, inputs string, mutate ...func(*bkv1.PluginInvoc
 	GinkgoHelper()
 	inv := &bkv1.PluginInvocation{
 		ObjectMeta: metav1.ObjectMeta{Name: newTraceID(), Namespace: ns},
-		Spec:       bkv1.PluginInvocationSpec{Plugin: plugin, Version: version, Inputs: rawJSON(inputs)},
+		Spec:       bkv1.PluginInvocationSpec{Plugin: plugin, Version: version, Inputs: testenv.RawJSON(inputs)},
 	}
 	for _, m := range mutate {
 		m(inv)
@@ -105,10 +106,10 @@ func succeededCondition(inv *bkv1.PluginInvocation) *metav1.Condition {
 
 var _ = Describe("PluginInvocation", func() {
 	var ns string
-	BeforeEach(func() { ns = newNamespace() })
+	BeforeEach(func() { ns = suite.NewNamespace() })
 
 	Context("with hello", func() {
-		BeforeEach(func() { waitReady(registerVersions(ns, helloplugin.Plugin(), helloPod.URL)) })
+		BeforeEach(func() { suite.WaitReady(suite.RegisterVersions(ns, helloplugin.Plugin(), helloPod.URL)) })
 
 		It("ends SUCCESS with the greeting after one execute", func() {
 			inv := invoke(ns, "hello", "1.0.0", `{"name":"world"}`)
@@ -203,7 +204,7 @@ var _ = Describe("PluginInvocation", func() {
 			}))
 			DeferCleanup(sink.Close)
 			inv := invoke(ns, "hello", "1.0.0", `{"name":"notify"}`, func(i *bkv1.PluginInvocation) {
-				i.Spec.FinishNotification = &bkv1.FinishNotification{URL: sink.URL, Data: rawJSON(`{"task":"t1"}`)}
+				i.Spec.FinishNotification = &bkv1.FinishNotification{URL: sink.URL, Data: testenv.RawJSON(`{"task":"t1"}`)}
 			})
 			Eventually(func(g Gomega) {
 				got := get(inv)
@@ -228,7 +229,7 @@ var _ = Describe("PluginInvocation", func() {
 			pod = &recordingPod{handler: server.Handler(pollerplugin.Plugin())}
 			srv = httptest.NewServer(pod)
 			DeferCleanup(srv.Close)
-			waitReady(registerVersions(ns, pollerplugin.Plugin(), srv.URL))
+			suite.WaitReady(suite.RegisterVersions(ns, pollerplugin.Plugin(), srv.URL))
 		})
 
 		It("polls polls times, then ends SUCCESS with invokeCount polls+1", func() {
@@ -280,7 +281,7 @@ var _ = Describe("PluginInvocation", func() {
 
 	Context("with callbacks", func() {
 		BeforeEach(func() {
-			waitReady(registerVersions(ns, callbackerplugin.Plugin(), callbackerPod.URL))
+			suite.WaitReady(suite.RegisterVersions(ns, callbackerplugin.Plugin(), callbackerPod.URL))
 		})
 
 		It("waits in CALLBACK, then ends SUCCESS with the callback's data", func() {
@@ -317,7 +318,7 @@ var _ = Describe("PluginInvocation", func() {
 			pod = &recordingPod{handler: server.Handler(relayPlugin())}
 			srv := httptest.NewServer(pod)
 			DeferCleanup(srv.Close)
-			waitReady(registerVersions(ns, relayPlugin(), srv.URL))
+			suite.WaitReady(suite.RegisterVersions(ns, relayPlugin(), srv.URL))
 		})
 
 		It("keeps a callback that arrives during POLL and delivers it once CALLBACK is reached", func() {

@@ -94,13 +94,13 @@ func expectNowhere(ns string, inv *bkv1.PluginInvocation, marker string) {
 
 var _ = Describe("PluginInvocation with a task.json description", func() {
 	var ns string
-	BeforeEach(func() { ns = newNamespace() })
+	BeforeEach(func() { ns = suite.NewNamespace() })
 
 	Context("with deployer", func() {
 		BeforeEach(func() {
 			pod := httptest.NewServer(server.Handler(deployerplugin.Plugin()))
 			DeferCleanup(pod.Close)
-			waitReady(registerVersions(ns, deployerplugin.Plugin(), pod.URL))
+			suite.WaitReady(suite.RegisterVersions(ns, deployerplugin.Plugin(), pod.URL))
 		})
 
 		It("ends FAIL before any execute, listing every violation with its field, label and rule", func() {
@@ -138,7 +138,7 @@ var _ = Describe("PluginInvocation with a task.json description", func() {
 			Expect(err).NotTo(HaveOccurred())
 			pod := httptest.NewServer(srv)
 			DeferCleanup(pod.Close)
-			waitReady(registerVersions(ns, vaultPlugin(), pod.URL))
+			suite.WaitReady(suite.RegisterVersions(ns, vaultPlugin(), pod.URL))
 		})
 
 		It("gives the plugin the real value, keeps the output in the Secret and shows it masked", func() {

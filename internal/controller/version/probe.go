@@ -17,6 +17,7 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
 	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
 )
@@ -85,9 +86,9 @@ func judgeDetail(plv *bkv1.PluginVersion, base, u string, code int, status strin
 	decodeErr := json.Unmarshal(body, &env)
 	switch {
 	case code == http.StatusNotFound:
-		return probeResult{bkv1.VersionReasonNotServed, fmt.Sprintf("GET %s answered 404: %s", u, answerText(env.Message, decodeErr, body))}
+		return probeResult{bkv1.VersionReasonNotServed, fmt.Sprintf("GET %s answered 404: %s", u, versions.AnswerText(body))}
 	case code < 200 || code > 299:
-		return probeResult{bkv1.VersionReasonUnreachable, fmt.Sprintf("GET %s answered %s: %s", u, status, answerText(env.Message, decodeErr, body))}
+		return probeResult{bkv1.VersionReasonUnreachable, fmt.Sprintf("GET %s answered %s: %s", u, status, versions.AnswerText(body))}
 	case decodeErr != nil:
 		return probeResult{bkv1.VersionReasonUnreachable, fmt.Sprintf("GET %s answered a body that is not the standard envelope: %v", u, decodeErr)}
 	case !env.Result:
@@ -177,20 +178,3 @@ func normalizeNumbers(v any) any {
 // canonicalNumber is a JSON number in canonical form; a type of its own so
 // that it never equals the string with the same text.
 type canonicalNumber string
-
-// answerText is what an error answer said: the envelope's message, or the
-// start of the body when it is not an envelope.
-func answerText(message string, decodeErr error, body []byte) string {
-	if decodeErr == nil && message != "" {
-		return message
-	}
-	const limit = 200
-	s := strings.TrimSpace(string(body))
-	if len(s) > limit {
-		s = s[:limit] + "..."
-	}
-	if s == "" {
-		return "empty body"
-	}
-	return s
-}

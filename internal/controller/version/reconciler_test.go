@@ -17,6 +17,7 @@ import (
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 	"github.com/bkplugin/bk-plugin-operator/internal/controller/version"
+	"github.com/bkplugin/bk-plugin-operator/internal/testenv"
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/hello/helloplugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/manifest"
 	"github.com/bkplugin/bk-plugin-operator/sdk/server"
@@ -69,10 +70,10 @@ func expectEvent(obj client.Object, eventType, reason string, noteContains strin
 
 var _ = Describe("PluginVersion controller", func() {
 	It("makes the versions a plugin pod serves Ready, with their endpoint URL, and says so in events", func() {
-		ns := newNamespace()
-		plvs := registerVersions(ns, helloplugin.Plugin(), helloPod.URL+"/", "1.0.0", "1.1.0")
+		ns := suite.NewNamespace()
+		plvs := suite.RegisterVersions(ns, helloplugin.Plugin(), helloPod.URL+"/", "1.0.0", "1.1.0")
 		Expect(plvs).To(HaveLen(2))
-		waitReady(plvs)
+		suite.WaitReady(plvs)
 		for i := range plvs {
 			got := expectReady(client.ObjectKeyFromObject(&plvs[i]), metav1.ConditionTrue, bkv1.VersionReasonServing,
 				"serves version "+plvs[i].Spec.Version)
@@ -82,10 +83,10 @@ var _ = Describe("PluginVersion controller", func() {
 	})
 
 	It("reports a plugin pod that cannot be reached as Unreachable, naming the URL", func() {
-		ns := newNamespace()
+		ns := suite.NewNamespace()
 		gone := httptest.NewServer(http.NotFoundHandler())
 		gone.Close()
-		plv := registerVersions(ns, helloplugin.Plugin(), gone.URL, "1.0.0")[0]
+		plv := suite.RegisterVersions(ns, helloplugin.Plugin(), gone.URL, "1.0.0")[0]
 		got := expectReady(client.ObjectKeyFromObject(&plv), metav1.ConditionFalse, bkv1.VersionReasonUnreachable,
 			gone.URL+"/bk_plugin/detail/1.0.0")
 		Expect(got.Status.EndpointURL).To(Equal(gone.URL))
@@ -93,7 +94,7 @@ var _ = Describe("PluginVersion controller", func() {
 	})
 
 	It("probes versions again, Ready or not, and follows their pod with no change to the object", func() {
-		ns := newNamespace()
+		ns := suite.NewNamespace()
 		var up atomic.Bool
 		hello := server.Handler(helloplugin.Plugin())
 		pod := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -104,7 +105,7 @@ var _ = Describe("PluginVersion controller", func() {
 			hello.ServeHTTP(w, r)
 		}))
 		DeferCleanup(pod.Close)
-		plv := registerVersions(ns, helloplugin.Plugin(), pod.URL, "1.0.0")[0]
+		plv := suite.RegisterVersions(ns, helloplugin.Plugin(), pod.URL, "1.0.0")[0]
 		key := client.ObjectKeyFromObject(&plv)
 		expectReady(key, metav1.ConditionFalse, bkv1.VersionReasonUnreachable, "503", "starting")
 
@@ -120,9 +121,9 @@ var _ = Describe("PluginVersion controller", func() {
 	})
 
 	It("reports a version the plugin pod does not serve as VersionNotServed", func() {
-		ns := newNamespace()
-		plv := registerVersions(ns, helloplugin.Plugin(), helloPod.URL, "1.0.0")[0]
-		waitReady([]bkv1.PluginVersion{plv})
+		ns := suite.NewNamespace()
+		plv := suite.RegisterVersions(ns, helloplugin.Plugin(), helloPod.URL, "1.0.0")[0]
+		suite.WaitReady([]bkv1.PluginVersion{plv})
 
 		missing := &bkv1.PluginVersion{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "hello-9-9-9"},
@@ -135,7 +136,7 @@ var _ = Describe("PluginVersion controller", func() {
 	})
 
 	It("reports a task.json description that would fail every invocation as InvalidDescription, naming the field", func() {
-		plv := helloVersion(newNamespace(), "1.0.0")
+		plv := helloVersion(suite.NewNamespace(), "1.0.0")
 		Expect(json.Unmarshal([]byte(`{"input": {
 			"name": {"type": "vuex-input", "rely": {"expression": [{"key": "mode", "value": "a", "regex": "^a"}]}},
 			"mode": {"type": "vuex-input"}}}`), &plv.Spec.TaskJSON)).To(Succeed())
@@ -145,10 +146,10 @@ var _ = Describe("PluginVersion controller", func() {
 	})
 
 	It("reports a spec whose inputs schema differs from the pod's as SchemaMismatch until the spec is fixed", func() {
-		ns := newNamespace()
+		ns := suite.NewNamespace()
 		plv := helloVersion(ns, "1.0.0")
 		served := plv.Spec.Inputs.DeepCopy()
-		plv.Spec.Inputs = rawJSON(`{"type":"object","properties":{"name":{"type":"integer"}},"required":["name"]}`)
+		plv.Spec.Inputs = testenv.RawJSON(`{"type":"object","properties":{"name":{"type":"integer"}},"required":["name"]}`)
 		Expect(k8sClient.Create(suiteCtx, plv)).To(Succeed())
 		key := client.ObjectKeyFromObject(plv)
 		got := expectReady(key, metav1.ConditionFalse, bkv1.VersionReasonSchemaMismatch, "inputs")
@@ -162,16 +163,16 @@ var _ = Describe("PluginVersion controller", func() {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(reordered).NotTo(Equal(served.Raw))
 		patch := client.MergeFrom(got.DeepCopy())
-		got.Spec.Inputs = rawJSON(string(reordered))
+		got.Spec.Inputs = testenv.RawJSON(string(reordered))
 		Expect(k8sClient.Patch(suiteCtx, got, patch)).To(Succeed())
 		fixed := expectReady(key, metav1.ConditionTrue, bkv1.VersionReasonServing)
 		Expect(fixed.Generation).To(Equal(int64(2)))
 	})
 
 	It("marks the newer of two registrations of one version Conflict until the older is deleted", func() {
-		ns := newNamespace()
-		older := registerVersions(ns, helloplugin.Plugin(), helloPod.URL, "1.0.0")[0]
-		waitReady([]bkv1.PluginVersion{older})
+		ns := suite.NewNamespace()
+		older := suite.RegisterVersions(ns, helloplugin.Plugin(), helloPod.URL, "1.0.0")[0]
+		suite.WaitReady([]bkv1.PluginVersion{older})
 
 		newer := helloVersion(ns, "1.0.0")
 		newer.Name = "hello-1-0-0-again"
@@ -186,7 +187,7 @@ var _ = Describe("PluginVersion controller", func() {
 	})
 
 	It("resolves a Service endpoint to its cluster DNS name", func() {
-		ns := newNamespace()
+		ns := suite.NewNamespace()
 		plv := helloVersion(ns, "1.0.0")
 		plv.Spec.Endpoint = bkv1.PluginEndpoint{Service: &bkv1.ServiceReference{Name: "hello", Port: 8080}}
 		one := int32(1)

@@ -12,7 +12,7 @@ import (
 
 func newInvokeCommand(g *globals) *cobra.Command {
 	var inputs, ctxInputs, traceID string
-	var async, wait bool
+	var async bool
 	var w waitOptions
 	cmd := &cobra.Command{
 		Use:   "invoke CODE VERSION",
@@ -56,7 +56,7 @@ standard input. The exit status is 1 when the invocation ends FAIL.`,
 				TraceID: res.TraceID, Plugin: code, State: res.State, StateName: res.State.String(),
 				Outputs: orEmptyObject(res.Outputs), Err: res.Err,
 			}
-			if wait && !res.State.Terminal() {
+			if w.enabled && !res.State.Terminal() {
 				g.progress(w, "%s %s: %s (invoked)", code, res.TraceID, res.State)
 				s, err := g.wait(cmd.Context(), c, code, res.TraceID, w)
 				if err != nil {
@@ -78,13 +78,15 @@ standard input. The exit status is 1 when the invocation ends FAIL.`,
 	f.StringVar(&ctxInputs, "context", "", "the context inputs: JSON, @file or @- (default {})")
 	f.StringVar(&traceID, "trace-id", "", "name the invocation (32 lowercase hex); repeating the invoke is then safe")
 	f.BoolVar(&async, "async", false, "answer as soon as the invocation is recorded, before the first execute")
-	f.BoolVar(&wait, "wait", false, "follow the invocation until it ends SUCCESS or FAIL")
-	addWaitFlags(cmd, &w)
+	addWaitFlags(cmd, &w, "follow the invocation until it ends SUCCESS or FAIL")
 	return cmd
 }
 
-func addWaitFlags(cmd *cobra.Command, w *waitOptions) {
+// addWaitFlags adds --wait, described by usage, and the flags that say how
+// to wait.
+func addWaitFlags(cmd *cobra.Command, w *waitOptions, usage string) {
 	f := cmd.Flags()
+	f.BoolVar(&w.enabled, "wait", false, usage)
 	f.DurationVar(&w.interval, "interval", time.Second, "how often to ask for the invocation's state while waiting")
 	f.DurationVar(&w.timeout, "wait-timeout", 0, "give up waiting after this long (0: wait until Ctrl-C)")
 	f.BoolVarP(&w.quiet, "quiet", "q", false, "print no progress on stderr")

@@ -21,31 +21,26 @@ the invocation ends SUCCESS or FAIL. With -o json, print {"trace_id", "lines"},
 or with -f one JSON object per line: {"trace_id", "line"}.`,
 		Example: "  bkplugin logs poller 5f1c0d3e9a7b4c2d8e6f0a1b2c3d4e5f -f",
 		Args:    exactArgs("CODE", "TRACE_ID"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			code, traceID := args[0], args[1]
-			c, err := g.client()
+		RunE: g.onInvocation(func(ctx context.Context, c *client.Client, code, traceID string) error {
+			if follow {
+				return g.followLogs(ctx, c, code, traceID, interval)
+			}
+			l, err := c.Logs(ctx, code, traceID)
 			if err != nil {
 				return err
 			}
-			if !follow {
-				l, err := c.Logs(cmd.Context(), code, traceID)
-				if err != nil {
-					return err
+			if g.json() {
+				lines := l.Lines()
+				if lines == nil {
+					lines = []string{}
 				}
-				if g.json() {
-					lines := l.Lines()
-					if lines == nil {
-						lines = []string{}
-					}
-					return writeJSON(g.io.Out, map[string]any{"trace_id": traceID, "lines": lines})
-				}
-				for _, line := range l.Lines() {
-					fmt.Fprintln(g.io.Out, line)
-				}
-				return nil
+				return writeJSON(g.io.Out, map[string]any{"trace_id": traceID, "lines": lines})
 			}
-			return g.followLogs(cmd.Context(), c, code, traceID, interval)
-		},
+			for _, line := range l.Lines() {
+				fmt.Fprintln(g.io.Out, line)
+			}
+			return nil
+		}),
 	}
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "print new lines until the invocation ends")
 	cmd.Flags().DurationVar(&interval, "interval", time.Second, "how often to ask for new lines with -f")

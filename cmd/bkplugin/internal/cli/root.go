@@ -196,6 +196,18 @@ func (g *globals) client() (*client.Client, error) {
 	return c, nil
 }
 
+// onInvocation is the RunE of a command whose arguments are CODE TRACE_ID:
+// it connects to the shim and runs run on that invocation.
+func (g *globals) onInvocation(run func(ctx context.Context, c *client.Client, code, traceID string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		c, err := g.client()
+		if err != nil {
+			return err
+		}
+		return run(cmd.Context(), c, args[0], args[1])
+	}
+}
+
 func (g *globals) checkOutput() error {
 	switch g.output {
 	case "table", "json":

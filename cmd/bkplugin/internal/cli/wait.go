@@ -11,6 +11,8 @@ import (
 
 // waitOptions are the flags of the commands that wait for an invocation.
 type waitOptions struct {
+	// enabled is --wait: follow the invocation until it has ended.
+	enabled bool
 	// interval is the schedule poll interval.
 	interval time.Duration
 	// timeout bounds the wait; 0 waits until Ctrl-C.
@@ -22,6 +24,19 @@ type waitOptions struct {
 // progressEvery is how often a wait with no state change says it is still
 // waiting, so that a long POLL does not look like a hang.
 const progressEvery = 10 * time.Second
+
+// readAndWait reads the invocation's schedule with read (client.Schedule,
+// or client.Cancel) and, with --wait, follows the invocation until it has
+// ended.
+func (g *globals) readAndWait(ctx context.Context, c *client.Client, code, traceID string,
+	read func(ctx context.Context, code, traceID string) (*stdapi.ScheduleData, error), o waitOptions,
+) (*stdapi.ScheduleData, error) {
+	s, err := read(ctx, code, traceID)
+	if err != nil || !o.enabled || s.State.Terminal() {
+		return s, err
+	}
+	return g.wait(ctx, c, code, traceID, o)
+}
 
 // wait polls the invocation until it is SUCCESS or FAIL, printing each
 // state change and a periodic "still waiting" line on stderr.

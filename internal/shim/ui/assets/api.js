@@ -54,6 +54,14 @@ export const api = {
     call("POST", `${base(code)}/invoke/${enc(version)}`, { body: { inputs, context }, headers: { "X-Bkplugin-Async": "true" } }),
   schedule: (code, traceId) => call("GET", `${base(code)}/schedule/${enc(traceId)}`),
   logs: (code, traceId) => call("GET", `${base(code)}/logs/${enc(traceId)}`),
+  // history is our extension: a page of the plugin's invocations, live
+  // and archived, newest first; cursor is the previous page's next_cursor.
+  history: (code, { state = "", cursor = "", limit = 20 } = {}) => {
+    const q = new URLSearchParams({ limit: String(limit) });
+    if (state) q.set("state", state);
+    if (cursor) q.set("cursor", cursor);
+    return call("GET", `${base(code)}/invocations?${q}`);
+  },
   // debug is the shim's /debug/api/ (apiserver --debug-api, on in
   // make run-local): execute count and storage, which the standard API
   // does not tell.

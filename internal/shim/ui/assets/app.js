@@ -92,6 +92,7 @@ async function route() {
   if (!m) {
     $("empty").hidden = false;
     $("version").hidden = true;
+    $("history").hidden = true;
     return;
   }
   const code = decodeURIComponent(m[1]), version = decodeURIComponent(m[2]);
@@ -140,6 +141,7 @@ async function selectVersion(code, version) {
     formEl.dataset.version = current.version;
     formEl.hidden = false;
     markSelected();
+    if ($("history").dataset.plugin !== code || $("history").hidden) loadHistory(code);
   } catch (err) {
     if (gen !== loading) return;
     current = null;
@@ -173,6 +175,7 @@ async function submit(ev) {
   try {
     const env = await api.invoke(code, version, inputs, context);
     startFollowing(code, env.trace_id, env.data, form);
+    loadHistory(code);
   } catch (err) {
     if (authProblem(err)) return;
     if (!showValidation(form, err.message)) $("form-error").textContent = err.message;
@@ -380,6 +383,70 @@ async function sendCallback() {
   }
 }
 
+// ---- history -------------------------------------------------------------
+
+let historyGen = 0; // generation of the history shown; a new plugin or filter restarts it
+let historyCursor = "";
+
+// loadHistory shows the first page of the plugin's invocations (more=false)
+// or appends the next one.
+async function loadHistory(code, more = false) {
+  const gen = more ? historyGen : ++historyGen;
+  const rows = $("history-rows"), errEl = $("history-error"), moreBtn = $("history-more");
+  $("history").hidden = false;
+  $("history").dataset.plugin = code;
+  errEl.textContent = "";
+  if (!more) { rows.replaceChildren(); historyCursor = ""; }
+  $("history").setAttribute("aria-busy", "true");
+  try {
+    const env = await api.history(code, { state: $("history-state").value, cursor: more ? historyCursor : "" });
+    if (gen !== historyGen) return;
+    const data = env.data || {};
+    for (const it of data.items || []) rows.append(historyRow(code, it));
+    if (!rows.children.length) {
+      const text = $("history-state").value ? "No invocation in this state." : "No invocation of this plugin yet.";
+      rows.append(h("tr", {}, h("td", { colspan: "5", class: "hint", text })));
+    }
+    historyCursor = data.next_cursor || "";
+    moreBtn.hidden = !historyCursor;
+  } catch (err) {
+    if (gen !== historyGen) return;
+    errEl.textContent = authProblem(err) ? "A token is needed to list the history." : `history: ${err.message}`;
+  } finally {
+    if (gen === historyGen) $("history").removeAttribute("aria-busy");
+  }
+}
+
+function historyRow(code, it) {
+  const name = STATES[it.state] || String(it.state);
+  const open = h("button", { type: "button", class: "link", text: it.trace_id, "aria-label": `open invocation ${it.trace_id}` });
+  const row = h("tr", { class: "open-row", "data-trace-id": it.trace_id, "data-state": name },
+    h("td", { text: it.created_at }),
+    h("td", { text: it.plugin_version }),
+    h("td", {}, h("span", { class: `badge state-${name}`, text: name })),
+    h("td", {}, h("code", {}, open)),
+    h("td", { class: "err-cell", text: it.err || "" }));
+  row.addEventListener("click", () => openPast(code, it.trace_id, row));
+  return row;
+}
+
+// openPast shows a past (or running) invocation from the history: its
+// state, outputs and log, whose first lines are its life-cycle timeline;
+// a running one is followed like a new one.
+async function openPast(code, traceId, row) {
+  for (const r of document.querySelectorAll("#history-rows tr[aria-selected]")) r.removeAttribute("aria-selected");
+  row.setAttribute("aria-selected", "true");
+  $("history-error").textContent = "";
+  try {
+    const env = await api.schedule(code, traceId);
+    startFollowing(code, traceId, env.data, null);
+    const s = env.data;
+    if (TERMINAL.has(s.state)) $("finished").textContent = s.finish_at ? `finished ${s.finish_at} UTC` : "";
+  } catch (err) {
+    $("history-error").textContent = authProblem(err) ? "A token is needed." : `schedule: ${err.message}`;
+  }
+}
+
 // ---- start ---------------------------------------------------------------
 
 setupToken();
@@ -398,6 +465,9 @@ for (const ev of ["input", "change"]) {
   });
 }
 $("callback-send").addEventListener("click", sendCallback);
+$("history-refresh").addEventListener("click", () => current && loadHistory(current.code));
+$("history-state").addEventListener("change", () => current && loadHistory(current.code));
+$("history-more").addEventListener("click", () => current && loadHistory(current.code, true));
 window.addEventListener("hashchange", route);
 loadPlugins().then(route);
 document.documentElement.dataset.ready = "true";

@@ -1,0 +1,101 @@
+package testenv
+
+import (
+	"context"
+	"time"
+
+	"github.com/onsi/ginkgo/v2"
+	"github.com/onsi/gomega"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/bkplugin/bk-plugin-operator/internal/controller/invocation"
+	"github.com/bkplugin/bk-plugin-operator/internal/controller/version"
+	"github.com/bkplugin/bk-plugin-operator/internal/retire"
+	"github.com/bkplugin/bk-plugin-operator/internal/versions"
+)
+
+// ManagerOptions say what a suite's manager runs.
+type ManagerOptions struct {
+	// Config is the manager's user (see Suite.UserWithRole); nil: the admin.
+	Config *rest.Config
+	// Version configures the PluginVersion reconciler, which always runs.
+	Version version.Options
+	// Invocation, when set, runs the PluginInvocation reconciler too.
+	Invocation *invocation.Options
+	// Restartable lets the process start managers more than once: the
+	// controller name check is for metrics names, which these managers do
+	// not serve.
+	Restartable bool
+}
+
+// VersionOptions probe fast and back off little, so that versions become
+// Ready within seconds.
+func VersionOptions() version.Options {
+	return version.Options{ProbeInterval: 2 * time.Second, MaxProbeBackoff: time.Second}
+}
+
+// InvocationOptions retry fast, so that failure cases end within seconds;
+// callbacks go to callbackBaseURL, signed by key.
+func InvocationOptions(callbackBaseURL string, key []byte) invocation.Options {
+	return invocation.Options{
+		CallbackBaseURL:         callbackBaseURL,
+		CallbackKey:             key,
+		RetryBudget:             3 * time.Second,
+		RetryInitialInterval:    100 * time.Millisecond,
+		RetryMaxInterval:        500 * time.Millisecond,
+		MaxConcurrentReconciles: 4,
+	}
+}
+
+// StartManager starts a manager running the reconcilers opts names and
+// returns once its cache has synced. stop ends it and waits until it has.
+func (s *Suite) StartManager(opts ManagerOptions) (stop func()) {
+	ginkgo.GinkgoHelper()
+	cfg := opts.Config
+	if cfg == nil {
+		cfg = s.Config
+	}
+	mgrOpts := ctrl.Options{
+		Scheme:  s.Scheme,
+		Metrics: metricsserver.Options{BindAddress: "0"},
+		Logger:  logf.Log,
+	}
+	if opts.Restartable {
+		mgrOpts.Controller = config.Controller{SkipNameValidation: ptr.To(true)}
+	}
+	mgr, err := ctrl.NewManager(cfg, mgrOpts)
+	gomega.Expect(err).NotTo(gomega.HaveOccurred())
+	gomega.Expect(versions.SetupIndexes(s.Ctx, mgr.GetFieldIndexer())).To(gomega.Succeed())
+	gomega.Expect(retire.SetupIndexes(s.Ctx, mgr.GetFieldIndexer())).To(gomega.Succeed())
+	gomega.Expect((&version.Reconciler{
+		Client:   mgr.GetClient(),
+		Recorder: mgr.GetEventRecorder("pluginversion-controller"),
+		Options:  opts.Version,
+	}).SetupWithManager(mgr)).To(gomega.Succeed())
+	if opts.Invocation != nil {
+		gomega.Expect((&invocation.Reconciler{
+			Client:   mgr.GetClient(),
+			Recorder: mgr.GetEventRecorder("plugininvocation-controller"),
+			Options:  *opts.Invocation,
+		}).SetupWithManager(mgr)).To(gomega.Succeed())
+	}
+
+	ctx, cancel := context.WithCancel(s.Ctx)
+	done := make(chan struct{})
+	go func() {
+		defer ginkgo.GinkgoRecover()
+		defer close(done)
+		gomega.Expect(mgr.Start(ctx)).To(gomega.Succeed())
+	}()
+	gomega.Eventually(func() bool { return mgr.GetCache().WaitForCacheSync(ctx) }).Should(gomega.BeTrue())
+	return func() {
+		ginkgo.GinkgoHelper()
+		cancel()
+		gomega.Eventually(done, EventuallyTimeout).Should(gomega.BeClosed())
+	}
+}
