@@ -9,11 +9,13 @@ import (
 	"cmp"
 	"flag"
 	"os"
+	"strings"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/bkplugin/bk-plugin-operator/internal/archive"
+	"github.com/bkplugin/bk-plugin-operator/internal/identity"
 	"github.com/bkplugin/bk-plugin-operator/internal/shim"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 )
@@ -38,7 +40,20 @@ func main() {
 	flag.IntVar(&o.Burst, "kube-api-burst", 4000, "Burst of queries to the API server.")
 	flag.StringVar(&o.CallbackKeyFile, "callback-key-file", os.Getenv("BKPLUGIN_CALLBACK_KEY_FILE"), "File holding the callback signing key, the manager's (mounted from a Secret).")
 	flag.StringVar(&o.PreviousKeyFile, "callback-previous-key-file", "", "File holding the previous callback key, still accepted while keys rotate.")
-	flag.StringVar(&o.AuthTokenFile, "auth-token-file", "", "File of bearer tokens, one per line; when set, every route but callback, /healthz, /readyz and /metrics requires one.")
+	flag.StringVar(&o.AuthTokenFile, "auth-token-file", os.Getenv("BKPLUGIN_AUTH_TOKEN_FILE"), "File of bearer tokens, \"token [app_code]\" per line; the app code is the caller's verified identity (env BKPLUGIN_AUTH_TOKEN_FILE).")
+	flag.StringVar(&o.GatewayPublicKeys, "gateway-public-keys", os.Getenv("BKPLUGIN_GATEWAY_PUBLIC_KEYS"), "PEM file, or directory of <gateway-name>.pem files, of the BlueKing API gateways' public keys; X-Bkapi-JWT is verified against them (env BKPLUGIN_GATEWAY_PUBLIC_KEYS).")
+	flag.DurationVar(&o.JWTLeeway, "jwt-leeway", identity.DefaultLeeway, "Clock skew allowed on a gateway JWT's exp and nbf.")
+	flag.BoolVar(&o.InsecureNoAuth, "insecure-no-auth", false, "Run with neither --auth-token-file nor --gateway-public-keys: every caller is anonymous. Laptops only.")
+	flag.BoolVar(&o.TrustIdentityHeaders, "trust-identity-headers", false, "DEV ONLY: take the caller's X-Bkplugin-App-Code and X-Bkplugin-Username as its identity; anyone may then claim any app.")
+	flag.Func("public-routes", "Comma-separated routes served without a credential: plugins, meta, detail, schedule, logs (bk-sops reads meta,detail,schedule unauthenticated). Off by default.", func(v string) error {
+		for _, r := range strings.Split(v, ",") {
+			if r = strings.TrimSpace(r); r != "" {
+				o.PublicRoutes = append(o.PublicRoutes, r)
+			}
+		}
+		return nil
+	})
+	flag.DurationVar(&o.BodyReadTimeout, "body-read-timeout", shim.DefaultBodyReadTimeout, "How long a request body may take to arrive (negative: no bound).")
 	flag.DurationVar(&o.InvokeTimeout, "invoke-timeout", shim.DefaultInvokeTimeout, "How long a synchronous invoke waits for the first execute.")
 	flag.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", shim.DefaultShutdownTimeout, "How long requests in flight may finish after a stop signal.")
 	flag.Int64Var(&o.MaxBodyBytes, "max-body-bytes", shim.DefaultMaxBodyBytes, "Largest request body accepted.")

@@ -36,6 +36,7 @@ func main() {
 	flag.DurationVar(&o.RetryBudget, "retry-budget", 2*time.Minute, "How long transport errors calling a plugin pod are retried before the invocation fails.")
 	flag.StringVar(&o.CallbackBaseURL, "callback-base-url", os.Getenv("BKPLUGIN_CALLBACK_BASE_URL"), "The shim's URL as third parties reach it; callback URLs are built under it.")
 	flag.StringVar(&o.CallbackKeyFile, "callback-key-file", os.Getenv("BKPLUGIN_CALLBACK_KEY_FILE"), "File holding the callback signing key (mounted from a Secret).")
+	flag.StringVar(&o.ExecuteTokenFile, "execute-token-file", os.Getenv("BKPLUGIN_EXECUTE_TOKEN_FILE"), "File holding the token sent with every execute, the one plugin pods check (env BKPLUGIN_EXECUTE_TOKEN_FILE; mounted from a Secret).")
 	flag.StringVar(&o.CallbackKey.Secret, "callback-key-secret", "", "Secret to read the callback key from, created with a random key if absent, when --callback-key-file does not exist.")
 	flag.StringVar(&o.CallbackKey.Namespace, "callback-key-secret-namespace", os.Getenv("POD_NAMESPACE"), "Namespace of --callback-key-secret (default: $POD_NAMESPACE).")
 	flag.StringVar(&o.ClusterDomain, "cluster-domain", versions.DefaultClusterDomain, "DNS domain of Services.")

@@ -37,9 +37,10 @@ func run(ctx context.Context, cfg config, w io.Writer) (err error) {
 	p.line("Ready in %s.", time.Since(started).Round(100*time.Millisecond))
 	p.field("shim", stack.Shim+"  (the standard BlueKing plugin API)")
 	p.field("kubeconfig", stack.Kubeconfig)
+	p.field("token", stack.Token+"  (the dev bearer token: Authorization: Bearer <token>, or paste it into the panel)")
 	p.field("logs", stack.Logs)
 
-	c, err := client.New(stack.Shim, client.Options{AppCode: "demo", Username: "newcomer"})
+	c, err := client.New(stack.Shim, client.Options{BearerToken: stack.Token})
 	if err != nil {
 		return err
 	}

@@ -71,7 +71,7 @@ func TestLocalStack(t *testing.T) {
 		t.Fatalf("READY's kubeconfig: %v", err)
 	}
 
-	driveShim(t, fields["shim"])
+	driveShim(t, fields["shim"], fields["token"])
 
 	pids := readPIDs(t, filepath.Join(fields["logs"], pidsFile))
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -102,10 +102,19 @@ func TestLocalStack(t *testing.T) {
 }
 
 // driveShim invokes hello, poller and callbacker and checks their ends.
-func driveShim(t *testing.T, shim string) {
+func driveShim(t *testing.T, shim, token string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	c, err := client.New(shim, client.Options{})
+	// The stack's shim authenticates like a cluster's: nothing without the
+	// dev token READY printed.
+	anon, err := client.New(shim, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := anon.ListPlugins(ctx); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("the stack's shim without a token: %v, want 401", err)
+	}
+	c, err := client.New(shim, client.Options{BearerToken: token})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +202,7 @@ func parseReady(t *testing.T, line string) map[string]string {
 		}
 		fields[k] = v
 	}
-	for _, k := range []string{"shim", "kubeconfig", "logs"} {
+	for _, k := range []string{"shim", "kubeconfig", "logs", "token"} {
 		if fields[k] == "" {
 			t.Fatalf("READY line %q has no %s", line, k)
 		}

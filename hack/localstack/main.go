@@ -7,8 +7,10 @@
 //
 // When every part answers it prints exactly one line on stdout,
 //
-//	READY shim=http://127.0.0.1:8080 kubeconfig=<path> logs=<dir>
+//	READY shim=http://127.0.0.1:8080 kubeconfig=<path> logs=<dir> token=<dev token>
 //
+// token is a bearer token the shim accepts (app code "dev"): send it as
+// Authorization: Bearer <token>, or paste it into the debug panel.
 // and everything else goes to stderr or to one log file per process in
 // <dir>. It runs until SIGINT or SIGTERM, then stops every process it
 // started. The logs folder is kept; the rest of its temporary folder is

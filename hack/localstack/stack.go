@@ -43,6 +43,8 @@ type stack struct {
 
 	cp        *controlPlane
 	processes []*process
+	// token is the dev bearer token the shim accepts, printed in READY.
+	token string
 	// exited receives every process that ends; it has room for all.
 	exited chan *process
 }
@@ -81,7 +83,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "READY shim=http://%s kubeconfig=%s logs=%s\n", cfg.shimAddr, kubeconfig, s.logsDir)
+	fmt.Fprintf(stdout, "READY shim=http://%s kubeconfig=%s logs=%s token=%s\n", cfg.shimAddr, kubeconfig, s.logsDir, s.token)
 	logger.Printf("running; stop with Ctrl-C (SIGINT) or SIGTERM")
 	select {
 	case <-ctx.Done():
@@ -114,6 +116,23 @@ func (s *stack) start(ctx context.Context) (string, error) {
 	if err := writeCallbackKey(keyFile); err != nil {
 		return "", err
 	}
+	// The stack authenticates like a cluster (docs/security.md): the shim
+	// takes a dev bearer token, printed in READY, and plugin pods take
+	// executes only with the manager's token.
+	tokensFile, executeTokenFile := filepath.Join(s.runDir, "auth-tokens"), filepath.Join(s.runDir, "execute.token")
+	if s.token, err = randomHex(24); err != nil {
+		return "", err
+	}
+	executeToken, err := randomHex(32)
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(tokensFile, []byte("# the local stack's dev token, for app code "+devAppCode+"\n"+s.token+" "+devAppCode+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write the dev token: %w", err)
+	}
+	if err := os.WriteFile(executeTokenFile, []byte(executeToken), 0o600); err != nil {
+		return "", fmt.Errorf("write the execute token: %w", err)
+	}
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		return "", err
@@ -138,7 +157,7 @@ func (s *stack) start(ctx context.Context) (string, error) {
 	for i, name := range examplePlugins {
 		addr := loopback(ports[i])
 		pluginURLs[name] = "http://" + addr
-		if err := s.startChild(name, name, []string{"serve", "--addr", addr, "--shutdown-delay", "0s"}, nil); err != nil {
+		if err := s.startChild(name, name, []string{"serve", "--addr", addr, "--shutdown-delay", "0s", "--execute-token-file", executeTokenFile}, nil); err != nil {
 			return "", err
 		}
 		checks = append(checks, check{name, httpOK(hc, pluginURLs[name]+"/readyz")})
@@ -154,6 +173,7 @@ func (s *stack) start(ctx context.Context) (string, error) {
 		"--leader-elect=false",
 		"--callback-base-url", "http://" + cfg.shimAddr,
 		"--callback-key-file", keyFile,
+		"--execute-token-file", executeTokenFile,
 		"--archive", archiveDSN,
 	}, cfg.managerArgs...)
 	if err := s.startChild("manager", "manager", managerArgs, env); err != nil {
@@ -166,6 +186,8 @@ func (s *stack) start(ctx context.Context) (string, error) {
 		"--callback-key-file", keyFile,
 		// The debug panel at the shim's root shows each execute's storage.
 		"--debug-api",
+		// A --shim-arg --auth-token-file given to the stack comes later and wins.
+		"--auth-token-file", tokensFile,
 		// Finished invocations the manager archived and deleted are read
 		// from there.
 		"--archive", archiveDSN,
@@ -259,6 +281,18 @@ func (s *stack) stop() error {
 
 // writeCallbackKey writes a fresh random callback signing key, hex-encoded
 // because both the manager and the shim trim whitespace from the file.
+// devAppCode is the app code the stack's dev token stands for.
+const devAppCode = "dev"
+
+// randomHex returns n random bytes in hex.
+func randomHex(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("generate a token: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
 func writeCallbackKey(path string) error {
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {

@@ -31,6 +31,7 @@ import (
 	"github.com/bkplugin/bk-plugin-operator/internal/controller/version"
 	"github.com/bkplugin/bk-plugin-operator/internal/retire"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
+	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
 )
 
 // Options are the manager's options, as cmd/manager's flags give them.
@@ -62,6 +63,9 @@ type Options struct {
 	// a random key, when CallbackKeyFile does not exist (its File is set
 	// from CallbackKeyFile).
 	CallbackKey callbackkey.Source
+	// ExecuteTokenFile holds the token sent with every execute, the one
+	// plugin pods are given in protocol.ExecuteTokenEnv; "" sends none.
+	ExecuteTokenFile string
 	// ProbeInterval is how often a Ready PluginVersion is probed again.
 	ProbeInterval time.Duration
 	// RetireGracePeriod bounds how long a deleted PluginVersion or
@@ -114,6 +118,16 @@ func Run(ctx context.Context, o Options) error {
 	}
 	if o.CallbackBaseURL == "" || len(callbackKey) == 0 {
 		setupLog.Info("no --callback-base-url or callback key: plugins cannot prepare callbacks")
+	}
+	var executeToken func() string
+	if o.ExecuteTokenFile != "" {
+		f, err := protocol.OpenExecuteTokenFile(o.ExecuteTokenFile)
+		if err != nil {
+			return fmt.Errorf("--execute-token-file: %w", err)
+		}
+		executeToken = f.Token
+	} else {
+		setupLog.Info("no --execute-token-file: executes carry no token, and plugin pods that require one refuse them")
 	}
 
 	if o.Archive == "" {
@@ -206,6 +220,7 @@ func Run(ctx context.Context, o Options) error {
 			ClusterDomain:           o.ClusterDomain,
 			CallbackBaseURL:         o.CallbackBaseURL,
 			CallbackKey:             callbackKey,
+			ExecuteToken:            executeToken,
 			Archive:                 history,
 			KeepFinished:            o.KeepFinished,
 			RetryBudget:             o.RetryBudget,

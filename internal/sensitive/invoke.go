@@ -20,8 +20,10 @@ import (
 // invocation (named traceID) exists, so that the manager never runs it
 // without them; the manager then makes the invocation the Secret's owner
 // (Adopt). A retry of the same invoke finds the Secret there and keeps it.
-// The error is the API server's, unwrapped, for the caller to classify.
-func CreateInputsSecret(ctx context.Context, c client.Writer, namespace, traceID, code string, inputs json.RawMessage) error {
+// It returns the Secret it created, nil when one was there already, so
+// that an invoke that turns out to conflict deletes only its own. The
+// error is the API server's, unwrapped, for the caller to classify.
+func CreateInputsSecret(ctx context.Context, c client.Writer, namespace, traceID, code string, inputs json.RawMessage) (*corev1.Secret, error) {
 	secret := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: traceID + bkv1.SensitiveSecretSuffix, Namespace: namespace,
@@ -30,10 +32,13 @@ func CreateInputsSecret(ctx context.Context, c client.Writer, namespace, traceID
 		Type: corev1.SecretTypeOpaque,
 		Data: map[string][]byte{bkv1.SensitiveInputsKey: inputs},
 	}
-	if err := c.Create(ctx, secret); err != nil && !apierrors.IsAlreadyExists(err) {
-		return err
+	switch err := c.Create(ctx, secret); {
+	case apierrors.IsAlreadyExists(err):
+		return nil, nil
+	case err != nil:
+		return nil, err
 	}
-	return nil
+	return secret, nil
 }
 
 // RevealOutputs puts the sensitive outputs, which status shows masked, back

@@ -1,7 +1,6 @@
 package shim
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -9,13 +8,13 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
 	"k8s.io/client-go/rest"
 
 	"github.com/bkplugin/bk-plugin-operator/internal/cmdutil"
+	"github.com/bkplugin/bk-plugin-operator/internal/identity"
 )
 
 // CommandOptions are the shim command's options, as its flags give them
@@ -37,8 +36,22 @@ type CommandOptions struct {
 	CallbackKeyFile string
 	// PreviousKeyFile holds the previous key, accepted while keys rotate.
 	PreviousKeyFile string
-	// AuthTokenFile holds bearer tokens, one a line; "" serves unauthenticated.
+	// AuthTokenFile holds bearer tokens, "token [app_code]" a line
+	// (identity.ParseTokens).
 	AuthTokenFile string
+	// GatewayPublicKeys is a PEM file or a directory of them, one per API
+	// gateway name (identity.LoadGatewayKeys), to verify X-Bkapi-JWT.
+	GatewayPublicKeys string
+	// JWTLeeway, TrustIdentityHeaders, PublicRoutes and BodyReadTimeout
+	// are as in Options.
+	JWTLeeway            time.Duration
+	TrustIdentityHeaders bool
+	PublicRoutes         []string
+	BodyReadTimeout      time.Duration
+	// InsecureNoAuth lets the shim run with neither tokens nor gateway
+	// keys, serving every caller anonymously. Without it, RunCommand
+	// refuses to start open.
+	InsecureNoAuth bool
 	// ArchiveDSN names the archive of finished invocations (--archive), as
 	// Options.ArchiveDSN.
 	ArchiveDSN string
@@ -70,12 +83,9 @@ func RunCommand(ctx context.Context, o CommandOptions) error {
 		}
 		previous = append(previous, prev)
 	}
-	tokens, err := readTokens(o.AuthTokenFile)
+	tokens, keys, err := loadAuth(o, log)
 	if err != nil {
 		return err
-	}
-	if o.AuthTokenFile == "" {
-		log.Info("no --auth-token-file: callers are not authenticated")
 	}
 
 	if o.ArchiveDSN == "" {
@@ -99,7 +109,12 @@ func RunCommand(ctx context.Context, o CommandOptions) error {
 		Namespace:            o.Namespace,
 		CallbackKey:          key,
 		PreviousCallbackKeys: previous,
-		AuthTokens:           tokens,
+		Tokens:               tokens,
+		GatewayKeys:          keys,
+		JWTLeeway:            o.JWTLeeway,
+		TrustIdentityHeaders: o.TrustIdentityHeaders,
+		PublicRoutes:         o.PublicRoutes,
+		BodyReadTimeout:      o.BodyReadTimeout,
 		InvokeTimeout:        o.InvokeTimeout,
 		MaxBodyBytes:         o.MaxBodyBytes,
 		ClusterDomain:        o.ClusterDomain,
@@ -134,9 +149,40 @@ func servePprof(addr string) error {
 	return nil
 }
 
-// readTokens reads one bearer token per line, skipping blank lines and
-// # comments.
-func readTokens(path string) ([]string, error) {
+// loadAuth reads how callers authenticate: the token file and the gateway
+// keys. With neither it refuses to run, unless --insecure-no-auth says
+// that an open shim is meant; the dev-only modes are logged loudly.
+func loadAuth(o CommandOptions, log logr.Logger) (*identity.Tokens, *identity.GatewayKeys, error) {
+	tokens, err := readTokens(o.AuthTokenFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	var keys *identity.GatewayKeys
+	if o.GatewayPublicKeys != "" {
+		if keys, err = identity.LoadGatewayKeys(o.GatewayPublicKeys, nil); err != nil {
+			return nil, nil, fmt.Errorf("--gateway-public-keys: %w", err)
+		}
+		log.Info("verifying X-Bkapi-JWT", "gateways", keys.Names())
+	}
+	switch {
+	case tokens.Len() == 0 && keys == nil && !o.InsecureNoAuth:
+		return nil, nil, errors.New("no authentication configured: set --auth-token-file and/or --gateway-public-keys " +
+			"(or --insecure-no-auth, for a laptop only, to serve every caller anonymously)")
+	case tokens.Len() == 0 && keys == nil:
+		log.Info("WARNING: --insecure-no-auth: every caller is anonymous and may invoke any plugin and read any invocation")
+	}
+	if o.TrustIdentityHeaders {
+		log.Info("WARNING: --trust-identity-headers: callers name their own app code and user (X-Bkplugin-App-Code, X-Bkplugin-Username); " +
+			"allow_scope can be bypassed by anyone who reaches the shim. For development only")
+	}
+	if len(o.PublicRoutes) > 0 {
+		log.Info("routes served without a credential", "routes", o.PublicRoutes)
+	}
+	return tokens, keys, nil
+}
+
+// readTokens reads a token file (identity.ParseTokens); "" is no tokens.
+func readTokens(path string) (*identity.Tokens, error) {
 	if path == "" {
 		return nil, nil
 	}
@@ -145,19 +191,11 @@ func readTokens(path string) ([]string, error) {
 		return nil, fmt.Errorf("read auth tokens: %w", err)
 	}
 	defer f.Close()
-	var tokens []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		tokens = append(tokens, line)
+	tokens, err := identity.ParseTokens(f, path)
+	if err != nil {
+		return nil, fmt.Errorf("--auth-token-file: %w", err)
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read auth tokens from %s: %w", path, err)
-	}
-	if len(tokens) == 0 {
+	if tokens.Len() == 0 {
 		return nil, errors.New("--auth-token-file " + path + " holds no token; refusing to run open by mistake")
 	}
 	return tokens, nil

@@ -20,6 +20,10 @@ func readBody(r *http.Request) ([]byte, error) {
 		if errors.As(err, &tooBig) {
 			return nil, errorf(http.StatusRequestEntityTooLarge, "request body is larger than %d bytes", tooBig.Limit)
 		}
+		var ae *apiError
+		if errors.As(err, &ae) {
+			return nil, err // too slow (deadlineBody): 408
+		}
 		return nil, errorf(http.StatusBadRequest, "read request body: %v", err)
 	}
 	return b, nil
@@ -93,31 +97,35 @@ func decodeDispatch(body []byte) (stdapi.PluginAPIDispatchRequest, error) {
 	return req, nil
 }
 
-// callerOf reads who is calling from the request headers. The limits are
-// those of the CRD's Caller fields, so that a long header is refused here, by
-// name, instead of by the API server.
+// callerOf returns who is calling: the app code and username are the
+// verified identity's (identityFrom), never the caller's own headers; the
+// scope is the caller's Bkplugin-Scope-* headers, each at most once (a
+// header sent twice would let a proxy and the shim read different
+// values). The limits are those of the CRD's Caller fields, so that a long
+// value is refused here, by name, instead of by the API server.
 func callerOf(r *http.Request) (bkv1.Caller, error) {
-	limits := []struct {
-		header string
-		max    int
-	}{
-		{stdapi.HeaderAppCode, 64},
-		{stdapi.HeaderUsername, 256},
-		{stdapi.HeaderScopeType, 64},
-		{stdapi.HeaderScopeValue, 256},
-	}
-	for _, l := range limits {
-		v := r.Header.Get(l.header)
-		if utf8.RuneCountInString(v) > l.max {
-			return bkv1.Caller{}, errorf(http.StatusBadRequest, "header %s is longer than %d characters", l.header, l.max)
+	id := identityFrom(r.Context())
+	c := bkv1.Caller{AppCode: id.AppCode, Username: id.Username}
+	for _, h := range []string{stdapi.HeaderScopeType, stdapi.HeaderScopeValue} {
+		if n := len(r.Header.Values(h)); n > 1 {
+			return bkv1.Caller{}, errorf(http.StatusForbidden, "header %s sent %d times; send it once", h, n)
 		}
 	}
-	return bkv1.Caller{
-		AppCode:    r.Header.Get(stdapi.HeaderAppCode),
-		Username:   r.Header.Get(stdapi.HeaderUsername),
-		ScopeType:  r.Header.Get(stdapi.HeaderScopeType),
-		ScopeValue: r.Header.Get(stdapi.HeaderScopeValue),
-	}, nil
+	c.ScopeType, c.ScopeValue = r.Header.Get(stdapi.HeaderScopeType), r.Header.Get(stdapi.HeaderScopeValue)
+	for _, l := range []struct {
+		name, value string
+		max         int
+	}{
+		{"app code", c.AppCode, 64},
+		{"username", c.Username, 256},
+		{"header " + stdapi.HeaderScopeType, c.ScopeType, 64},
+		{"header " + stdapi.HeaderScopeValue, c.ScopeValue, 256},
+	} {
+		if utf8.RuneCountInString(l.value) > l.max {
+			return bkv1.Caller{}, errorf(http.StatusBadRequest, "%s is longer than %d characters", l.name, l.max)
+		}
+	}
+	return c, nil
 }
 
 // invokeTraceID returns the trace id an invoke names its invocation with:

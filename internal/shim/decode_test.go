@@ -95,7 +95,9 @@ func TestInvokeHeaders(t *testing.T) {
 		{"short trace id", map[string]string{stdapi.HeaderTraceID: "abc"}, "", false, "lowercase hex"},
 		{"async", map[string]string{stdapi.HeaderAsync: "true"}, "", true, ""},
 		{"async junk", map[string]string{stdapi.HeaderAsync: "yes please"}, "", false, "must be true or false"},
-		{"long username", map[string]string{stdapi.HeaderUsername: strings.Repeat("u", 257)}, "", false, stdapi.HeaderUsername},
+		{"long scope value", map[string]string{stdapi.HeaderScopeValue: strings.Repeat("u", 257)}, "", false, stdapi.HeaderScopeValue},
+		// The caller's own identity headers are not read: no error, no identity.
+		{"long username header is ignored", map[string]string{stdapi.HeaderUsername: strings.Repeat("u", 257)}, "", false, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

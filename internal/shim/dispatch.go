@@ -10,17 +10,13 @@ import (
 	"net/url"
 	"strings"
 
+	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
 	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
 )
 
 // maxPluginAPIAnswerBytes bounds what is read of a plugin API's answer.
 const maxPluginAPIAnswerBytes = 8 << 20
-
-// headerGatewayJWT is the API gateway's signed identity, passed on to plugin
-// APIs unchanged so that they can call other BlueKing APIs as the user (the
-// Python framework's inject_user_token).
-const headerGatewayJWT = "X-Bkapi-Jwt"
 
 // dispatcher forwards plugin_api_dispatch calls to a plugin pod's own APIs.
 type dispatcher struct {
@@ -36,12 +32,11 @@ type dispatchCall struct {
 	// Files are the files of a multipart dispatch, forwarded as they came.
 	Files   []dispatchFile
 	TraceID string
-	// Identity is who calls (requestIdentity); the username passed on is
-	// the body's, taken on the calling app's word as in the Python framework.
-	Identity identity
-	// Header holds the caller's headers: its Bk-Plugin-* ones (but those the
-	// shim sets) and X-Bkapi-JWT are passed on, as the Python framework
-	// passes them on.
+	// Caller is the verified caller (callerOf), checked against the
+	// plugin's allow_scope like an invoke.
+	Caller bkv1.Caller
+	// Header is what the plugin API receives (pluginAPIHeaders): the
+	// caller's Bk-Plugin-* headers and the verified identity.
 	Header http.Header
 }
 
@@ -58,6 +53,11 @@ func (d *dispatcher) dispatch(ctx context.Context, call dispatchCall) (json.RawM
 	// Ready yet; plugin APIs are not versioned, so that is the one to ask.
 	plv, err := d.versions.resolve(ctx, call.Code, "*")
 	if err != nil {
+		return nil, err
+	}
+	// The Python framework checks dispatch with the same permission as
+	// invoke: a plugin API may act for the app as much as an execute.
+	if err := checkScope(plv.Spec.AllowScopes, call.Caller.AppCode, call.Caller.ScopeType, call.Caller.ScopeValue); err != nil {
 		return nil, err
 	}
 	base, err := d.pods.endpoint(plv)
@@ -146,47 +146,19 @@ func (d *dispatcher) buildRequest(ctx context.Context, base string, call dispatc
 	if err != nil {
 		return nil, errorf(http.StatusBadRequest, "invalid plugin_api_dispatch body: url %q: %v", call.Request.URL, err)
 	}
-	forwardHeaders(req.Header, call.Header)
-	// The user is the body's (the Python framework's DummyUser), the app
-	// the caller's as requestIdentity knows it; never a caller's header.
-	setIdentity(req.Header, identity{AppCode: call.Identity.AppCode, Username: call.Request.Username}, call.TraceID)
+	for k, vs := range call.Header {
+		req.Header[k] = append([]string(nil), vs...)
+	}
+	// The body names the user, on the verified app's word, as in the
+	// Python framework (its DummyUser); set after the headers, so that
+	// only the body speaks for the user.
+	req.Header.Set(protocol.HeaderUsername, call.Request.Username)
+	req.Header.Set(protocol.HeaderTraceID, call.TraceID)
 	req.Header.Set("Accept", "application/json")
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
 	return req, nil
-}
-
-// shimOwnedHeaders are the Bk-Plugin-* headers the shim sets itself on
-// requests to plugin APIs; a caller's values for them are dropped.
-var shimOwnedHeaders = []string{protocol.HeaderUsername, protocol.HeaderAppCode, protocol.HeaderTraceID, protocol.HeaderNoRoute}
-
-// forwardHeaders copies to dst what the Python framework passes on to a
-// plugin API: the caller's Bk-Plugin-* headers (but those the shim owns)
-// and X-Bkapi-JWT.
-func forwardHeaders(dst, src http.Header) {
-	for k, vs := range src {
-		ck := http.CanonicalHeaderKey(k)
-		if strings.HasPrefix(ck, "Bk-Plugin-") || ck == headerGatewayJWT {
-			dst[ck] = append([]string(nil), vs...)
-		}
-	}
-	for _, h := range shimOwnedHeaders {
-		dst.Del(h)
-	}
-}
-
-// setIdentity sets the headers through which a plugin API learns who calls.
-func setIdentity(h http.Header, id identity, traceID string) {
-	if id.Username != "" {
-		h.Set(protocol.HeaderUsername, id.Username)
-	}
-	if id.AppCode != "" {
-		h.Set(protocol.HeaderAppCode, id.AppCode)
-	}
-	if traceID != "" {
-		h.Set(protocol.HeaderTraceID, traceID)
-	}
 }
 
 // queryValue writes a JSON string as itself and anything else as its JSON

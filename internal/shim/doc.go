@@ -13,5 +13,5 @@
 //
 // +kubebuilder:rbac:groups=bkplugin.io,resources=plugininvocations,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups=bkplugin.io,resources=pluginversions,verbs=list;watch
-// +kubebuilder:rbac:groups=core,resources=secrets,verbs=get;create
+// +kubebuilder:rbac:groups=core,resources=secrets,verbs=get;create;delete
 package shim

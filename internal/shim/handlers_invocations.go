@@ -156,9 +156,14 @@ func (s *Server) pluginAPIDispatch(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	caller, err := callerOf(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	data, err := s.dispatcher.dispatch(r.Context(), dispatchCall{
 		Code: mux.Vars(r)[stdapi.VarCode], Request: req, Files: files, TraceID: infoOf(r).traceID,
-		Identity: requestIdentity(r), Header: r.Header,
+		Caller: caller, Header: pluginAPIHeaders(r),
 	})
 	if err != nil {
 		s.fail(w, r, err)

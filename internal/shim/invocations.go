@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -101,12 +102,6 @@ func (s *invocations) invoke(ctx context.Context, call invokeCall) (invokeOutcom
 	if rec, err := s.invokeArchived(ctx, call, inputs, sensitiveInputs); err != nil || rec != nil {
 		return invokeOutcome{Archived: rec}, err
 	}
-	if secretInputs != nil {
-		if err := s.createSensitiveSecret(ctx, call.TraceID, call.Code, secretInputs); err != nil {
-			return invokeOutcome{}, err
-		}
-	}
-
 	// The waiter goes first: the manager may finish the first execute before
 	// Create returns, and that update must reach this request.
 	w, unregister := s.waiters.add(call.TraceID)
@@ -136,6 +131,25 @@ func (s *invocations) invoke(ctx context.Context, call invokeCall) (invokeOutcom
 		caller := call.Caller
 		inv.Spec.Caller = &caller
 	}
+	// The Secret is written only for a call known to be new or a retry of
+	// the same call: a trace id that names another call gets 409 with
+	// nothing written, and one that a racing call takes in between has
+	// its Secret (if this call made it) removed below.
+	var createdSecret *corev1.Secret
+	if secretInputs != nil {
+		existing := &bkv1.PluginInvocation{}
+		switch err := s.kube.Get(ctx, client.ObjectKey{Namespace: s.namespace, Name: call.TraceID}, existing); {
+		case err == nil:
+			if err := sameCall(existing, inv); err != nil {
+				return invokeOutcome{}, err
+			}
+		case !apierrors.IsNotFound(err):
+			return invokeOutcome{}, kubeErr(err, "read invocation %s", call.TraceID)
+		}
+		if createdSecret, err = s.createSensitiveSecret(ctx, call.TraceID, call.Code, secretInputs); err != nil {
+			return invokeOutcome{}, err
+		}
+	}
 	cur := inv
 	if err := s.kube.Create(ctx, inv); err != nil {
 		if !apierrors.IsAlreadyExists(err) {
@@ -146,6 +160,7 @@ func (s *invocations) invoke(ctx context.Context, call invokeCall) (invokeOutcom
 			return invokeOutcome{}, kubeErr(err, "read existing invocation %s", call.TraceID)
 		}
 		if err := sameCall(existing, inv); err != nil {
+			s.deleteOwnSecret(ctx, createdSecret)
 			return invokeOutcome{}, err
 		}
 		cur = existing

@@ -2,7 +2,6 @@ package shim
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/bkplugin/bk-plugin-operator/internal/shim/ui"
 	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
 )
 
@@ -23,6 +21,8 @@ import (
 type requestInfo struct {
 	route   string
 	traceID string
+	// appCode is the verified caller's (authenticate), for the access log.
+	appCode string
 }
 
 type requestInfoKey struct{}
@@ -65,6 +65,9 @@ func (w *statusRecorder) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
+// Unwrap lets http.ResponseController reach the connection (bodyDeadline).
+func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 func (w *statusRecorder) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
@@ -91,7 +94,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		}
 		s.opts.Logger.Info("access", "method", r.Method, "path", logPath(r), "route", ri.route,
 			"status", rec.status, "duration", elapsed.String(), "trace_id", ri.traceID,
-			"remote", r.RemoteAddr, "app_code", r.Header.Get(stdapi.HeaderAppCode))
+			"remote", r.RemoteAddr, "app_code", ri.appCode)
 	})
 }
 
@@ -129,44 +132,18 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 	})
 }
 
-// limitBody bounds request bodies; decoders report a larger one as 413.
+// limitBody bounds request bodies in size (decoders report a larger one as
+// 413) and in time (bodyDeadline: 408).
 func (s *Server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > s.opts.MaxBodyBytes {
 			s.fail(w, r, errorf(http.StatusRequestEntityTooLarge, "request body is %d bytes; at most %d bytes are accepted", r.ContentLength, s.opts.MaxBodyBytes))
 			return
 		}
+		s.bodyDeadline(w, r)
 		r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
 		next.ServeHTTP(w, r)
 	})
-}
-
-// authenticate requires one of Options.AuthTokens as a bearer token, except
-// on the probes, the metrics, the debug panel's page and callbacks: third
-// parties calling back hold only the signed callback token.
-func (s *Server) authenticate(next http.Handler) http.Handler {
-	if len(s.opts.AuthTokens) == 0 {
-		return next
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if exemptFromAuth(r) || s.validBearer(r.Header.Get("Authorization")) {
-			next.ServeHTTP(w, r)
-			return
-		}
-		w.Header().Set("WWW-Authenticate", `Bearer realm="bk-plugin-shim"`)
-		s.fail(w, r, errorf(http.StatusUnauthorized, "missing or unknown bearer token: send Authorization: Bearer <token>"))
-	})
-}
-
-func exemptFromAuth(r *http.Request) bool {
-	switch r.URL.Path {
-	case HealthzPath, ReadyzPath, MetricsPath:
-		return true
-	}
-	if ui.IsPanelRequest(r) {
-		return true // the page asks the user for the token its calls send
-	}
-	return r.Method == http.MethodPost && isCallbackPath(r.URL.Path)
 }
 
 // isCallbackPath tells whether path is /plugins/{code}/bk_plugin/callback/{token}/.
@@ -188,20 +165,6 @@ func logPath(r *http.Request) string {
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	parts[4] = redactedToken
 	return "/" + strings.Join(parts, "/") + "/"
-}
-
-// validBearer compares in constant time against every token, so that the
-// answer's timing tells nothing about how close a guess was.
-func (s *Server) validBearer(header string) bool {
-	token, ok := strings.CutPrefix(header, "Bearer ")
-	if !ok || token == "" {
-		return false
-	}
-	found := 0
-	for _, t := range s.opts.AuthTokens {
-		found |= subtle.ConstantTimeCompare([]byte(token), []byte(t))
-	}
-	return found == 1
 }
 
 // fail answers err in the envelope with the status err deserves.

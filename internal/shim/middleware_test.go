@@ -18,7 +18,11 @@ func bare(t *testing.T, opts Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Server{opts: opts, metrics: m}
+	a, err := newAuthState(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Server{opts: opts, metrics: m, auth: a}
 }
 
 func envelopeOf(t *testing.T, rec *httptest.ResponseRecorder) map[string]any {

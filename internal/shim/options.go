@@ -10,6 +10,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/bkplugin/bk-plugin-operator/internal/archive"
+	"github.com/bkplugin/bk-plugin-operator/internal/identity"
 )
 
 // Defaults of Options.
@@ -26,6 +27,9 @@ const (
 	// DefaultShutdownTimeout bounds how long Run waits for in-flight
 	// requests (a synchronous invoke waits up to the invoke timeout).
 	DefaultShutdownTimeout = 30 * time.Second
+	// DefaultBodyReadTimeout bounds how long a request body may take to
+	// arrive: a 1 MiB body needs far less on any working network.
+	DefaultBodyReadTimeout = 30 * time.Second
 	// DefaultPodTimeout bounds one call to a plugin pod (dispatch, logs).
 	DefaultPodTimeout = 30 * time.Second
 )
@@ -46,10 +50,35 @@ type Options struct {
 	// tokens handed out before the rotation keep working.
 	PreviousCallbackKeys [][]byte
 
-	// AuthTokens, when not empty, are the bearer tokens callers must send on
-	// every route but callback (third parties hold only the signed token),
-	// /healthz, /readyz and /metrics.
+	// Tokens are the bearer tokens callers may authenticate with, each
+	// standing for an app code (identity.ParseTokens reads a token file).
+	// With Tokens or GatewayKeys set, every route but callback (third
+	// parties hold only the signed token), the probes, /metrics, the
+	// panel's page and PublicRoutes needs a credential; with neither, the
+	// shim is open (RunCommand refuses that without --insecure-no-auth).
+	Tokens *identity.Tokens
+	// AuthTokens are bearer tokens that stand for no app code: the form
+	// before Tokens. Set one of the two.
 	AuthTokens []string
+	// GatewayKeys are the BlueKing API gateways' public keys, by gateway
+	// name; a request's X-Bkapi-JWT is verified against them. Nil: the
+	// JWT is ignored.
+	GatewayKeys *identity.GatewayKeys
+	// JWTLeeway is the clock skew allowed on a JWT's exp and nbf;
+	// identity.DefaultLeeway when zero.
+	JWTLeeway time.Duration
+	// TrustIdentityHeaders takes X-Bkplugin-App-Code and
+	// X-Bkplugin-Username from the caller as its identity when no
+	// credential names one. For development only: any caller can then be
+	// any app, and allow_scope means nothing.
+	TrustIdentityHeaders bool
+	// PublicRoutes are route names ("plugins", "meta", "detail",
+	// "schedule", "logs") served to callers without a credential, for
+	// platforms such as bk-sops that read them unauthenticated.
+	PublicRoutes []string
+	// BodyReadTimeout bounds how long a request body may take to arrive;
+	// DefaultBodyReadTimeout when zero, no bound when negative.
+	BodyReadTimeout time.Duration
 
 	// InvokeTimeout bounds a synchronous invoke's wait for the first execute;
 	// DefaultInvokeTimeout when zero.
@@ -116,8 +145,16 @@ func (o *Options) applyDefaults() {
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if o.BodyReadTimeout == 0 {
+		o.BodyReadTimeout = DefaultBodyReadTimeout
+	}
 	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Timeout: DefaultPodTimeout}
+		o.HTTPClient = &http.Client{Timeout: DefaultPodTimeout, CheckRedirect: noRedirects}
+	}
+	if o.HTTPClient.CheckRedirect == nil {
+		c := *o.HTTPClient
+		c.CheckRedirect = noRedirects
+		o.HTTPClient = &c
 	}
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
@@ -135,3 +172,8 @@ func (o *Options) applyDefaults() {
 		o.Now = time.Now
 	}
 }
+
+// noRedirects makes a client answer a redirect as it is: a plugin pod that
+// answers 3xx must not send the shim, with the caller's identity and JWT,
+// to another address.
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }

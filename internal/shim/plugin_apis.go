@@ -9,6 +9,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/bkplugin/bk-plugin-operator/internal/identity"
 	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
 )
 
@@ -25,9 +26,13 @@ type pluginAPIProxy struct {
 type directCall struct {
 	Code, Family, Path, RawQuery, Method string
 	Body                                 []byte
-	Identity                             identity
-	TraceID                              string
-	Header                               http.Header
+	// Identity is the verified caller (identityFrom).
+	Identity identity.Identity
+	// Header is what the plugin API receives (pluginAPIHeaders): the
+	// caller's Bk-Plugin-* headers and the verified identity.
+	Header http.Header
+	// ContentType and Accept are the caller's, passed on.
+	ContentType, Accept string
 }
 
 // directAnswer is the plugin API's answer, passed back as it is.
@@ -39,7 +44,7 @@ type directAnswer struct {
 
 // checkFamilyIdentity refuses a caller the family's gateway resource would
 // refuse: plugin_api needs a user, openapi an app, private both.
-func checkFamilyIdentity(family string, id identity) error {
+func checkFamilyIdentity(family string, id identity.Identity) error {
 	needUser := family == stdapi.APIFamilyPlugin || family == stdapi.APIFamilyPrivate
 	needApp := family == stdapi.APIFamilyOpen || family == stdapi.APIFamilyPrivate
 	switch {
@@ -76,12 +81,14 @@ func (p *pluginAPIProxy) call(ctx context.Context, c directCall) (directAnswer, 
 	if err != nil {
 		return directAnswer{}, errorf(http.StatusBadRequest, "plugin API path %q: %v", c.Path, err)
 	}
-	forwardHeaders(req.Header, c.Header)
-	setIdentity(req.Header, c.Identity, c.TraceID)
-	for _, h := range []string{"Content-Type", "Accept"} {
-		if v := c.Header.Get(h); v != "" {
-			req.Header.Set(h, v)
-		}
+	for k, vs := range c.Header {
+		req.Header[k] = append([]string(nil), vs...)
+	}
+	if c.ContentType != "" {
+		req.Header.Set("Content-Type", c.ContentType)
+	}
+	if c.Accept != "" {
+		req.Header.Set("Accept", c.Accept)
 	}
 	resp, err := p.http.Do(req)
 	if err != nil {
@@ -109,7 +116,8 @@ func (s *Server) pluginAPI(w http.ResponseWriter, r *http.Request) {
 	ans, err := s.apiProxy.call(r.Context(), directCall{
 		Code: vars[stdapi.VarCode], Family: vars[stdapi.VarAPIFamily], Path: vars[stdapi.VarAPIPath],
 		RawQuery: r.URL.RawQuery, Method: r.Method, Body: body,
-		Identity: requestIdentity(r), TraceID: infoOf(r).traceID, Header: r.Header,
+		Identity: identityFrom(r.Context()), Header: pluginAPIHeaders(r),
+		ContentType: r.Header.Get("Content-Type"), Accept: r.Header.Get("Accept"),
 	})
 	if err != nil {
 		s.fail(w, r, err)

@@ -13,8 +13,14 @@ const scopeWildcard = "*"
 // checkScope applies a version's allowScopes to a call, as the Python
 // framework's ScopeAllowPermission does: an app no rule names passes; an app
 // that rules name must send the scope type and value of one of them. A rule
-// without an app code names every app.
+// without an app code names every app. appCode is the verified one
+// (callerOf); a version with any rule refuses a call with none, because a
+// caller who cannot say who it is could otherwise be any app.
 func checkScope(rules []bkv1.AllowScope, appCode, scopeType, scopeValue string) error {
+	if len(rules) > 0 && appCode == "" {
+		return errorf(http.StatusForbidden,
+			"this plugin declares allow_scope, so a call must come from a verified app: through the BlueKing API gateway (X-Bkapi-JWT with a verified app) or with a bearer token mapped to an app code")
+	}
 	matched := false
 	for _, r := range rules {
 		if r.AppCode != "" && r.AppCode != appCode {

@@ -18,7 +18,8 @@ func TestCheckScope(t *testing.T) {
 	}{
 		{"no rules", nil, "bk_sops", "", "", true},
 		{"app not named passes", []bkv1.AllowScope{sops}, "bk_job", "", "", true},
-		{"no app code passes app rules", []bkv1.AllowScope{sops}, "", "", "", true},
+		{"no verified app is refused by any rule", []bkv1.AllowScope{sops}, "", "project", "1", false},
+		{"app code is matched exactly", []bkv1.AllowScope{sops}, "BK_SOPS", "", "", true},
 		{"named app in an allowed value", []bkv1.AllowScope{sops}, "bk_sops", "project", "2", true},
 		{"named app in another value", []bkv1.AllowScope{sops}, "bk_sops", "project", "3", false},
 		{"named app with another type", []bkv1.AllowScope{sops}, "bk_sops", "biz", "1", false},

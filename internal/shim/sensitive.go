@@ -2,9 +2,12 @@ package shim
 
 import (
 	"context"
+
 	"encoding/json"
 	"errors"
+	corev1 "k8s.io/api/core/v1"
 	"net/http"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 	"github.com/bkplugin/bk-plugin-operator/internal/sensitive"
@@ -54,12 +57,26 @@ func splitSensitiveInputs(inputs json.RawMessage, names []string) (public, secre
 }
 
 // createSensitiveSecret stores an invocation's sensitive inputs before the
-// invocation exists (see sensitive.CreateInputsSecret).
-func (s *invocations) createSensitiveSecret(ctx context.Context, traceID, code string, inputs json.RawMessage) error {
-	if err := sensitive.CreateInputsSecret(ctx, s.kube, s.namespace, traceID, code, inputs); err != nil {
-		return kubeErr(err, "store the sensitive inputs of invocation %s", traceID)
+// invocation exists (see sensitive.CreateInputsSecret). It returns the
+// Secret it created, nil when one was there.
+func (s *invocations) createSensitiveSecret(ctx context.Context, traceID, code string, inputs json.RawMessage) (*corev1.Secret, error) {
+	created, err := sensitive.CreateInputsSecret(ctx, s.kube, s.namespace, traceID, code, inputs)
+	if err != nil {
+		return nil, kubeErr(err, "store the sensitive inputs of invocation %s", traceID)
 	}
-	return nil
+	return created, nil
+}
+
+// deleteOwnSecret removes the Secret an invoke created for a call that
+// then conflicted (409): left behind, no invocation would own it, and
+// the invocation that does hold the trace id could read it as its own.
+// The UID precondition spares a Secret someone else created since.
+func (s *invocations) deleteOwnSecret(ctx context.Context, created *corev1.Secret) {
+	if created == nil {
+		return
+	}
+	uid := created.UID
+	_ = s.kube.Delete(ctx, created, client.Preconditions{UID: &uid}) // best effort: a 409 is the answer either way
 }
 
 // revealOutputs puts the sensitive outputs back into an answer for the

@@ -44,6 +44,7 @@ type Server struct {
 	apiProxy    *pluginAPIProxy
 	past        *readThrough
 	handler     http.Handler
+	auth        authState
 	// stopping is set once Run has been asked to stop: /readyz then fails
 	// so that load balancers move away while in-flight requests finish.
 	stopping atomic.Bool
@@ -57,6 +58,10 @@ func New(opts Options) (*Server, error) {
 		return nil, errors.New("shim: Options.Config is required")
 	}
 	opts.applyDefaults()
+	auth, err := newAuthState(opts)
+	if err != nil {
+		return nil, err
+	}
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		return nil, fmt.Errorf("shim: build scheme: %w", err)
@@ -88,7 +93,7 @@ func New(opts Options) (*Server, error) {
 	if err := versions.SetupIndexes(ctx, c); err != nil {
 		return nil, fmt.Errorf("shim: %w", err)
 	}
-	s := &Server{opts: opts, cache: c, metrics: m}
+	s := &Server{opts: opts, cache: c, metrics: m, auth: auth}
 	w := newWaiters()
 	for _, obj := range []client.Object{&bkv1.PluginInvocation{}, &bkv1.PluginVersion{}} {
 		inf, err := c.GetInformer(ctx, obj, cache.BlockUntilSynced(false))

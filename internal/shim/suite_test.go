@@ -113,6 +113,10 @@ var _ = BeforeSuite(func() {
 		Logger:               logf.Log.WithName("shim"),
 		Listener:             ln,
 		ShutdownTimeout:      5 * time.Second,
+		// The suite's main shim is the dev mode: callers name their app in
+		// X-Bkplugin-App-Code. trust_test.go runs one with the shipped
+		// defaults, where only verified credentials count.
+		TrustIdentityHeaders: true,
 		Archive:              historyArchive,
 	})
 	Expect(err).NotTo(HaveOccurred())

@@ -40,6 +40,9 @@ type Options struct {
 type Stack struct {
 	// Shim, Kubeconfig and Logs are the READY line's fields.
 	Shim, Kubeconfig, Logs string
+	// Token is the READY line's dev bearer token, which the shim accepts
+	// unless the stack was given another --auth-token-file.
+	Token string
 
 	opts   Options
 	cmd    *exec.Cmd
@@ -119,6 +122,8 @@ func (s *Stack) parseReady(line string) error {
 			s.Kubeconfig = v
 		case "logs":
 			s.Logs = v
+		case "token":
+			s.Token = v
 		}
 	}
 	if s.Shim == "" || s.Kubeconfig == "" || s.Logs == "" {

@@ -28,6 +28,12 @@ const (
 	LogsPathPrefix = "/bk_plugin/logs/"
 )
 
+// ExecuteTokenEnv names the file holding the token that proves an execute
+// comes from the manager. The manager sends it as "Authorization: Bearer
+// <token>" on every execute; a plugin pod that has it refuses executes
+// without it (401). Both mount it from the same Secret.
+const ExecuteTokenEnv = "BKPLUGIN_EXECUTE_TOKEN_FILE"
+
 // Headers the manager and the shim set on requests to a plugin pod.
 const (
 	HeaderTraceID  = "Bk-Plugin-Trace-Id"

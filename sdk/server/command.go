@@ -15,6 +15,7 @@ import (
 
 	"github.com/bkplugin/bk-plugin-operator/sdk/manifest"
 	"github.com/bkplugin/bk-plugin-operator/sdk/plugin"
+	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
 )
 
 // Main is the whole main function of a plugin binary: it runs the command
@@ -72,16 +73,21 @@ func serveCommand(ctx context.Context, p *plugin.Plugin, args []string, stderr i
 	execTimeout := fs.Duration("execute-timeout", 0, "cancel an execute's context after this long (0: no bound)")
 	delay := fs.Duration("shutdown-delay", 5*time.Second, "keep serving, unready, this long after SIGTERM")
 	timeout := fs.Duration("shutdown-timeout", 30*time.Second, "wait this long for in-flight requests on shutdown")
+	tokenFile := fs.String("execute-token-file", os.Getenv(protocol.ExecuteTokenEnv), "file holding the manager's execute token; executes without it get 401 (env "+protocol.ExecuteTokenEnv+")")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, nil))
+	if *tokenFile == "" {
+		logger.Warn("no --execute-token-file: anyone who reaches this pod can execute the plugin, skipping the shim's authentication, allow_scope and task.json checks; set " + protocol.ExecuteTokenEnv + " in a cluster")
+	}
 	s, err := New(p, Options{
-		Logger:          logger,
-		MaxRequestBytes: *maxBytes,
-		ExecuteTimeout:  *execTimeout,
-		ShutdownDelay:   *delay,
-		ShutdownTimeout: *timeout,
+		Logger:           logger,
+		MaxRequestBytes:  *maxBytes,
+		ExecuteTimeout:   *execTimeout,
+		ShutdownDelay:    *delay,
+		ShutdownTimeout:  *timeout,
+		ExecuteTokenFile: *tokenFile,
 	})
 	if err != nil {
 		return err

@@ -47,6 +47,13 @@ type Options struct {
 	RuntimeVersion string
 	// Now is the clock plugins see; time.Now when nil.
 	Now func() time.Time
+	// ExecuteTokenFile holds the token the manager sends with each
+	// execute (protocol.ExecuteTokenEnv); executes without it get 401. The
+	// file is reread when it changes. ExecuteToken is the same, given as a
+	// value. With neither, executes are not authenticated: fine for tests,
+	// never for a cluster, where anyone who reaches the pod could execute.
+	ExecuteTokenFile string
+	ExecuteToken     string
 }
 
 // Server serves one plugin as a plugin pod. It is an http.Handler.
@@ -58,6 +65,7 @@ type Server struct {
 	logs     *logStore
 	ready    atomic.Bool
 	registry *prometheus.Registry
+	execAuth *executeAuth
 }
 
 // New returns a server for p. It fails only when the metrics cannot be
@@ -87,6 +95,10 @@ func New(p *plugin.Plugin, opts Options) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	execAuth, err := newExecuteAuth(opts)
+	if err != nil {
+		return nil, err
+	}
 	m, err := newMetrics(opts.Registry, p.Meta().Code)
 	if err != nil {
 		return nil, fmt.Errorf("register metrics of plugin %s: %w", p.Meta().Code, err)
@@ -97,6 +109,7 @@ func New(p *plugin.Plugin, opts Options) (*Server, error) {
 		metrics:  m,
 		logs:     newLogStore(opts.LogTraces, opts.LogLinesPerTrace),
 		registry: opts.Registry,
+		execAuth: execAuth,
 	}
 	s.ready.Store(true)
 	s.handler = s.routes()
@@ -165,8 +178,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /bk_plugin/execute/{version}", s.execute)
-	mux.HandleFunc("POST "+protocol.CancelPathPrefix+"{version}", s.cancel)
+	mux.HandleFunc("POST /bk_plugin/execute/{version}", s.requireExecuteToken(s.execute))
+	mux.HandleFunc("POST "+protocol.CancelPathPrefix+"{version}", s.requireExecuteToken(s.cancel))
 	mux.HandleFunc("GET /bk_plugin/meta/{$}", s.meta)
 	mux.HandleFunc("GET /bk_plugin/meta", s.meta)
 	mux.HandleFunc("GET /bk_plugin/detail/{version}", s.detail)

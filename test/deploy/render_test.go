@@ -92,10 +92,18 @@ func TestDefaultRendersTheOperator(t *testing.T) {
 			t.Errorf("config/default renders Secret %s; it must need no secret input to render", o.GetName())
 		}
 	}
+	// Each also mounts its credential, never optional, and is pointed at it
+	// (issue 15: the shipped config authenticates): the manager the token
+	// plugin pods check, the shim its callers' bearer tokens.
 	for _, c := range []struct {
-		name     string
-		optional bool
-	}{{"bk-plugin-controller-manager", true}, {"bk-plugin-apiserver", false}} {
+		name       string
+		optional   bool
+		credential string
+		flag       string
+	}{
+		{"bk-plugin-controller-manager", true, "bk-plugin-execute-token", "--execute-token-file=/etc/bk-plugin/execute/token"},
+		{"bk-plugin-apiserver", false, "bk-plugin-auth-tokens", "--auth-token-file=/etc/bk-plugin/auth/tokens"},
+	} {
 		d := find(t, objs, "Deployment", c.name)
 		if d.GetNamespace() != ns {
 			t.Errorf("Deployment %s is in namespace %q, want %s", c.name, d.GetNamespace(), ns)
@@ -103,8 +111,16 @@ func TestDefaultRendersTheOperator(t *testing.T) {
 		sa, _, _ := unstructured.NestedString(d.Object, "spec", "template", "spec", "serviceAccountName")
 		find(t, objs, "ServiceAccount", sa)
 		vols, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "volumes")
-		if len(vols) != 1 {
-			t.Fatalf("Deployment %s has volumes %v, want the callback key", c.name, vols)
+		if len(vols) != 2 {
+			t.Fatalf("Deployment %s has volumes %v, want the callback key and %s", c.name, vols, c.credential)
+		}
+		cred, _, _ := unstructured.NestedString(vols[1].(map[string]any), "secret", "secretName")
+		credOptional, _, _ := unstructured.NestedBool(vols[1].(map[string]any), "secret", "optional")
+		if cred != c.credential || credOptional {
+			t.Errorf("Deployment %s mounts %v, want Secret %s, not optional", c.name, vols[1], c.credential)
+		}
+		if args, _, _ := unstructured.NestedStringSlice(containerOf(d), "args"); !slices.Contains(args, c.flag) {
+			t.Errorf("Deployment %s args %v lack %s", c.name, args, c.flag)
 		}
 		got, _, _ := unstructured.NestedString(vols[0].(map[string]any), "secret", "secretName")
 		if got != callbackKeySecret {
@@ -309,4 +325,13 @@ func selects(sel, labels map[string]string) bool {
 		}
 	}
 	return len(sel) > 0
+}
+
+// containerOf returns a Deployment's first container.
+func containerOf(d *unstructured.Unstructured) map[string]any {
+	containers, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
+	if len(containers) == 0 {
+		return nil
+	}
+	return containers[0].(map[string]any)
 }

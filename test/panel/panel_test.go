@@ -33,14 +33,13 @@ func TestPanel(t *testing.T) {
 	}
 	browser := chromiumPath(t)
 	artifacts := artifactsDir(t)
-	// The shim requires a bearer token, as a shared one would: the page
-	// must load without it and ask for it.
-	const token = "panel-test-token"
-	tokenFile := filepath.Join(t.TempDir(), "tokens")
-	if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
-		t.Fatal(err)
+	// The shim requires a bearer token, as every shim does: the page must
+	// load without it and ask for it; the user pastes the dev token the
+	// local stack printed in its READY line.
+	shim, token := startStack(t)
+	if token == "" {
+		t.Fatal("the local stack's READY line names no dev token")
 	}
-	shim := startStack(t, "--auth-token-file="+tokenFile)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

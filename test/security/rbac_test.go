@@ -72,6 +72,7 @@ var shimUses = []use{
 	{"bkplugin.io", "plugininvocations", "list", "internal/shim/history.go", "s.cache.List(ctx, &list, client.InNamespace(s.namespace), client.MatchingLabels{bkv1.LabelPlugin: q.Code})", "the history list's live part"},
 	{"", "secrets", "create", "internal/sensitive/invoke.go", "c.Create(ctx, secret)", "sensitive inputs"},
 	{"", "secrets", "get", "internal/sensitive/invoke.go", "r.Get(ctx, client.ObjectKey{Namespace: inv.Namespace, Name: inv.SensitiveSecretName()}, secret)", "reveal sensitive outputs to the caller"},
+	{"", "secrets", "delete", "internal/shim/sensitive.go", "s.kube.Delete(ctx, created, client.Preconditions{UID: &uid})", "an invoke that conflicted (409) removes the Secret it created (issue 15 #9)"},
 }
 
 // archiveCalls look like client calls but reach the history archive, a

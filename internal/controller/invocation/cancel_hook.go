@@ -70,6 +70,12 @@ func (r *Reconciler) postCancel(ctx context.Context, inv *bkv1.PluginInvocation,
 	}
 	hreq.Header.Set("Content-Type", "application/json")
 	hreq.Header.Set(protocol.HeaderTraceID, traceID)
+	// The pod guards cancel as it guards execute: the manager's token.
+	if r.caller.token != nil {
+		if tok := r.caller.token(); tok != "" {
+			hreq.Header.Set("Authorization", "Bearer "+tok)
+		}
+	}
 	resp, err := r.caller.http.Do(hreq)
 	if err != nil {
 		return err

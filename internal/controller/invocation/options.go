@@ -35,6 +35,10 @@ type Options struct {
 	CallbackBaseURL string
 	// CallbackKey is the master key callback tokens are derived from.
 	CallbackKey []byte
+	// ExecuteToken, when set, returns the token sent with every execute so
+	// that plugin pods know it comes from the manager (the manager's
+	// --execute-token-file, protocol.ExecuteTokenFile).
+	ExecuteToken func() string
 	// Archive is the history archive every finished invocation is written
 	// to before it is deleted; required.
 	Archive archive.Archive

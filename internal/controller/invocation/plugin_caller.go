@@ -39,6 +39,9 @@ type pluginCaller struct {
 	http *http.Client
 	// maxAnswerBytes bounds the answer read from a pod.
 	maxAnswerBytes int64
+	// token, when set, proves to plugin pods that an execute comes from
+	// the manager (protocol.ExecuteTokenEnv).
+	token func() string
 }
 
 // newPooledHTTPClient returns a client that keeps connections to plugin pods
@@ -67,6 +70,11 @@ func (c *pluginCaller) execute(ctx context.Context, baseURL string, req *protoco
 	}
 	hreq.Header.Set("Content-Type", "application/json")
 	hreq.Header.Set(protocol.HeaderTraceID, req.TraceID)
+	if c.token != nil {
+		if tok := c.token(); tok != "" {
+			hreq.Header.Set("Authorization", "Bearer "+tok)
+		}
+	}
 
 	resp, err := c.http.Do(hreq)
 	if err != nil {

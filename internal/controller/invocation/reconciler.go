@@ -420,7 +420,7 @@ func (r *Reconciler) applyDefaults() {
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
 	}
-	r.caller = &pluginCaller{http: o.HTTPClient, maxAnswerBytes: int64(o.MaxStatusBytes)*2 + 64<<10}
+	r.caller = &pluginCaller{http: o.HTTPClient, maxAnswerBytes: int64(o.MaxStatusBytes)*2 + 64<<10, token: o.ExecuteToken}
 	r.expect = newWriteExpectations()
 	r.unwritten = newUnwrittenAnswers()
 	r.polls = newPollSchedule()

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"slices"
 	"strconv"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -14,6 +15,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
 )
 
 // Names and defaults of the objects a PluginServer owns.
@@ -30,6 +32,13 @@ const (
 	// tmpVolume is an emptyDir at /tmp: the root file system is read-only,
 	// and Go's os.TempDir still has to work.
 	tmpVolume = "tmp"
+	// ExecuteTokenSecret holds the token the manager sends with every
+	// execute (key "token"; docs/security.md). Each server's pods mount it
+	// and point the SDK at it, so that only the manager can execute.
+	ExecuteTokenSecret = "bk-plugin-execute-token"
+	// executeTokenVolume mounts ExecuteTokenSecret at executeTokenDir.
+	executeTokenVolume = "execute-token"
+	executeTokenDir    = "/etc/bk-plugin/execute"
 	// AnnotationSpecHash on an owned object holds the hash of the spec the
 	// operator last wrote, so that drift is judged against what the
 	// operator asked for and not the API server's defaults.
@@ -99,7 +108,7 @@ func desiredDeployment(srv *bkv1.PluginServer) *appsv1.Deployment {
 			Command:         srv.Spec.Command,
 			Args:            args(srv),
 			Ports:           []corev1.ContainerPort{{Name: portName, ContainerPort: port(srv), Protocol: corev1.ProtocolTCP}},
-			Env:             srv.Spec.Env,
+			Env:             executeTokenEnv(srv.Spec.Env),
 			EnvFrom:         srv.Spec.EnvFrom,
 			Resources:       ptr.Deref(srv.Spec.Resources, corev1.ResourceRequirements{}),
 			SecurityContext: &corev1.SecurityContext{
@@ -118,9 +127,18 @@ func desiredDeployment(srv *bkv1.PluginServer) *appsv1.Deployment {
 				PeriodSeconds:    10,
 				FailureThreshold: 6,
 			},
-			VolumeMounts: []corev1.VolumeMount{{Name: tmpVolume, MountPath: "/tmp"}},
+			VolumeMounts: []corev1.VolumeMount{
+				{Name: tmpVolume, MountPath: "/tmp"},
+				{Name: executeTokenVolume, MountPath: executeTokenDir, ReadOnly: true},
+			},
 		}},
-		Volumes: []corev1.Volume{{Name: tmpVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
+		Volumes: []corev1.Volume{
+			{Name: tmpVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+			// Not optional: a pod without the token would take executes
+			// from anyone, so it waits for the Secret instead.
+			{Name: executeTokenVolume, VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
+				SecretName: ExecuteTokenSecret, DefaultMode: ptr.To[int32](0o444)}}},
+		},
 	}
 	dep := &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: srv.Name, Namespace: srv.Namespace, Labels: labels(srv)},
@@ -210,4 +228,15 @@ func hashOf(parts ...any) string {
 	b, _ := json.Marshal(parts)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:8])
+}
+
+// executeTokenEnv is the spec's environment with the SDK pointed at the
+// mounted execute token; a spec that sets the variable itself keeps its own.
+func executeTokenEnv(env []corev1.EnvVar) []corev1.EnvVar {
+	for _, e := range env {
+		if e.Name == protocol.ExecuteTokenEnv {
+			return env
+		}
+	}
+	return append(slices.Clone(env), corev1.EnvVar{Name: protocol.ExecuteTokenEnv, Value: executeTokenDir + "/token"})
 }

@@ -10,6 +10,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
 )
 
 func newServer(mutate ...func(*bkv1.PluginServer)) *bkv1.PluginServer {
@@ -79,6 +80,14 @@ func TestDesiredDeploymentSecurityDefaults(t *testing.T) {
 	}
 	if c.VolumeMounts[0].MountPath != "/tmp" {
 		t.Errorf("mounts %+v: want a writable /tmp", c.VolumeMounts)
+	}
+	// Only the manager may execute: the pod mounts the execute token and
+	// the SDK is pointed at it (docs/security.md).
+	if c.VolumeMounts[1].MountPath != "/etc/bk-plugin/execute" || pod.Volumes[1].Secret == nil || pod.Volumes[1].Secret.SecretName != ExecuteTokenSecret {
+		t.Errorf("mounts %+v volumes %+v: want the execute token Secret mounted", c.VolumeMounts, pod.Volumes)
+	}
+	if len(c.Env) != 1 || c.Env[0].Name != protocol.ExecuteTokenEnv || c.Env[0].Value != "/etc/bk-plugin/execute/token" {
+		t.Errorf("env %+v: want %s pointing at the mounted token", c.Env, protocol.ExecuteTokenEnv)
 	}
 	if dep.Spec.Selector.MatchLabels[bkv1.LabelServer] != "hello" || dep.Spec.Template.Labels[bkv1.LabelServer] != "hello" {
 		t.Errorf("selector %v / pod labels %v: want %s=hello", dep.Spec.Selector.MatchLabels, dep.Spec.Template.Labels, bkv1.LabelServer)

@@ -143,7 +143,7 @@ table by default and JSON with -o json.`,
 	// The token's env value is read at run time, not shown as a default in
 	// --help, where it would be printed.
 	pf.StringVar(&g.token, "token", "", "bearer token for the shim (env "+EnvToken+")")
-	pf.StringVar(&g.appCode, "app-code", streams.Getenv(EnvAppCode), "calling app's code, for allow_scope checks (env "+EnvAppCode+")")
+	pf.StringVar(&g.appCode, "app-code", streams.Getenv(EnvAppCode), "calling app's code, sent as X-Bkplugin-App-Code; shims read it only with --trust-identity-headers, else the token names the app (env "+EnvAppCode+")")
 	pf.StringVar(&g.username, "username", streams.Getenv(EnvUsername), "user the call is made for (env "+EnvUsername+")")
 	pf.StringVarP(&g.output, "output", "o", "table", "output format: table or json")
 	pf.DurationVar(&g.timeout, "request-timeout", client.DefaultTimeout, "bound on each HTTP call to the shim")
