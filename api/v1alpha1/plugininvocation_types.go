@@ -133,7 +133,8 @@ type Caller struct {
 
 // FinishNotification is where to post an invocation's result.
 type FinishNotification struct {
-	// URL receives a POST with {trace_id, state, outputs, err, data}.
+	// URL receives a POST with {trace_id, state, outputs, err, data}, or
+	// with data alone when pluginCallback is set.
 	// +required
 	// +kubebuilder:validation:MaxLength=2048
 	// +kubebuilder:validation:XValidation:rule="isURL(self) && (self.startsWith('http://') || self.startsWith('https://'))",message="url must be an absolute http or https URL"
@@ -143,6 +144,15 @@ type FinishNotification struct {
 	// +optional
 	// +kubebuilder:pruning:PreserveUnknownFields
 	Data *apiextensionsv1.JSON `json:"data,omitempty"`
+
+	// PluginCallback makes the notification the Python framework's finish
+	// callback (plugin_callback_info, set by the shim for a version with
+	// enablePluginCallback): the body is exactly data (JSON, {} when
+	// unset), it is sent only when the invoke answer was not final
+	// (annotation bkplugin.io/invoke-answered-pending), and it counts as
+	// delivered only on a 2xx JSON answer whose result is absent or true.
+	// +optional
+	PluginCallback bool `json:"pluginCallback,omitempty"`
 }
 
 // PluginInvocationStatus is the whole state of an invocation: plugin pods are

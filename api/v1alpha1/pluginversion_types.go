@@ -32,6 +32,22 @@ type PluginVersionSpec struct {
 	// +kubebuilder:validation:MaxLength=4096
 	Description string `json:"description,omitempty"`
 
+	// PluginDescription describes the plugin as a whole (the SDK's
+	// plugin.Meta.Description, the Python framework's bk_plugin/meta.py):
+	// the standard API's meta answers the newest version's. The SDK's
+	// manifests write it on every version.
+	// +optional
+	// +kubebuilder:validation:MaxLength=4096
+	PluginDescription string `json:"pluginDescription,omitempty"`
+
+	// EnablePluginCallback declares the finish-callback mode (the Python
+	// framework's Meta.enable_plugin_callback): detail answers
+	// enable_plugin_callback true, the context inputs declare
+	// plugin_callback_info {url, data}, and an invocation given one is
+	// finished by a POST of data to url when a later execute ends it.
+	// +optional
+	EnablePluginCallback bool `json:"enablePluginCallback,omitempty"`
+
 	// Endpoint is where the plugin pod serving this version answers.
 	// +required
 	Endpoint PluginEndpoint `json:"endpoint"`

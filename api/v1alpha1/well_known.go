@@ -27,6 +27,14 @@ const (
 // callback is delivered and recorded in status.deliveredCallbacks.
 const CallbackAnnotationPrefix = "callback.bkplugin.io/"
 
+// AnnotationInvokeAnsweredPending is set ("true") by the shim on an
+// invocation whose invoke answer told the platform it had not finished
+// (POLL or CALLBACK). In the Python framework's finish-callback mode
+// (spec.finishNotification.pluginCallback) the platform then waits for the
+// finish POST, so the manager sends it only when this is set: a platform
+// told SUCCESS or FAIL by the invoke answer has already finished its node.
+const AnnotationInvokeAnsweredPending = "bkplugin.io/invoke-answered-pending"
+
 // Keys and mask of the Secret that holds an invocation's sensitive values.
 const (
 	// SensitiveInputsKey holds the sensitive inputs, a JSON object.

@@ -19,7 +19,7 @@ import (
 func run(ctx context.Context, cfg config, w io.Writer) (err error) {
 	p := &printer{w: w}
 	p.title("bk-plugin-operator demo")
-	p.line("Starting the local stack: etcd, kube-apiserver, the manager, the shim and 4 example plugins ...")
+	p.line("Starting the local stack: etcd, kube-apiserver, the manager, the shim and 6 example plugins ...")
 	started := time.Now()
 	stack, err := stackrun.Start(ctx, stackrun.Options{Binary: cfg.stackBin, Args: []string{"--bin-dir", cfg.binDir}, StartTimeout: cfg.startTimeout})
 	if err != nil {
@@ -54,6 +54,8 @@ func run(ctx context.Context, cfg config, w io.Writer) (err error) {
 		{"poller 1.0.0, polled 3 times 1 s apart (asynchronous invoke, then schedule)", poller},
 		{"callbacker 1.0.0, which waits for a third party's callback", callbacker},
 		{"deployer 1.0.0, described by a BK-CI task.json: rules, rely and a sensitive token", deployer},
+		{"formapi, a form's data source with a query and a file upload, as bk-sops calls them", formAPI(stack.Shim)},
+		{"notifier 1.0.0, the finish-callback mode: a POST to the platform instead of polling", notifier},
 	}
 	var failed []error
 	for i, s := range steps {

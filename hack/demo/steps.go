@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -217,19 +216,24 @@ func shorten(url string) string {
 	return head + "...(signed token)/"
 }
 
-// deployer shows the task.json rules enforced before anything is created,
-// then a deploy whose token never enters the invocation.
+// deployer shows the task.json rules enforced before the plugin runs, then
+// a deploy whose token never enters the invocation.
 func deployer(ctx context.Context, p *printer, c *client.Client) error {
 	bad := map[string]any{"version": "latest", "env": "prod", "token": "s3cret-demo-token"}
 	p.line("POST /plugins/deployer/bk_plugin/invoke/1.0.0  inputs %s", compact(redacted(bad)))
-	_, err := invoke(ctx, c, "deployer", "1.0.0", bad, false)
-	var apiErr *client.APIError
-	if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 {
-		return fmt.Errorf("deployer with a bad version and no approver answered %v; want 400 naming both", err)
+	// Answered as the Python framework answers invalid inputs: 200,
+	// result true, FAIL with every violation named (a 400 would be thrown
+	// away by bk-sops), never the token.
+	rej, err := invoke(ctx, c, "deployer", "1.0.0", bad, false)
+	if err != nil {
+		return fmt.Errorf("deployer with a bad version and no approver: %w", err)
 	}
-	p.line("  -> 400 %s", apiErr.Message)
-	if strings.Contains(apiErr.Message, "s3cret-demo-token") {
-		return fmt.Errorf("the 400 shows the sensitive token")
+	p.state(rej.State, rej.Err)
+	if rej.State != protocol.StateFail || !strings.Contains(rej.Err, "version") || !strings.Contains(rej.Err, "approver") {
+		return fmt.Errorf("deployer with a bad version and no approver answered %s %q; want FAIL naming both", rej.State, rej.Err)
+	}
+	if strings.Contains(rej.Err, "s3cret-demo-token") {
+		return fmt.Errorf("the error shows the sensitive token")
 	}
 
 	good := map[string]any{"version": "1.4.2", "env": "prod", "approver": "alice", "token": "s3cret-demo-token"}

@@ -9,6 +9,7 @@ import (
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 	"github.com/bkplugin/bk-plugin-operator/internal/archive"
 	"github.com/bkplugin/bk-plugin-operator/internal/wirestate"
+	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
 	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
 )
 
@@ -61,21 +62,31 @@ func finishOf(inv *bkv1.PluginInvocation) time.Time {
 	return time.Time{}
 }
 
+// invokeData is the invoke answer of inv: the Python framework's, which
+// never answers EMPTY (wirestate.Answer) and answers null outputs on FAIL.
 func invokeData(inv *bkv1.PluginInvocation) stdapi.InvokeData {
-	return stdapi.InvokeData{Outputs: outputsOf(inv), State: wirestate.Of(inv.Status.State), Err: inv.Status.Error}
+	d := stdapi.InvokeData{Outputs: outputsOf(inv), State: wirestate.Answer(inv.Status.State), Err: inv.Status.Error}
+	if inv.Status.State == bkv1.StateFail {
+		d.Outputs = json.RawMessage("null")
+	}
+	return d
 }
 
 // invokeFromRecord is invokeData of an archived invocation: what a retried
 // invoke of a finished call answers.
 func invokeFromRecord(rec *archive.Record) stdapi.InvokeData {
-	return stdapi.InvokeData{Outputs: nonEmptyOutputs(rec.Outputs), State: rec.State, Err: rec.Error}
+	d := stdapi.InvokeData{Outputs: nonEmptyOutputs(rec.Outputs), State: rec.State, Err: rec.Error}
+	if rec.State == protocol.StateFail {
+		d.Outputs = json.RawMessage("null")
+	}
+	return d
 }
 
 func scheduleData(inv *bkv1.PluginInvocation) stdapi.ScheduleData {
 	return stdapi.ScheduleData{
 		TraceID:       inv.Name,
 		PluginVersion: versionOf(inv),
-		State:         wirestate.Of(inv.Status.State),
+		State:         wirestate.Answer(inv.Status.State),
 		Outputs:       outputsOf(inv),
 		Err:           inv.Status.Error,
 		CreatedAt:     stdapi.NewTimestamp(inv.CreationTimestamp.Time),

@@ -29,6 +29,8 @@ type dispatcher struct {
 type dispatchCall struct {
 	Code    string
 	Request stdapi.PluginAPIDispatchRequest
+	// Files are the files of a multipart dispatch, forwarded as they came.
+	Files   []dispatchFile
 	TraceID string
 	// Caller is the verified caller (callerOf), checked against the
 	// plugin's allow_scope like an invoke.
@@ -39,7 +41,10 @@ type dispatchCall struct {
 }
 
 // dispatch calls the plugin API on the pod of the plugin's newest Ready
-// version and returns its JSON answer unchanged.
+// version and returns its JSON answer unchanged. As in the Python
+// framework, the API's own status is not the dispatch's: an API that
+// answers 400 with a JSON body is answered 200 with that body as data.
+// Only a path with no API is 404.
 func (d *dispatcher) dispatch(ctx context.Context, call dispatchCall) (json.RawMessage, error) {
 	if err := call.Request.Validate(); err != nil {
 		return nil, errorf(http.StatusBadRequest, "invalid plugin_api_dispatch body: %v", err)
@@ -75,28 +80,29 @@ func (d *dispatcher) dispatch(ctx context.Context, call dispatchCall) (json.RawM
 	if len(raw) > maxPluginAPIAnswerBytes {
 		return nil, errorf(http.StatusBadGateway, "plugin API %s answered more than %d bytes", call.Request.URL, maxPluginAPIAnswerBytes)
 	}
-	switch {
-	case resp.StatusCode == http.StatusNotFound:
-		return nil, errorf(http.StatusNotFound, "404 error: plugin %s has no API %s", call.Code, call.Request.URL)
-	case resp.StatusCode >= 400 && resp.StatusCode < 500:
-		// The plugin API refused what the caller sent; pass that on.
-		return nil, errorf(resp.StatusCode, "plugin API %s answered %d: %s", call.Request.URL, resp.StatusCode, preview(raw))
-	case resp.StatusCode < 200 || resp.StatusCode >= 300:
-		return nil, errorf(http.StatusBadGateway, "plugin API %s on pod %s answered %d: %s", call.Request.URL, base, resp.StatusCode, preview(raw))
+	if resp.StatusCode == http.StatusNotFound && resp.Header.Get(protocol.HeaderNoRoute) == "true" {
+		return nil, errorf(http.StatusNotFound, "404 error: %s (plugin %s has no such API)", call.Request.URL, call.Code)
 	}
 	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
+	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
+	switch {
+	case ok && len(raw) == 0:
 		return json.RawMessage("null"), nil
+	case json.Valid(raw) && len(raw) > 0 && resp.StatusCode < 500:
+		// The API's own refusal (400 with a reason, 404 for a record it
+		// does not have): its body is the answer, as the Python framework
+		// answers resp.data whatever resp's status.
+		return raw, nil
+	case !ok:
+		return nil, errorf(http.StatusBadGateway, "plugin API %s on pod %s answered %d: %s", call.Request.URL, base, resp.StatusCode, preview(raw))
 	}
-	if !json.Valid(raw) {
-		return nil, errorf(http.StatusBadGateway, "plugin API %s on pod %s answered something that is not JSON: %s", call.Request.URL, base, preview(raw))
-	}
-	return raw, nil
+	return nil, errorf(http.StatusBadGateway, "plugin API %s on pod %s answered something that is not JSON: %s", call.Request.URL, base, preview(raw))
 }
 
 // buildRequest turns the dispatch body into the request to the pod: data
 // becomes the query of a GET and the JSON body of a POST, as Django's
-// RequestFactory does in the Python framework.
+// RequestFactory does in the Python framework; with files, a multipart
+// body of data's fields and the files.
 func (d *dispatcher) buildRequest(ctx context.Context, base string, call dispatchCall) (*http.Request, error) {
 	u, err := url.Parse(call.Request.URL)
 	if err != nil || u.Scheme != "" || u.Host != "" {
@@ -105,28 +111,34 @@ func (d *dispatcher) buildRequest(ctx context.Context, base string, call dispatc
 	if strings.Contains(u.Path, "/../") || strings.HasSuffix(u.Path, "/..") {
 		return nil, errorf(http.StatusBadRequest, "invalid plugin_api_dispatch body: url %q must not climb out of %s", call.Request.URL, stdapi.PluginAPIPrefix)
 	}
-	data := map[string]json.RawMessage{}
-	if len(call.Request.Data) > 0 && string(call.Request.Data) != "null" {
-		if err := json.Unmarshal(call.Request.Data, &data); err != nil {
-			return nil, errorf(http.StatusBadRequest, "invalid plugin_api_dispatch body: data must be a JSON object: %v", err)
-		}
+	data, err := call.Request.MergedData()
+	if err != nil {
+		return nil, errorf(http.StatusBadRequest, "invalid plugin_api_dispatch body: %v", err)
 	}
 	method := strings.ToUpper(call.Request.Method)
 	var body io.Reader
-	if method == http.MethodGet {
+	var contentType string
+	switch {
+	case len(call.Files) > 0:
+		b, ct, err := multipartBody(data, call.Files)
+		if err != nil {
+			return nil, err
+		}
+		body, contentType = bytes.NewReader(b), ct
+	case method == http.MethodGet:
 		q := u.Query()
 		for k, v := range data {
 			q.Set(k, queryValue(v))
 		}
 		u.RawQuery = q.Encode()
-	} else {
+	default:
 		b, err := json.Marshal(data)
 		if err != nil {
 			return nil, fmt.Errorf("encode plugin API body: %w", err)
 		}
-		body = bytes.NewReader(b)
+		body, contentType = bytes.NewReader(b), "application/json"
 	}
-	target := base + u.Path
+	target := base + u.EscapedPath()
 	if u.RawQuery != "" {
 		target += "?" + u.RawQuery
 	}
@@ -143,8 +155,8 @@ func (d *dispatcher) buildRequest(ctx context.Context, base string, call dispatc
 	req.Header.Set(protocol.HeaderUsername, call.Request.Username)
 	req.Header.Set(protocol.HeaderTraceID, call.TraceID)
 	req.Header.Set("Accept", "application/json")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	return req, nil
 }

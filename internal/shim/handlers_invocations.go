@@ -1,11 +1,13 @@
 package shim
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 
 	"github.com/gorilla/mux"
 
+	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
 )
 
@@ -41,6 +43,11 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out, err := s.invocations.invoke(r.Context(), call)
+	var rejected *rejectedInputs
+	if errors.As(err, &rejected) {
+		s.answerRejected(w, traceID, rejected)
+		return
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -51,8 +58,16 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, stdapi.OK(invokeFromRecord(out.Archived), traceID))
 		return
 	}
+	if !out.Invocation.Status.State.Terminal() {
+		if err := s.invocations.markAnsweredPending(r.Context(), out.Invocation); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
 	data := invokeData(out.Invocation)
-	data.Outputs = s.invocations.revealOutputs(r.Context(), out.Invocation, data.Outputs)
+	if out.Invocation.Status.State != bkv1.StateFail {
+		data.Outputs = s.invocations.revealOutputs(r.Context(), out.Invocation, data.Outputs)
+	}
 	env := stdapi.OK(data, traceID)
 	if out.TimedOut {
 		env.Message = fmt.Sprintf("the first execute of invocation %s has not finished after %s; poll schedule for its state",
@@ -67,6 +82,12 @@ func (s *Server) schedule(w http.ResponseWriter, r *http.Request) {
 	traceID := vars[stdapi.VarTraceID]
 	f, err := s.invocations.find(r.Context(), vars[stdapi.VarCode], traceID)
 	if err != nil {
+		if isNotFound(err) {
+			// The Python framework answers an unknown trace id 200 with
+			// result false; platforms read the message.
+			writeJSON(w, http.StatusOK, stdapi.Fail(stdapi.ScheduleNotFoundMessage(traceID), traceID))
+			return
+		}
 		s.fail(w, r, err)
 		return
 	}
@@ -130,12 +151,7 @@ func (s *Server) logsHandler(w http.ResponseWriter, r *http.Request) {
 
 // pluginAPIDispatch answers POST /plugins/{code}/bk_plugin/plugin_api_dispatch/.
 func (s *Server) pluginAPIDispatch(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	req, err := decodeDispatch(body)
+	req, files, err := readDispatch(r, s.opts.MaxBodyBytes)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -146,7 +162,7 @@ func (s *Server) pluginAPIDispatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data, err := s.dispatcher.dispatch(r.Context(), dispatchCall{
-		Code: mux.Vars(r)[stdapi.VarCode], Request: req, TraceID: infoOf(r).traceID,
+		Code: mux.Vars(r)[stdapi.VarCode], Request: req, Files: files, TraceID: infoOf(r).traceID,
 		Caller: caller, Header: pluginAPIHeaders(r),
 	})
 	if err != nil {

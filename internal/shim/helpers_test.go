@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -103,4 +104,33 @@ func newTraceID() string {
 	id, err := stdapi.NewTraceID()
 	Expect(err).NotTo(HaveOccurred())
 	return id
+}
+
+// stopperCancels receives "<trace id> <reason>" from the stopper plugin's
+// OnCancel hook, as the manager calls it.
+var stopperCancels = make(chan string, 16)
+
+// stopperPlugin polls until cancelled or timed out; its OnCancel hook
+// reports the job it would stop.
+func stopperPlugin() *plugin.Plugin {
+	p := plugin.MustNew(plugin.Meta{Code: "stopper", Description: "Test plugin with an OnCancel hook."})
+	plugin.MustAddVersion(p, plugin.Version[plugin.None, plugin.None, plugin.None]{
+		Version: "1.0.0",
+		Execute: func(ctx *plugin.Context[plugin.None, plugin.None, plugin.None]) error {
+			if err := ctx.Storage.Set("job", "job-of-"+ctx.TraceID); err != nil {
+				return err
+			}
+			ctx.WaitPoll(time.Second)
+			return nil
+		},
+		OnCancel: func(ctx *plugin.Context[plugin.None, plugin.None, plugin.None], reason string) error {
+			var job string
+			if _, err := ctx.Storage.Get("job", &job); err != nil {
+				return err
+			}
+			stopperCancels <- job + " " + reason
+			return nil
+		},
+	})
+	return p
 }

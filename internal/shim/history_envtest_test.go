@@ -119,9 +119,15 @@ var _ = Describe("finished invocations read through to the archive", func() {
 		err = k8sClient.Get(suiteCtx, client.ObjectKey{Namespace: namespace, Name: trace}, &bkv1.PluginInvocation{})
 		Expect(apierrors.IsNotFound(err)).To(BeTrue())
 
-		By("an unknown trace id is still 404, of the archive as of the cluster")
-		Expect(rawCall(http.MethodGet, stdapi.SchedulePath("poller", newTraceID()), "", nil).Status).To(Equal(http.StatusNotFound))
-		Expect(rawCall(http.MethodGet, stdapi.SchedulePath("hello", trace), "", nil).Status).To(Equal(http.StatusNotFound))
+		By("an unknown trace id is still unknown, of the archive as of the cluster: 200, result false, as the Python framework answers")
+		for _, a := range []rawAnswer{
+			rawCall(http.MethodGet, stdapi.SchedulePath("poller", newTraceID()), "", nil),
+			rawCall(http.MethodGet, stdapi.SchedulePath("hello", trace), "", nil),
+		} {
+			Expect(a.Status).To(Equal(http.StatusOK), a.Body)
+			Expect(a.Env).To(HaveKeyWithValue("result", false))
+			Expect(a.Env).To(HaveKeyWithValue("message", HavePrefix(stdapi.ScheduleNotFoundPrefix)))
+		}
 	})
 
 	It("refuses bad history and log queries with 400", func() {

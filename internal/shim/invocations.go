@@ -83,6 +83,10 @@ func (s *invocations) invoke(ctx context.Context, call invokeCall) (invokeOutcom
 	if err := checkScope(plv.Spec.AllowScopes, call.Caller.AppCode, call.Caller.ScopeType, call.Caller.ScopeValue); err != nil {
 		return invokeOutcome{}, err
 	}
+	notification, err := pluginCallbackInfo(plv, call.Request.Context)
+	if err != nil {
+		return invokeOutcome{}, err
+	}
 	// The task.json rules are checked here, before anything is created,
 	// and again by the manager, so that no caller can bypass them.
 	sensitiveInputs, err := s.checkTask(plv, call.Request.Inputs)
@@ -117,6 +121,10 @@ func (s *invocations) invoke(ctx context.Context, call invokeCall) (invokeOutcom
 			Version: call.Version,
 			Inputs:  &apiextensionsv1.JSON{Raw: inputs},
 			Context: &apiextensionsv1.JSON{Raw: call.Request.Context},
+			// In the finish-callback mode, from context.plugin_callback_info.
+			FinishNotification: notification,
+			// The invoke body's timeout extension.
+			ActiveDeadlineSeconds: call.Request.Timeout,
 		},
 	}
 	if call.Caller != (bkv1.Caller{}) {
@@ -278,7 +286,9 @@ func (s *invocations) callback(ctx context.Context, code, token string, body []b
 	if err != nil {
 		return "", err
 	}
-	inv, err := s.get(ctx, "", traceID)
+	// Read live unless finished, as schedule does (getFresh): a callback
+	// must never be judged on an older state than schedule answered.
+	inv, err := s.getFresh(ctx, "", traceID)
 	if err != nil {
 		return "", err
 	}

@@ -137,7 +137,9 @@ type found struct {
 // manager deleted it. A miss in both is 404; a miss in the cluster while
 // the archive cannot be read is 503, since the invocation may well exist.
 func (s *invocations) find(ctx context.Context, code, traceID string) (found, error) {
-	inv, err := s.get(ctx, code, traceID)
+	// A non-final cached state is read live (getFresh): platforms act on
+	// what schedule answers.
+	inv, err := s.getFresh(ctx, code, traceID)
 	var ae *apiError
 	switch {
 	case err == nil:

@@ -12,10 +12,12 @@ import (
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 	"github.com/bkplugin/bk-plugin-operator/internal/sensitive"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
+	"github.com/bkplugin/bk-plugin-operator/sdk/taskjson"
 )
 
-// checkTask judges inputs by plv's task.json description: 400 naming every
-// violation (never a value) before anything is created. A version whose
+// checkTask judges inputs by plv's task.json description. Violations are
+// left to the manager (see below); inputs that cannot be judged at all (not
+// an object) answer 400 before anything is created. A version whose
 // description does not compile answers 409; one whose schemas do not
 // compile is left to the manager, which fails the invocation InvalidVersion.
 // It returns the names of the sensitive inputs.
@@ -27,7 +29,18 @@ func (s *invocations) checkTask(plv *bkv1.PluginVersion, inputs json.RawMessage)
 	if err := c.Err(versions.PartTaskJSON); err != nil {
 		return nil, errorf(http.StatusConflict, "plugin %s version %s has an invalid task.json description: %v", plv.Spec.Plugin, plv.Spec.Version, errors.Unwrap(err))
 	}
-	if _, err := c.Task.Evaluate(inputs); err != nil {
+	_, err := c.Task.Evaluate(inputs)
+	var ve *taskjson.ViolationsError
+	switch {
+	case errors.As(err, &ve):
+		// Inputs breaking a rule are answered as the Python framework
+		// answers inputs failing its model: the invocation is created and
+		// the manager, which checks the same rules before the first
+		// execute, ends it FAIL "inputs validation error: ...". The caller
+		// then gets 200, state 5 and the reason, where a 400 would be
+		// thrown away by platforms that read only 200 bodies (bk-sops).
+		return c.SensitiveInputs, nil
+	case err != nil:
 		return nil, errorf(http.StatusBadRequest, "%v", err)
 	}
 	return c.SensitiveInputs, nil

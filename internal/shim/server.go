@@ -41,6 +41,7 @@ type Server struct {
 	versions    *versionService
 	logs        *logs
 	dispatcher  *dispatcher
+	apiProxy    *pluginAPIProxy
 	past        *readThrough
 	handler     http.Handler
 	auth        authState
@@ -125,6 +126,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s.logs = &logs{reader: kube, past: s.past, namespace: opts.Namespace, versions: s.versions, pods: p, http: opts.HTTPClient}
 	s.dispatcher = &dispatcher{versions: s.versions, pods: p, http: opts.HTTPClient}
+	s.apiProxy = &pluginAPIProxy{versions: s.versions, pods: p, http: opts.HTTPClient}
 	s.handler = s.routes()
 	return s, nil
 }
@@ -290,6 +292,9 @@ func (s *Server) routes() http.Handler {
 	handle(stdapi.CallbackRoute, post, s.callback)
 	handle(stdapi.PluginAPIDispatchRoute, post, s.pluginAPIDispatch)
 	handle(stdapi.LogsRoute, get, s.logsHandler)
+	handle(stdapi.CancelRoute, post, s.cancelHandler)
+	// A plugin's own APIs, any method, served as the pod answers them.
+	r.HandleFunc(stdapi.PluginAPIsRoute, s.pluginAPI)
 	handle(stdapi.InvocationsRoute, get, s.listInvocations)
 	// The debug panel, a page for plugin authors that calls the routes above.
 	panel := ui.Handler()

@@ -65,11 +65,21 @@ var _ = Describe("client mistakes", func() {
 		Entry("invoke of an unknown plugin", http.MethodPost, stdapi.InvokePath("nope", "1.0.0"), `{"inputs":{},"context":{}}`, "plugin nope not found"),
 		Entry("invoke of an unknown version", http.MethodPost, stdapi.InvokePath("hello", "9.9.9"), `{"inputs":{},"context":{}}`, "plugin hello has no version 9.9.9"),
 		Entry("invoke of an unmatched constraint", http.MethodPost, stdapi.InvokePath("hello", "^2.0"), `{"inputs":{},"context":{}}`, "plugin hello has no version ^2.0"),
-		Entry("schedule of an unknown trace id", http.MethodGet, stdapi.SchedulePath("hello", "0123456789abcdef0123456789abcdef"), "", "no invocation with trace id 0123456789abcdef0123456789abcdef"),
-		Entry("schedule of a malformed trace id", http.MethodGet, stdapi.SchedulePath("hello", "x"), "", "no invocation with trace id x"),
 		Entry("logs of an unknown trace id", http.MethodGet, stdapi.LogsPath("hello", "0123456789abcdef0123456789abcdef"), "", "no invocation"),
 		Entry("dispatch to an unknown plugin", http.MethodPost, stdapi.PluginAPIDispatchPath("nope"), `{"url":"/bk_plugin/plugin_api/x","method":"GET","username":"u"}`, "plugin nope not found"),
-		Entry("dispatch to an unknown plugin API", http.MethodPost, dispatch, `{"url":"/bk_plugin/plugin_api/nothing","method":"GET","username":"u"}`, "has no API"),
+		Entry("dispatch to an unknown plugin API", http.MethodPost, dispatch, `{"url":"/bk_plugin/plugin_api/nothing","method":"GET","username":"u"}`, "404 error: /bk_plugin/plugin_api/nothing"),
+	)
+
+	DescribeTable("schedule of a trace id that names no invocation of the plugin answers as the Python framework: 200, result false",
+		func(code, traceID string) {
+			a := rawCall(http.MethodGet, stdapi.SchedulePath(code, traceID), "", nil)
+			Expect(a.Status).To(Equal(http.StatusOK), a.Body)
+			Expect(a.Env).To(HaveKeyWithValue("result", false))
+			Expect(a.Env).To(HaveKeyWithValue("data", BeNil()))
+			Expect(a.Env).To(HaveKeyWithValue("message", "can not find schedule for trace_id "+traceID))
+		},
+		Entry("unknown trace id", "hello", "0123456789abcdef0123456789abcdef"),
+		Entry("malformed trace id", "hello", "xyz"),
 	)
 
 	It("answers 404 to a well-signed callback for an invocation that does not exist", func() {

@@ -30,7 +30,9 @@ import (
 	"github.com/bkplugin/bk-plugin-operator/internal/testenv"
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/callbacker/callbackerplugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/deployer/deployerplugin"
+	"github.com/bkplugin/bk-plugin-operator/sdk/examples/formapi/formapiplugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/hello/helloplugin"
+	"github.com/bkplugin/bk-plugin-operator/sdk/examples/notifier/notifierplugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/poller/pollerplugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/server"
 )
@@ -137,6 +139,9 @@ var _ = BeforeSuite(func() {
 	slow := serve(gate.wrap(server.Handler(slowPlugin())))
 	deployer := serve(pluginPod(deployerplugin.Plugin()))
 	keeper := serve(pluginPod(keeperPlugin()))
+	formapi := serve(server.Handler(formapiplugin.Plugin()))
+	notifier := serve(server.Handler(notifierplugin.Plugin()))
+	stopper := serve(server.Handler(stopperPlugin()))
 	var all []bkv1.PluginVersion
 	all = append(all, suite.RegisterVersions(namespace, helloplugin.Plugin(), hello.URL)...)
 	all = append(all, suite.RegisterVersions(namespace, pollerplugin.Plugin(), poller.URL)...)
@@ -145,6 +150,9 @@ var _ = BeforeSuite(func() {
 	all = append(all, suite.RegisterVersions(namespace, slowPlugin(), slow.URL)...)
 	all = append(all, suite.RegisterVersions(namespace, deployerplugin.Plugin(), deployer.URL)...)
 	all = append(all, suite.RegisterVersions(namespace, keeperPlugin(), keeper.URL)...)
+	all = append(all, suite.RegisterVersions(namespace, formapiplugin.Plugin(), formapi.URL)...)
+	all = append(all, suite.RegisterVersions(namespace, notifierplugin.Plugin(), notifier.URL)...)
+	all = append(all, suite.RegisterVersions(namespace, stopperPlugin(), stopper.URL)...)
 	suite.WaitReady(all)
 })
 

@@ -12,7 +12,6 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
@@ -88,21 +87,27 @@ var _ = Describe("task.json descriptions", func() {
 		Expect(string(d.Inputs)).To(ContainSubstring(`"version"`))
 	})
 
-	It("answers 400 listing every violation before creating anything", func() {
+	It("answers inputs breaking a rule as the Python framework answers invalid inputs: 200, result true, FAIL listing every violation", func() {
 		traceID := newTraceID()
 		a := rawCall(http.MethodPost, "/plugins/deployer/bk_plugin/invoke/1.0.0",
 			`{"inputs":{"version":"one","env":"prod","token":"t0k3n-SECRET-VALUE"},"context":{}}`, map[string]string{stdapi.HeaderTraceID: traceID})
-		Expect(a.Status).To(Equal(http.StatusBadRequest))
-		Expect(a.Env).To(HaveKeyWithValue("result", false))
-		msg, _ := a.Env["message"].(string)
+		Expect(a.Status).To(Equal(http.StatusOK), a.Body)
+		Expect(a.Env).To(HaveKeyWithValue("result", true))
+		data, _ := a.Env["data"].(map[string]any)
+		Expect(data).To(HaveKeyWithValue("state", BeNumerically("==", 5)))
+		Expect(data).To(HaveKeyWithValue("outputs", BeNil()))
+		msg, _ := data["err"].(string)
 		Expect(msg).To(HavePrefix("inputs validation error: "))
 		Expect(msg).To(ContainSubstring("version (Version)"))
 		Expect(msg).To(ContainSubstring("approver (Approver): required"))
-		Expect(msg).NotTo(ContainSubstring("t0k3n-SECRET-VALUE"))
-		err := k8sClient.Get(suiteCtx, client.ObjectKey{Namespace: namespace, Name: traceID}, &bkv1.PluginInvocation{})
-		Expect(apierrors.IsNotFound(err)).To(BeTrue(), "no invocation was created")
-		err = k8sClient.Get(suiteCtx, client.ObjectKey{Namespace: namespace, Name: traceID + bkv1.SensitiveSecretSuffix}, &corev1.Secret{})
-		Expect(apierrors.IsNotFound(err)).To(BeTrue(), "no Secret was created")
+		Expect(a.Body).NotTo(ContainSubstring("t0k3n-SECRET-VALUE"))
+		// Schedule agrees: the invocation ended FAIL with the same reason,
+		// and it never reached the plugin.
+		s := rawCall(http.MethodGet, stdapi.SchedulePath("deployer", traceID), "", nil)
+		Expect(s.Env["data"]).To(HaveKeyWithValue("state", BeNumerically("==", 5)))
+		Expect(s.Env["data"]).To(HaveKeyWithValue("err", msg))
+		Expect(getInvocation(traceID).Status.InvokeCount).To(BeZero())
+		expectNoMarker(traceID, "t0k3n-SECRET-VALUE")
 	})
 
 	It("keeps a sensitive input out of the invocation and every log, and the plugin still gets it", func() {

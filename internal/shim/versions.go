@@ -78,23 +78,32 @@ func (v *versionService) plugins(ctx context.Context) (stdapi.PluginList, error)
 	return out, nil
 }
 
-// meta builds a plugin's meta. PluginVersions carry no plugin-level fields,
-// so the description is the newest version's and the framework fields are
-// this operator's: the Go SDK's version and the shim's build.
+// meta builds a plugin's meta: the plugin-level description and allow_scope
+// of the newest version (the SDK writes the plugin's on every version),
+// versions newest first, and this operator's framework fields: the Go SDK's
+// version and the shim's build.
 func (v *versionService) meta(ctx context.Context, code string) (stdapi.Meta, error) {
 	all, err := v.list(ctx, code)
 	if err != nil {
 		return stdapi.Meta{}, err
 	}
 	newest := newestVersion(all)
+	desc := newest.Spec.PluginDescription
+	if desc == "" {
+		// A PluginVersion written by hand may not carry the plugin's
+		// description; its own is the best there is.
+		desc = newest.Spec.Description
+	}
+	vs := sortedVersions(all)
+	slices.Reverse(vs)
 	return stdapi.Meta{
 		Code:             code,
-		Description:      newest.Spec.Description,
-		Versions:         sortedVersions(all),
+		Description:      desc,
+		Versions:         vs,
 		Language:         "go",
 		FrameworkVersion: plugin.FrameworkVersion,
 		RuntimeVersion:   v.runtimeVersion,
-		AllowScope:       allowScopeMap(newest.Spec.AllowScopes),
+		AllowScope:       stdapi.AllowScopeOrEmpty(allowScopeMap(newest.Spec.AllowScopes)),
 	}, nil
 }
 
@@ -105,11 +114,12 @@ func (v *versionService) detail(ctx context.Context, code, requested string) (st
 		return stdapi.Detail{}, err
 	}
 	d := stdapi.Detail{
-		Version:       plv.Spec.Version,
-		Desc:          plv.Spec.Description,
-		Inputs:        schemaOrEmpty(plv.Spec.Inputs),
-		ContextInputs: schemaOrEmpty(plv.Spec.ContextInputs),
-		Outputs:       schemaOrEmpty(plv.Spec.Outputs),
+		Version:              plv.Spec.Version,
+		Desc:                 plv.Spec.Description,
+		Inputs:               schemaOrEmpty(plv.Spec.Inputs),
+		ContextInputs:        schemaOrEmpty(plv.Spec.ContextInputs),
+		Outputs:              schemaOrEmpty(plv.Spec.Outputs),
+		EnablePluginCallback: plv.Spec.EnablePluginCallback,
 	}
 	if plv.Spec.TaskJSON != nil {
 		// The description as written, beside the schemas, so a platform
@@ -133,13 +143,14 @@ func (v *versionService) detail(ctx context.Context, code, requested string) (st
 	return d, nil
 }
 
-// schemaOrEmpty answers a schema the version does not declare as the Python
-// framework does: the empty object schema.
+// schemaOrEmpty answers a stored schema in detail's shape
+// (stdapi.DetailSchema): the empty object schema for one the version does
+// not declare, as the Python framework answers.
 func schemaOrEmpty(j *apiextensionsv1.JSON) json.RawMessage {
 	if j == nil || len(j.Raw) == 0 || string(j.Raw) == "null" {
 		return stdapi.EmptySchema
 	}
-	return j.Raw
+	return stdapi.DetailSchema(j.Raw)
 }
 
 // sortedVersions returns the distinct versions of plvs, oldest first by

@@ -129,12 +129,14 @@ func (s *Compiled) Err(part Part) error {
 // the one error names every offending field, and never a value.
 func (s *Compiled) ValidateInputs(inputs, context []byte) error {
 	var problems []schema.Problem
+	onlyContext := true
 	if s.Task != nil {
 		normalized, err := s.Task.Evaluate(inputs)
 		var ve *taskjson.ViolationsError
 		switch {
 		case errors.As(err, &ve):
 			problems = append(problems, ve.Problems()...)
+			onlyContext = false
 		case err != nil:
 			return err
 		default:
@@ -145,13 +147,14 @@ func (s *Compiled) ValidateInputs(inputs, context []byte) error {
 	var ie *schema.InputsError
 	if errors.As(err, &ie) {
 		problems = append(problems, ie.Problems...)
+		onlyContext = onlyContext && ie.OnlyContext
 	} else if err != nil {
 		return err
 	}
 	if len(problems) == 0 {
 		return nil
 	}
-	return &schema.InputsError{Problems: dedupProblems(problems)}
+	return &schema.InputsError{Problems: dedupProblems(problems), OnlyContext: onlyContext}
 }
 
 // dedupProblems drops a schema problem the task.json rules already reported

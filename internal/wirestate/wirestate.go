@@ -24,3 +24,15 @@ func Of(s bkv1.InvocationState) protocol.State {
 		return protocol.StateEmpty
 	}
 }
+
+// Answer maps a CR state to the state the standard API answers platforms
+// with. It differs from Of only for an invocation whose first execute has not
+// finished (EMPTY): the Python framework never answers EMPTY, and bk-sops
+// ends a node successfully, with no outputs, on any state but 2, 3 and 5, so
+// such an invocation is answered POLL: "not finished, ask schedule again".
+func Answer(s bkv1.InvocationState) protocol.State {
+	if st := Of(s); st != protocol.StateEmpty {
+		return st
+	}
+	return protocol.StatePoll
+}

@@ -29,3 +29,22 @@ func TestOf(t *testing.T) {
 		}
 	}
 }
+
+func TestAnswer(t *testing.T) {
+	tests := []struct {
+		cr   bkv1.InvocationState
+		want protocol.State
+	}{
+		{"", protocol.StatePoll},
+		{bkv1.StateEmpty, protocol.StatePoll},
+		{bkv1.StatePoll, protocol.StatePoll},
+		{bkv1.StateCallback, protocol.StateCallback},
+		{bkv1.StateSuccess, protocol.StateSuccess},
+		{bkv1.StateFail, protocol.StateFail},
+	}
+	for _, tt := range tests {
+		if got := Answer(tt.cr); got != tt.want {
+			t.Errorf("Answer(%q) = %v, want %v", tt.cr, got, tt.want)
+		}
+	}
+}

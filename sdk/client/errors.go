@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
+
+	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
 )
 
 // APIError is a failure answered by the shim (or by a proxy in front of it):
@@ -31,8 +34,14 @@ func (e *APIError) Error() string {
 }
 
 // IsNotFound reports whether err is an APIError with status 404, as the shim
-// answers for an unknown plugin, version or trace id.
+// answers for an unknown plugin or version, or the schedule answer for an
+// unknown trace id (200, result false, "can not find schedule for
+// trace_id ...", as the Python framework answers it).
 func IsNotFound(err error) bool {
 	var apiErr *APIError
-	return errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusNotFound
+	if !errors.As(err, &apiErr) {
+		return false
+	}
+	return apiErr.StatusCode == http.StatusNotFound ||
+		(apiErr.StatusCode == http.StatusOK && strings.HasPrefix(apiErr.Message, stdapi.ScheduleNotFoundPrefix))
 }

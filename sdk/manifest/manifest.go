@@ -159,15 +159,19 @@ func PluginVersions(p *plugin.Plugin, opts Options) ([]v1alpha1.PluginVersion, e
 				},
 			},
 			Spec: v1alpha1.PluginVersionSpec{
-				Plugin:        p.Meta().Code,
-				Version:       v.Version,
-				Description:   v.Description,
-				Endpoint:      endpoint,
-				Inputs:        &apiextensionsv1.JSON{Raw: v.Inputs},
-				ContextInputs: &apiextensionsv1.JSON{Raw: v.ContextInputs},
-				Outputs:       &apiextensionsv1.JSON{Raw: v.Outputs},
-				AllowScopes:   scopes,
-				TaskJSON:      v.TaskJSON.DeepCopy(),
+				Plugin:      p.Meta().Code,
+				Version:     v.Version,
+				Description: v.Description,
+				// The plugin's description on every version, so that
+				// meta answers it whichever version is newest.
+				PluginDescription:    p.Meta().Description,
+				EnablePluginCallback: v.EnablePluginCallback,
+				Endpoint:             endpoint,
+				Inputs:               &apiextensionsv1.JSON{Raw: v.Inputs},
+				ContextInputs:        &apiextensionsv1.JSON{Raw: v.ContextInputs},
+				Outputs:              &apiextensionsv1.JSON{Raw: v.Outputs},
+				AllowScopes:          scopes,
+				TaskJSON:             v.TaskJSON.DeepCopy(),
 			},
 		}
 		if opts.TimeoutSeconds > 0 {

@@ -60,6 +60,7 @@ type entry struct {
 	// values are redacted from the execute's logs and error.
 	sensitive []string
 	run       runFunc
+	cancel    cancelFunc // nil without an OnCancel hook
 }
 
 // VersionInfo describes a registered version, as detail answers it and as
@@ -76,6 +77,9 @@ type VersionInfo struct {
 	// TaskJSON is the version's task.json description, or nil. Callers
 	// must not modify it: it is the one the version enforces.
 	TaskJSON *v1alpha1.TaskDescription
+	// EnablePluginCallback is the version's finish-callback mode (see
+	// Version.EnablePluginCallback).
+	EnablePluginCallback bool
 }
 
 // Detail returns the version in the shape of the standard API's detail answer.
@@ -87,13 +91,14 @@ func (v VersionInfo) Detail() stdapi.Detail {
 		task, _ = json.Marshal(v.TaskJSON)
 	}
 	return stdapi.Detail{
-		TaskJSON:      task,
-		Version:       v.Version,
-		Desc:          v.Description,
-		Inputs:        v.Inputs,
-		ContextInputs: v.ContextInputs,
-		Outputs:       v.Outputs,
-		Forms:         stdapi.Forms{Renderform: v.Form},
+		TaskJSON:             task,
+		Version:              v.Version,
+		Desc:                 v.Description,
+		Inputs:               stdapi.DetailSchema(v.Inputs),
+		ContextInputs:        stdapi.DetailSchema(v.ContextInputs),
+		Outputs:              stdapi.DetailSchema(v.Outputs),
+		Forms:                stdapi.Forms{Renderform: v.Form},
+		EnablePluginCallback: v.EnablePluginCallback,
 	}
 }
 
@@ -128,12 +133,20 @@ func (p *Plugin) MetaAnswer(runtimeVersion string) stdapi.Meta {
 	return stdapi.Meta{
 		Code:             p.meta.Code,
 		Description:      p.meta.Description,
-		Versions:         slices.Clone(p.order),
+		Versions:         newestFirst(p.order),
 		Language:         "go",
 		FrameworkVersion: FrameworkVersion,
 		RuntimeVersion:   runtimeVersion,
-		AllowScope:       p.meta.AllowScope,
+		AllowScope:       stdapi.AllowScopeOrEmpty(p.meta.AllowScope),
 	}
+}
+
+// newestFirst returns the versions in order (semver ascending) newest first,
+// the order meta answers: bk-sops takes versions[0] as the latest.
+func newestFirst(order []string) []string {
+	out := slices.Clone(order)
+	slices.Reverse(out)
+	return out
 }
 
 // Versions returns the registered versions, oldest first.

@@ -296,7 +296,9 @@ func TestVersionsAreOrderedBySemver(t *testing.T) {
 	if want := "0.9.1 1.2.0-rc.1 1.2.0 1.10.0"; strings.Join(got, " ") != want {
 		t.Errorf("Versions = %v, want %s", got, want)
 	}
-	if m := p.MetaAnswer("x"); strings.Join(m.Versions, " ") != "0.9.1 1.2.0-rc.1 1.2.0 1.10.0" || m.Language != "go" {
+	// meta answers newest first, as the Python framework does: bk-sops
+	// takes versions[0] as the latest.
+	if m := p.MetaAnswer("x"); strings.Join(m.Versions, " ") != "1.10.0 1.2.0 1.2.0-rc.1 0.9.1" || m.Language != "go" {
 		t.Errorf("MetaAnswer = %+v", m)
 	}
 }

@@ -34,6 +34,20 @@ type Version[In, Ctx, Out any] struct {
 	// every execute enforces its defaults, required, rule and rely before
 	// Execute runs; detail answers it as task_json.
 	TaskJSON *v1alpha1.TaskDescription
+	// EnablePluginCallback declares the finish-callback mode (the Python
+	// framework's Meta.enable_plugin_callback): detail answers
+	// enable_plugin_callback true, the context inputs gain the required
+	// plugin_callback_info {url, data} (PluginCallbackInfoKey), and when an
+	// execute after the first ends the invocation, the operator POSTs data
+	// to url so that the platform need not poll. The plugin's code is the
+	// same as in the polling mode.
+	EnablePluginCallback bool
+	// OnCancel, when set, is called when the invocation is cancelled or
+	// passes its deadline after it has executed (reason is "cancelled" or
+	// "timeout"), with the storage and outputs the last execute left, so
+	// that the plugin can stop the external job it started. The invocation
+	// ends FAIL whatever it returns.
+	OnCancel func(ctx *Context[In, Ctx, Out], reason string) error
 	// Execute runs the plugin once; see the package documentation for how
 	// its outcome becomes the invocation's next state.
 	Execute func(ctx *Context[In, Ctx, Out]) error
@@ -62,6 +76,11 @@ func AddVersion[In, Ctx, Out any](p *Plugin, v Version[In, Ctx, Out]) error {
 	if err != nil {
 		return fmt.Errorf("plugin %s %s: outputs schema: %w", p.meta.Code, v.Version, err)
 	}
+	if v.EnablePluginCallback {
+		if cin, err = withPluginCallbackInfo(cin); err != nil {
+			return fmt.Errorf("plugin %s %s: %w", p.meta.Code, v.Version, err)
+		}
+	}
 	var task *taskjson.Evaluator
 	if v.TaskJSON != nil {
 		if task, in, out, err = fromTaskJSON(v.TaskJSON, out); err != nil {
@@ -82,12 +101,15 @@ func AddVersion[In, Ctx, Out any](p *Plugin, v Version[In, Ctx, Out]) error {
 			Outputs:       out.JSON(),
 			Form:          v.Form,
 			TaskJSON:      v.TaskJSON,
+
+			EnablePluginCallback: v.EnablePluginCallback,
 		},
 		inputs:    in,
 		context:   cin,
 		task:      task,
 		sensitive: sensitiveInputs(v.TaskJSON),
 		run:       v.run,
+		cancel:    v.cancelHook(),
 	})
 }
 
@@ -163,4 +185,12 @@ func sensitiveInputs(d *v1alpha1.TaskDescription) []string {
 		return nil
 	}
 	return taskjson.SensitiveInputs(d)
+}
+
+// cancelHook is the version's cancel function, nil without OnCancel.
+func (v Version[In, Ctx, Out]) cancelHook() cancelFunc {
+	if v.OnCancel == nil {
+		return nil
+	}
+	return v.cancel
 }

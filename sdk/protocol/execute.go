@@ -18,6 +18,12 @@ const (
 	DetailPathPrefix = "/bk_plugin/detail/"
 	// PluginAPIPathPrefix prefixes the routes a plugin author registers.
 	PluginAPIPathPrefix = "/bk_plugin/plugin_api/"
+	// OpenAPIPathPrefix prefixes a plugin's open APIs (the Python
+	// framework 2.3's bk_plugin/openapi: app-authenticated).
+	OpenAPIPathPrefix = "/bk_plugin/openapi/"
+	// PrivateAPIPathPrefix prefixes a plugin's private APIs (the Python
+	// framework 2.3's bk_plugin/private: app- and user-authenticated).
+	PrivateAPIPathPrefix = "/bk_plugin/private/"
 	// LogsPathPrefix is followed by a trace id and answers that invocation's log lines.
 	LogsPathPrefix = "/bk_plugin/logs/"
 )
@@ -33,6 +39,10 @@ const (
 	HeaderTraceID  = "Bk-Plugin-Trace-Id"
 	HeaderUsername = "Bk-Plugin-Username"
 	HeaderAppCode  = "Bk-Plugin-App-Code"
+	// HeaderNoRoute is set ("true") on the 404 a plugin pod answers when
+	// no plugin API is registered for the path, so that the shim tells
+	// "no such API" from an API that itself answered 404.
+	HeaderNoRoute = "Bk-Plugin-No-Route"
 )
 
 // ExecuteRequest is the body of POST /bk_plugin/execute/{version}. It carries

@@ -10,6 +10,10 @@ import (
 // callers can recognise it.
 const InputsErrorPrefix = "inputs validation error: "
 
+// ContextErrorPrefix starts the error of an invocation whose inputs are
+// valid but whose context is not, as the Python framework says it.
+const ContextErrorPrefix = "context validation error: "
+
 // Problem is one reason a document does not match a schema.
 type Problem struct {
 	// Field is the offending field as a dotted path ("options.name",
@@ -52,11 +56,21 @@ func (e *ValidationError) Error() string {
 // that one message names every offending field of both documents.
 type InputsError struct {
 	Problems []Problem
+	// OnlyContext is set when the inputs were valid and only the context
+	// failed; the message then starts with ContextErrorPrefix.
+	OnlyContext bool
 }
 
-// Error returns "inputs validation error: name: required; context.biz_id: required".
+// Error returns "inputs validation error: name: required; context.biz_id:
+// required", or "context validation error: context.biz_id: required" when
+// only the context is wrong: the Python framework checks the inputs first
+// and names the document that failed in its prefix.
 func (e *InputsError) Error() string {
-	return InputsErrorPrefix + (&ValidationError{Problems: e.Problems}).Error()
+	prefix := InputsErrorPrefix
+	if e.OnlyContext {
+		prefix = ContextErrorPrefix
+	}
+	return prefix + (&ValidationError{Problems: e.Problems}).Error()
 }
 
 // NewInputsError merges the validation errors of an invocation's inputs and
@@ -70,7 +84,7 @@ func NewInputsError(inputsErr, contextErr error) error {
 	var problems []Problem
 	problems = appendProblems(problems, inputsErr, "", "inputs")
 	problems = appendProblems(problems, contextErr, "context.", "context")
-	return &InputsError{Problems: problems}
+	return &InputsError{Problems: problems, OnlyContext: inputsErr == nil}
 }
 
 func appendProblems(dst []Problem, err error, prefix, doc string) []Problem {

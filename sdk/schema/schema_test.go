@@ -258,7 +258,7 @@ func TestInputsError(t *testing.T) {
 		t.Errorf("NewInputsError = %v\nwant %s", err, want)
 	}
 	err = schema.NewInputsError(nil, ctxSchema.Validate([]byte(`{}`)))
-	if want := "inputs validation error: context.biz_id: required"; err == nil || err.Error() != want {
+	if want := "context validation error: context.biz_id: required"; err == nil || err.Error() != want {
 		t.Errorf("NewInputsError = %v, want %s", err, want)
 	}
 	if err := schema.NewInputsError(nil, nil); err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/bkplugin/bk-plugin-operator/sdk/plugin"
+	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
 )
 
 // Options configure a Server. The zero value is ready to use.
@@ -178,13 +179,17 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /bk_plugin/execute/{version}", s.requireExecuteToken(s.execute))
+	mux.HandleFunc("POST "+protocol.CancelPathPrefix+"{version}", s.requireExecuteToken(s.cancel))
 	mux.HandleFunc("GET /bk_plugin/meta/{$}", s.meta)
 	mux.HandleFunc("GET /bk_plugin/meta", s.meta)
 	mux.HandleFunc("GET /bk_plugin/detail/{version}", s.detail)
 	mux.HandleFunc("GET /bk_plugin/detail/{version}/{$}", s.detail)
 	mux.HandleFunc("GET /bk_plugin/logs/{trace_id}", s.traceLogs)
 	mux.HandleFunc("GET /bk_plugin/logs/{trace_id}/{$}", s.traceLogs)
-	mux.Handle("/bk_plugin/plugin_api/", s.recoverAPI(s.p.APIHandler()))
+	apis := s.recoverAPI(s.p.APIHandler())
+	mux.Handle(protocol.PluginAPIPathPrefix, apis)
+	mux.Handle(protocol.OpenAPIPathPrefix, apis)
+	mux.Handle(protocol.PrivateAPIPathPrefix, apis)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeText(w, http.StatusOK, "ok") })
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))

@@ -86,7 +86,7 @@ func TestExamplesOverHTTP(t *testing.T) {
 		state    protocol.State
 		outputs  string // "" to skip
 	}{
-		{helloplugin.Plugin(), []string{"1.0.0", "1.1.0"}, `{"name":"world"}`, protocol.StateSuccess, `{"greeting":"Hello, world!"}`},
+		{helloplugin.Plugin(), []string{"1.1.0", "1.0.0"}, `{"name":"world"}`, protocol.StateSuccess, `{"greeting":"Hello, world!"}`},
 		{pollerplugin.Plugin(), []string{"1.0.0"}, `{"polls":1,"interval":7}`, protocol.StatePoll, `{"polls_done":0}`},
 		{callbackerplugin.Plugin(), []string{"1.0.0"}, `{}`, protocol.StateCallback, ""},
 		{deployerplugin.Plugin(), []string{"1.0.0"}, `{"version":"1.0.0","env":"dev","token":"t"}`, protocol.StateSuccess, ""},

@@ -25,6 +25,31 @@ type PluginAPIDispatchRequest struct {
 	Username string `json:"username"`
 	// Data is sent as the query (GET) or the JSON body (POST); a JSON object.
 	Data json.RawMessage `json:"data,omitempty"`
+	// DumpedData is a JSON object as text, merged into Data (its keys win),
+	// as the Python framework's serializer does: bk-sops sends its form's
+	// fields this way in a multipart body that also carries files.
+	DumpedData string `json:"dumped_data,omitempty"`
+}
+
+// MergedData returns Data with DumpedData's keys merged in, or an error
+// naming the field that is not a JSON object.
+func (r PluginAPIDispatchRequest) MergedData() (map[string]json.RawMessage, error) {
+	data := map[string]json.RawMessage{}
+	if len(r.Data) > 0 && string(r.Data) != "null" {
+		if err := json.Unmarshal(r.Data, &data); err != nil {
+			return nil, fmt.Errorf("data must be a JSON object: %v", err)
+		}
+	}
+	if r.DumpedData != "" {
+		var dumped map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(r.DumpedData), &dumped); err != nil || dumped == nil {
+			return nil, fmt.Errorf("dumped_data must be a JSON object as text, got %.40q", r.DumpedData)
+		}
+		for k, v := range dumped {
+			data[k] = v
+		}
+	}
+	return data, nil
 }
 
 // Validate reports what the Python framework would refuse with 400.
@@ -46,5 +71,6 @@ func (r PluginAPIDispatchRequest) Validate() error {
 			return err
 		}
 	}
-	return nil
+	_, err := r.MergedData()
+	return err
 }

@@ -17,7 +17,15 @@ type InvokeRequest struct {
 	Inputs json.RawMessage `json:"inputs"`
 	// Context holds the context inputs (the plugin sees them as context.data).
 	Context json.RawMessage `json:"context"`
+	// Timeout, in seconds, bounds the whole invocation (an extension: the
+	// Python framework has none, and bk-sops #7442 asks for one). Past it the
+	// invocation ends FAIL "timeout" and the plugin is told, as on cancel.
+	// Unset means no bound.
+	Timeout *int64 `json:"timeout,omitempty"`
 }
+
+// MaxTimeoutSeconds bounds InvokeRequest.Timeout (a year, the CRD's limit).
+const MaxTimeoutSeconds = 31536000
 
 // NewInvokeRequest marshals inputs and context (structs or maps) into an
 // InvokeRequest. A nil value becomes {}.
@@ -66,6 +74,9 @@ func (r InvokeRequest) Validate() error {
 	if err := checkObject("inputs", r.Inputs); err != nil {
 		return err
 	}
+	if r.Timeout != nil && (*r.Timeout < 1 || *r.Timeout > MaxTimeoutSeconds) {
+		return fmt.Errorf("timeout must be between 1 and %d seconds, got %d", MaxTimeoutSeconds, *r.Timeout)
+	}
 	return checkObject("context", r.Context)
 }
 
@@ -91,11 +102,32 @@ func preview(b []byte) string {
 // InvokeData is the data of an invoke answer; the envelope's trace_id names
 // the invocation for later schedule, logs and callback calls.
 type InvokeData struct {
-	// Outputs are the outputs after the first execute (a JSON object).
+	// Outputs are the outputs after the first execute (a JSON object), null
+	// when the invocation failed, as the Python framework answers.
 	Outputs json.RawMessage `json:"outputs"`
 	// State is the state after the first execute (POLL, CALLBACK, SUCCESS or
-	// FAIL), or EMPTY for an async invoke.
+	// FAIL). The shim answers POLL for an invocation whose first execute has
+	// not finished (an async invoke, or one slower than the invoke timeout):
+	// platforms then poll schedule.
 	State protocol.State `json:"state"`
-	// Err says why the invocation failed; "" otherwise.
+	// Err says why the invocation failed; "" otherwise, which is sent as
+	// null (the Python framework's None).
 	Err string `json:"err"`
+}
+
+// MarshalJSON writes err as null when it is empty and outputs as null when
+// unset, the Python framework's invoke answer.
+func (d InvokeData) MarshalJSON() ([]byte, error) {
+	w := struct {
+		Outputs json.RawMessage `json:"outputs"`
+		State   protocol.State  `json:"state"`
+		Err     *string         `json:"err"`
+	}{Outputs: d.Outputs, State: d.State}
+	if len(w.Outputs) == 0 {
+		w.Outputs = json.RawMessage("null")
+	}
+	if d.Err != "" {
+		w.Err = &d.Err
+	}
+	return json.Marshal(w)
 }

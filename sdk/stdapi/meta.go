@@ -8,7 +8,8 @@ type Meta struct {
 	Code string `json:"code"`
 	// Description describes the plugin (bk_plugin/meta.py's description).
 	Description string `json:"description"`
-	// Versions lists every registered semver version.
+	// Versions lists every registered version, newest first: bk-sops takes
+	// versions[0] as the latest, as the Python framework sorts them.
 	Versions []string `json:"versions"`
 	// Language is the plugin's implementation language; "go" for plugins
 	// written with this SDK ("python" in the Python framework).
@@ -18,9 +19,10 @@ type Meta struct {
 	// RuntimeVersion is the version of the runtime serving the plugin; the
 	// Python framework may answer null, which decodes to "".
 	RuntimeVersion string `json:"runtime_version"`
-	// AllowScope maps a calling app code to the scope it may invoke with;
-	// the Python framework answers it too. Absent when the plugin declares none.
-	AllowScope map[string]AllowedScope `json:"allow_scope,omitempty"`
+	// AllowScope maps a calling app code to the scope it may invoke with.
+	// Like the Python framework's, it is always present: {} when the plugin
+	// declares none (producers set an empty map; AllowScopeOrEmpty).
+	AllowScope map[string]AllowedScope `json:"allow_scope"`
 }
 
 // AllowedScope is one entry of allow_scope: calls from the app pass only with
@@ -52,9 +54,12 @@ type Detail struct {
 	Outputs json.RawMessage `json:"outputs"`
 	// Forms holds the version's front-end forms.
 	Forms Forms `json:"forms"`
-	// EnablePluginCallback tells whether the version calls back the platform
-	// when it finishes; newer Python frameworks answer it.
-	EnablePluginCallback bool `json:"enable_plugin_callback,omitempty"`
+	// EnablePluginCallback tells whether the version runs in the
+	// finish-callback mode: a platform then passes plugin_callback_info
+	// {url, data} in the invoke context and is POSTed data when the
+	// invocation ends, instead of polling. Always present, as in the Python
+	// framework.
+	EnablePluginCallback bool `json:"enable_plugin_callback"`
 	// TaskJSON is the version's BK-CI task.json description ({inputGroups,
 	// input, output}), beside the JSON Schemas derived from it; absent when
 	// the version has none.
@@ -66,4 +71,13 @@ type Forms struct {
 	// Renderform is the bk_plugin/forms/{version}/form.js content; "" when
 	// the version has no form.
 	Renderform string `json:"renderform"`
+}
+
+// AllowScopeOrEmpty returns m, or an empty map when m is nil, so that meta's
+// allow_scope marshals as {} and not null.
+func AllowScopeOrEmpty(m map[string]AllowedScope) map[string]AllowedScope {
+	if m == nil {
+		return map[string]AllowedScope{}
+	}
+	return m
 }

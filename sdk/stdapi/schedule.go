@@ -26,3 +26,12 @@ type ScheduleData struct {
 	// and also reads null.
 	FinishAt Timestamp `json:"finish_at"`
 }
+
+// ScheduleNotFoundPrefix starts the message of a schedule answer for a trace
+// id that names no invocation of the plugin. Like the Python framework, the
+// shim answers it with status 200 and result false.
+const ScheduleNotFoundPrefix = "can not find schedule for trace_id "
+
+// ScheduleNotFoundMessage is the message of a schedule answer for traceID
+// when it names no invocation.
+func ScheduleNotFoundMessage(traceID string) string { return ScheduleNotFoundPrefix + traceID }

@@ -46,7 +46,8 @@ func TestWireShapes(t *testing.T) {
 			name: "invoke answer",
 			value: &Envelope[InvokeData]{Result: true, Message: "success", TraceID: "0123456789abcdef0123456789abcdef",
 				Data: InvokeData{Outputs: json.RawMessage(`{"task_id":3}`), State: protocol.StatePoll, Err: ""}},
-			golden: `{"result":true,"data":{"outputs":{"task_id":3},"state":2,"err":""},"message":"success","trace_id":"0123456789abcdef0123456789abcdef"}`,
+			// err is null unless the invocation failed, as in the Python framework.
+			golden: `{"result":true,"data":{"outputs":{"task_id":3},"state":2,"err":null},"message":"success","trace_id":"0123456789abcdef0123456789abcdef"}`,
 		},
 		{
 			name: "schedule running",

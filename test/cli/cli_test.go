@@ -58,8 +58,9 @@ func TestCLIAgainstLocalStack(t *testing.T) {
 				Inputs  json.RawMessage `json:"inputs"`
 			} `json:"versions"`
 		}](t, s.ok("versions", "hello", "-o", "json"))
-		if v.Meta.Code != "hello" || len(v.Versions) != 2 || v.Versions[1].Version != "1.1.0" ||
-			!strings.Contains(string(v.Versions[1].Inputs), "punctuation") {
+		// Newest first, as meta answers them (bk-sops takes versions[0] as the latest).
+		if v.Meta.Code != "hello" || len(v.Versions) != 2 || v.Versions[0].Version != "1.1.0" ||
+			!strings.Contains(string(v.Versions[0].Inputs), "punctuation") {
 			t.Errorf("versions hello -o json = %+v", v)
 		}
 		table := s.ok("versions", "hello").stdout
@@ -158,15 +159,17 @@ func TestCLIAgainstLocalStack(t *testing.T) {
 		if polled := countContaining(logs.Lines, "msg=polled"); polled != 3 {
 			t.Errorf("logs has %d 'polled' lines, want 3 (first execute and two polls): %q", polled, logs.Lines)
 		}
-		if r := s.run("schedule", "poller", "0123456789abcdef0123456789abcdef"); r.code != 1 || !strings.Contains(r.stderr, "404") {
+		// Answered as the Python framework answers it: 200, result false.
+		if r := s.run("schedule", "poller", "0123456789abcdef0123456789abcdef"); r.code != 1 || !strings.Contains(r.stderr, "can not find schedule") {
 			t.Errorf("schedule of an unknown trace: exit %d, stderr %q", r.code, r.stderr)
 		}
 	})
 
 	t.Run("logs -f follows until the invocation ends", func(t *testing.T) {
 		inv := decode[invocation](t, s.ok("invoke", "poller", "1.0.0", "--inputs", `{"polls":3,"interval":1}`, "--async", "-o", "json"))
-		if inv.StateName != "EMPTY" {
-			t.Errorf("--async answered %s, want EMPTY", inv.StateName)
+		// Not executed yet is answered POLL on the wire (never EMPTY).
+		if inv.StateName != "POLL" {
+			t.Errorf("--async answered %s, want POLL", inv.StateName)
 		}
 		r := s.ok("logs", "poller", inv.TraceID, "-f", "--interval", "300ms")
 		lines := strings.Split(strings.TrimSpace(r.stdout), "\n")

@@ -21,7 +21,8 @@ import (
 // itself, relative to the repository root.
 func StackPackages() []string {
 	return []string{"cmd/manager", "cmd/apiserver", "sdk/examples/hello", "sdk/examples/poller",
-		"sdk/examples/callbacker", "sdk/examples/deployer", "hack/localstack"}
+		"sdk/examples/callbacker", "sdk/examples/deployer", "sdk/examples/formapi", "sdk/examples/notifier",
+		"hack/localstack"}
 }
 
 // Root is the repository root: the nearest folder above the test's own

@@ -88,16 +88,9 @@ func (r *Reconciler) reconcileFinished(ctx context.Context, inv *bkv1.PluginInvo
 // notify posts the result to spec.finishNotification.url.
 func (r *Reconciler) notify(ctx context.Context, inv *bkv1.PluginInvocation) error {
 	fn := inv.Spec.FinishNotification
-	outputs := raw(inv.Status.Outputs)
-	if outputs == nil {
-		outputs = json.RawMessage(`{}`)
-	}
-	body, err := json.Marshal(finishNotificationBody{
-		TraceID: invocationTraceID(inv), PluginCode: inv.Spec.Plugin, PluginVersion: inv.Status.ResolvedVersion,
-		State: wirestate.Of(inv.Status.State), Outputs: outputs, Err: inv.Status.Error, Data: raw(fn.Data),
-	})
+	body, err := notificationBody(inv)
 	if err != nil {
-		return fmt.Errorf("encode finish notification: %w", err)
+		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -112,9 +105,76 @@ func (r *Reconciler) notify(ctx context.Context, inv *bkv1.PluginInvocation) err
 		return fmt.Errorf("finish notification to %s: %w", fn.URL, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("finish notification to %s: HTTP %d", fn.URL, resp.StatusCode)
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	return notificationAccepted(fn, resp.StatusCode, answer)
+}
+
+// notificationBody is what spec.finishNotification.url receives: the
+// result in the standard API's terms plus data, or, for the Python
+// framework's finish callback (pluginCallback), exactly data ({} when
+// unset), which is all its receivers (bk-sops' node callback) expect.
+func notificationBody(inv *bkv1.PluginInvocation) ([]byte, error) {
+	fn := inv.Spec.FinishNotification
+	if fn.PluginCallback {
+		data := raw(fn.Data)
+		if len(data) == 0 || string(data) == "null" {
+			data = json.RawMessage(`{}`)
+		}
+		return data, nil
+	}
+	outputs := raw(inv.Status.Outputs)
+	if outputs == nil {
+		outputs = json.RawMessage(`{}`)
+	}
+	body, err := json.Marshal(finishNotificationBody{
+		TraceID: invocationTraceID(inv), PluginCode: inv.Spec.Plugin, PluginVersion: inv.Status.ResolvedVersion,
+		State: wirestate.Of(inv.Status.State), Outputs: outputs, Err: inv.Status.Error, Data: raw(fn.Data),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("encode finish notification: %w", err)
+	}
+	return body, nil
+}
+
+// notificationAccepted judges the receiver's answer: any 2xx, and for the
+// Python framework's finish callback also a JSON body whose result is
+// absent or true, its callbacker's rule (bk-sops answers 200
+// {"result": false} when it could not take the callback).
+func notificationAccepted(fn *bkv1.FinishNotification, status int, answer []byte) error {
+	if status < 200 || status > 299 {
+		return fmt.Errorf("finish notification to %s: HTTP %d", fn.URL, status)
+	}
+	if !fn.PluginCallback {
+		return nil
+	}
+	var v any
+	if err := json.Unmarshal(answer, &v); err != nil {
+		return fmt.Errorf("finish notification to %s: the answer is not JSON: %.100q", fn.URL, answer)
+	}
+	if obj, ok := v.(map[string]any); ok {
+		if result, has := obj["result"]; has && !truthy(result) {
+			return fmt.Errorf("finish notification to %s: the receiver answered result %v: %.200s", fn.URL, result, answer)
+		}
 	}
 	return nil
+}
+
+// truthy is Python's truth of a decoded JSON value, as the callbacker
+// tests result.
+func truthy(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return false
+	case bool:
+		return x
+	case float64:
+		return x != 0
+	case string:
+		return x != ""
+	case []any:
+		return len(x) > 0
+	case map[string]any:
+		return len(x) > 0
+	}
+	return true
 }

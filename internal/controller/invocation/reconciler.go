@@ -127,6 +127,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		}
 		return reconcile.Result{RequeueAfter: s.requeueAfter}, nil
 	case stepFail:
+		if reason, tell := cancelReasonOf(s, inv); tell {
+			r.tellPluginCancelled(ctx, inv, plv, traceID, reason)
+		}
 		return r.write(ctx, inv, traceID, plv.Spec.Version, applyFailure(inv, s.reason, s.message, now), now)
 	}
 

@@ -373,7 +373,16 @@ func appendUnique(list []string, id string) []string {
 // notificationDue reports whether a finished invocation still has to post
 // its finish notification.
 func notificationDue(inv *bkv1.PluginInvocation) bool {
-	if inv.Spec.FinishNotification == nil {
+	fn := inv.Spec.FinishNotification
+	if fn == nil {
+		return false
+	}
+	// The Python framework's finish callback is sent only to a platform
+	// that was told the invocation had not finished; one told SUCCESS or
+	// FAIL by the invoke answer has finished its node, and would refuse
+	// the POST. The shim marks the invocation before it answers, and that
+	// annotation wakes this reconciler again, so the order does not matter.
+	if fn.PluginCallback && inv.Annotations[bkv1.AnnotationInvokeAnsweredPending] != "true" {
 		return false
 	}
 	c := apimeta.FindStatusCondition(inv.Status.Conditions, bkv1.ConditionNotified)

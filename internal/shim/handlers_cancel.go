@@ -1,0 +1,31 @@
+package shim
+
+import (
+	"net/http"
+
+	"github.com/gorilla/mux"
+
+	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
+)
+
+// cancelHandler answers POST /plugins/{code}/bk_plugin/cancel/{trace_id}
+// (an extension) like schedule: the invocation as it is once the cancel is
+// recorded, or 200 result false for a trace id that names none.
+func (s *Server) cancelHandler(w http.ResponseWriter, r *http.Request) {
+	vars := mux.Vars(r)
+	traceID := vars[stdapi.VarTraceID]
+	inv, err := s.invocations.cancel(r.Context(), vars[stdapi.VarCode], traceID)
+	if err != nil {
+		if isNotFound(err) {
+			writeJSON(w, http.StatusOK, stdapi.Fail(stdapi.ScheduleNotFoundMessage(traceID), traceID))
+			return
+		}
+		s.fail(w, r, err)
+		return
+	}
+	data := scheduleData(inv)
+	data.Outputs = s.invocations.revealOutputs(r.Context(), inv, data.Outputs)
+	env := stdapi.OK(data, traceID)
+	env.Message = ""
+	writeJSON(w, http.StatusOK, env)
+}
