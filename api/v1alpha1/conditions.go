@@ -49,6 +49,15 @@ const (
 	ReasonProtocolError = "ProtocolError"
 	// ReasonStorageTooLarge: outputs and storage exceed the status limit.
 	ReasonStorageTooLarge = "StorageTooLarge"
+	// ReasonForeignSecret: the Secret named like the invocation's
+	// sensitive Secret was not made for it (it lacks the
+	// bkplugin.io/invocation label, or another invocation owns it); the
+	// manager neither reads nor adopts it.
+	ReasonForeignSecret = "ForeignSecret"
+	// ReasonStatusRefused: the API server refused to store the status the
+	// plugin's answer led to (invalid); the invocation ends FAIL rather
+	// than stay where it is.
+	ReasonStatusRefused = "StatusRefused"
 	// ReasonVersionDeleted: the resolved PluginVersion was deleted.
 	ReasonVersionDeleted = "VersionDeleted"
 	// ReasonRunning (Succeeded Unknown): the invocation is still running.

@@ -66,13 +66,15 @@ type PluginInvocationSpec struct {
 	// +kubebuilder:pruning:PreserveUnknownFields
 	Context *apiextensionsv1.JSON `json:"context,omitempty"`
 
-	// SensitiveSecretName names the Secret holding the invocation's
-	// sensitive values (fields the version's task.json marks isSensitive):
-	// key "inputs" holds the sensitive inputs as a JSON object, which are
-	// never put in spec.inputs; key "outputs" receives the sensitive
-	// outputs, which status shows masked. Unset means
-	// "<invocation name>-sensitive". The manager makes the invocation the
-	// Secret's owner, so it is deleted with it.
+	// SensitiveSecretName is deprecated: the Secret holding the
+	// invocation's sensitive values (fields the version's task.json marks
+	// isSensitive) is always "<invocation name>-sensitive", and must carry
+	// the label bkplugin.io/invocation=<invocation name>. Key "inputs"
+	// holds the sensitive inputs as a JSON object, which are never put in
+	// spec.inputs; key "outputs" receives the sensitive outputs, which
+	// status shows masked. The manager makes the invocation the Secret's
+	// owner, so it is deleted with it. When set, this field must equal
+	// that name.
 	// +optional
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="sensitiveSecretName is immutable"
@@ -259,6 +261,7 @@ type PluginInvocationStatus struct {
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
+// +kubebuilder:validation:XValidation:rule="!has(self.spec.sensitiveSecretName) || self.spec.sensitiveSecretName == self.metadata.name + '-sensitive'",message="spec.sensitiveSecretName must be unset or <metadata.name>-sensitive: an invocation reads only the Secret made for it"
 // +kubebuilder:resource:shortName=pinv,categories=bkplugin
 // +kubebuilder:printcolumn:name="Plugin",type=string,JSONPath=`.spec.plugin`
 // +kubebuilder:printcolumn:name="Version",type=string,JSONPath=`.status.resolvedVersion`

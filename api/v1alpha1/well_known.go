@@ -13,6 +13,12 @@ const (
 	LabelPlugin = "bkplugin.io/plugin"
 	// LabelVersion holds the resolved plugin version.
 	LabelVersion = "bkplugin.io/version"
+	// LabelInvocation, on an invocation's sensitive Secret, names the
+	// invocation it was made for. Whoever creates the Secret (the shim,
+	// or a user with kubectl) sets it; the manager reads or adopts no
+	// Secret without it, so that an invocation cannot be pointed at a
+	// Secret made for something else.
+	LabelInvocation = "bkplugin.io/invocation"
 )
 
 // CallbackAnnotationPrefix prefixes the annotations through which callbacks
@@ -37,16 +43,16 @@ const (
 	SensitiveOutputsKey = "outputs"
 	// SensitiveMask stands in status for a sensitive output's value.
 	SensitiveMask = "******"
-	// SensitiveSecretSuffix names an invocation's Secret when
-	// spec.sensitiveSecretName is unset.
+	// SensitiveSecretSuffix names an invocation's Secret:
+	// "<invocation name>-sensitive".
 	SensitiveSecretSuffix = "-sensitive"
 )
 
-// SensitiveSecretName is the name of the Secret holding inv's sensitive values.
+// SensitiveSecretName is the name of the Secret holding inv's sensitive
+// values. It is derived from the invocation's name, never chosen by its
+// creator: a name given in spec would let anyone who may create an
+// invocation read, or take ownership of, any Secret of the namespace.
 func (inv *PluginInvocation) SensitiveSecretName() string {
-	if inv.Spec.SensitiveSecretName != "" {
-		return inv.Spec.SensitiveSecretName
-	}
 	return inv.Name + SensitiveSecretSuffix
 }
 

@@ -7,13 +7,16 @@ package main
 import (
 	"flag"
 	"os"
+	"strings"
 	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/bkplugin/bk-plugin-operator/internal/controller/invocation"
 	"github.com/bkplugin/bk-plugin-operator/internal/manager"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
+	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
 )
 
 func main() {
@@ -22,7 +25,19 @@ func main() {
 	flag.StringVar(&o.ProbeAddr, "health-probe-bind-address", ":8091", "Address of /healthz and /readyz.")
 	flag.BoolVar(&o.LeaderElect, "leader-elect", false, "Elect a leader so that only one of several replicas reconciles.")
 	flag.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader-election lease (default: the pod's).")
-	flag.StringVar(&o.WatchNamespace, "namespace", "", "Reconcile only this namespace (default: all).")
+	flag.Func("namespace", "Reconcile only these namespaces, comma-separated; repeatable (default: all, which needs cluster-wide RBAC).", func(v string) error {
+		for _, ns := range strings.Split(v, ",") {
+			if ns = strings.TrimSpace(ns); ns != "" {
+				o.Namespaces = append(o.Namespaces, ns)
+			}
+		}
+		return nil
+	})
+	flag.DurationVar(&o.CallbackTokenTTL, "callback-token-ttl", protocol.DefaultCallbackTokenTTL, "How long the callback URLs plugins prepare stay valid (at most 24h).")
+	flag.DurationVar(&o.MinPollInterval, "min-poll-interval", invocation.DefaultMinPollInterval, "Shortest interval a plugin may ask to be polled after; shorter ones are raised to it.")
+	flag.DurationVar(&o.MaxPollInterval, "max-poll-interval", invocation.DefaultMaxPollInterval, "Longest interval a plugin may ask to be polled after; longer ones are cut to it.")
+	flag.IntVar(&o.MaxCallbacksPerAnswer, "max-callbacks-per-answer", invocation.DefaultMaxCallbacksPerAnswer, "Callbacks one execute may prepare; more end the invocation FAIL.")
+	flag.IntVar(&o.MaxPreparedCallbacks, "max-callbacks-per-invocation", invocation.DefaultMaxPreparedCallbacks, "Callbacks one invocation may prepare in all; more end it FAIL.")
 	// Every execute is a status write, so a client-side limit below what
 	// the API server sustains (~450 status writes/s on 2 cores, docs/benchmarks.md)
 	// would be the manager's ceiling; the API server's priority and fairness

@@ -44,8 +44,20 @@ type Options struct {
 	// LeaderElectionNamespace ("" for the pod's).
 	LeaderElect             bool
 	LeaderElectionNamespace string
-	// WatchNamespace limits the manager to one namespace; "" watches all.
-	WatchNamespace string
+	// Namespaces are the namespaces the manager reconciles, and the only
+	// ones its cache lists and watches; empty watches all, which needs
+	// cluster-wide RBAC. The shipped config names them, and binds the
+	// manager's role in each with a RoleBinding, so that its access to
+	// Secrets stops at the namespaces it serves.
+	Namespaces []string
+	// MinPollInterval, MaxPollInterval, MaxCallbacksPerAnswer and
+	// MaxPreparedCallbacks are as in invocation.Options.
+	MinPollInterval       time.Duration
+	MaxPollInterval       time.Duration
+	MaxCallbacksPerAnswer int
+	MaxPreparedCallbacks  int
+	// CallbackTokenTTL is as in invocation.Options.
+	CallbackTokenTTL time.Duration
 	// QPS and Burst bound the client's requests to the API server.
 	QPS   float64
 	Burst int
@@ -98,8 +110,28 @@ type Options struct {
 //
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;create;update
 
+// validate refuses bounds that make no sense, naming the flag.
+func (o *Options) validate() error {
+	switch {
+	case o.MinPollInterval < 0:
+		return fmt.Errorf("--min-poll-interval must not be negative, got %s", o.MinPollInterval)
+	case o.MaxPollInterval < 0:
+		return fmt.Errorf("--max-poll-interval must not be negative, got %s", o.MaxPollInterval)
+	case o.MaxPollInterval > 0 && o.MinPollInterval > o.MaxPollInterval:
+		return fmt.Errorf("--min-poll-interval (%s) must not exceed --max-poll-interval (%s)", o.MinPollInterval, o.MaxPollInterval)
+	case o.CallbackTokenTTL < 0 || o.CallbackTokenTTL > protocol.DefaultCallbackTokenTTL:
+		return fmt.Errorf("--callback-token-ttl must be between 0 and %s (the shim refuses tokens that live longer), got %s", protocol.DefaultCallbackTokenTTL, o.CallbackTokenTTL)
+	case o.MaxCallbacksPerAnswer < 0 || o.MaxPreparedCallbacks < 0:
+		return fmt.Errorf("--max-callbacks-per-answer and --max-callbacks-per-invocation must not be negative")
+	}
+	return nil
+}
+
 // Run builds the manager and runs it until ctx ends.
 func Run(ctx context.Context, o Options) error {
+	if err := o.validate(); err != nil {
+		return err
+	}
 	setupLog := o.Logger
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
@@ -174,8 +206,11 @@ func Run(ctx context.Context, o Options) error {
 	// Deployments, Services and autoscalers are cached only when a
 	// PluginServer owns them.
 	mgrOpts.Cache = cache.Options{DefaultTransform: cache.TransformStripManagedFields(), ByObject: server.CacheByObject()}
-	if o.WatchNamespace != "" {
-		mgrOpts.Cache.DefaultNamespaces = map[string]cache.Config{o.WatchNamespace: {}}
+	if len(o.Namespaces) > 0 {
+		mgrOpts.Cache.DefaultNamespaces = map[string]cache.Config{}
+		for _, ns := range o.Namespaces {
+			mgrOpts.Cache.DefaultNamespaces[ns] = cache.Config{}
+		}
 	}
 	mgr, err := ctrl.NewManager(restCfg, mgrOpts)
 	if err != nil {
@@ -224,6 +259,11 @@ func Run(ctx context.Context, o Options) error {
 			Archive:                 history,
 			KeepFinished:            o.KeepFinished,
 			RetryBudget:             o.RetryBudget,
+			CallbackTokenTTL:        o.CallbackTokenTTL,
+			MinPollInterval:         o.MinPollInterval,
+			MaxPollInterval:         o.MaxPollInterval,
+			MaxCallbacksPerAnswer:   o.MaxCallbacksPerAnswer,
+			MaxPreparedCallbacks:    o.MaxPreparedCallbacks,
 			MaxConcurrentReconciles: o.Concurrency,
 		},
 	}).SetupWithManager(mgr); err != nil {
@@ -242,7 +282,7 @@ func Run(ctx context.Context, o Options) error {
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 		return fmt.Errorf("add ready check: %w", err)
 	}
-	setupLog.Info("starting manager", "concurrency", o.Concurrency, "qps", o.QPS, "burst", o.Burst,
+	setupLog.Info("starting manager", "namespaces", o.Namespaces, "concurrency", o.Concurrency, "qps", o.QPS, "burst", o.Burst,
 		"keepFinished", o.KeepFinished, "historyRetention", o.HistoryRetention)
 	return mgr.Start(ctx)
 }

@@ -19,7 +19,8 @@ import (
 
 // Load reads the invocation's Secret through r, which should read around
 // the cache: the manager does not cache Secrets, which would put every
-// Secret of the cluster in its memory.
+// Secret of the cluster in its memory. A Secret that was not made for inv
+// (Verify) gives a *ForeignSecretError and is not read.
 func Load(ctx context.Context, r client.Reader, inv *bkv1.PluginInvocation) (Values, error) {
 	var sv Values
 	secret := &corev1.Secret{}
@@ -29,6 +30,9 @@ func Load(ctx context.Context, r client.Reader, inv *bkv1.PluginInvocation) (Val
 	}
 	if err != nil {
 		return sv, fmt.Errorf("read Secret %s/%s of invocation %s: %w", inv.Namespace, inv.SensitiveSecretName(), inv.Name, err)
+	}
+	if err := Verify(secret, inv); err != nil {
+		return sv, err
 	}
 	sv.Secret = secret
 	if raw := secret.Data[bkv1.SensitiveInputsKey]; len(raw) > 0 {
@@ -60,7 +64,7 @@ func StoreOutputs(ctx context.Context, c client.Writer, inv *bkv1.PluginInvocati
 		secret := &corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{
 				Name: inv.SensitiveSecretName(), Namespace: inv.Namespace,
-				Labels:          map[string]string{bkv1.LabelPlugin: inv.Spec.Plugin},
+				Labels:          secretLabels(inv.Name, inv.Spec.Plugin),
 				OwnerReferences: []metav1.OwnerReference{invocationOwnerRef(inv)},
 			},
 			Type: corev1.SecretTypeOpaque,
@@ -85,7 +89,7 @@ func StoreOutputs(ctx context.Context, c client.Writer, inv *bkv1.PluginInvocati
 
 // Adopt makes the invocation the owner of a Secret the shim (or a user)
 // created before the invocation existed, so that it is deleted with the
-// invocation.
+// invocation. sv.Secret is one Load verified was made for inv.
 func Adopt(ctx context.Context, c client.Writer, inv *bkv1.PluginInvocation, sv Values) error {
 	if sv.Secret == nil || !adopt(sv.Secret.DeepCopy(), inv) {
 		return nil

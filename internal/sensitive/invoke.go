@@ -19,7 +19,8 @@ import (
 // CreateInputsSecret stores an invocation's sensitive inputs before the
 // invocation (named traceID) exists, so that the manager never runs it
 // without them; the manager then makes the invocation the Secret's owner
-// (Adopt). A retry of the same invoke finds the Secret there and keeps it.
+// (Adopt), after checking the label that binds it to the invocation
+// (Verify). A retry of the same invoke finds the Secret there and keeps it.
 // It returns the Secret it created, nil when one was there already, so
 // that an invoke that turns out to conflict deletes only its own. The
 // error is the API server's, unwrapped, for the caller to classify.
@@ -27,7 +28,7 @@ func CreateInputsSecret(ctx context.Context, c client.Writer, namespace, traceID
 	secret := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: traceID + bkv1.SensitiveSecretSuffix, Namespace: namespace,
-			Labels: map[string]string{bkv1.LabelPlugin: code},
+			Labels: secretLabels(traceID, code),
 		},
 		Type: corev1.SecretTypeOpaque,
 		Data: map[string][]byte{bkv1.SensitiveInputsKey: inputs},
@@ -51,6 +52,9 @@ func RevealOutputs(ctx context.Context, r client.Reader, inv *bkv1.PluginInvocat
 	}
 	secret := &corev1.Secret{}
 	if err := r.Get(ctx, client.ObjectKey{Namespace: inv.Namespace, Name: inv.SensitiveSecretName()}, secret); err != nil {
+		return outputs
+	}
+	if Verify(secret, inv) != nil {
 		return outputs
 	}
 	var hidden map[string]json.RawMessage

@@ -8,10 +8,15 @@ package sensitive
 
 import (
 	"bytes"
+	"cmp"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
+	"slices"
 	"strings"
+	"unicode/utf16"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -92,21 +97,91 @@ func SplitOutputs(outputs json.RawMessage, sensitive []string) (json.RawMessage,
 	return masked, secret, err
 }
 
-// Scrub replaces every sensitive string value in msg with the mask, so that
-// a plugin's error message cannot carry a secret into status or events.
+// Scrub replaces every sensitive value in msg with the mask, so that a
+// plugin's error message cannot carry a secret into status or events. Each
+// value is matched in every form a plugin is likely to print it in (see
+// scrubForms): as it is, JSON-escaped, and base64-encoded in the standard
+// and URL alphabets, with or without padding, all case-insensitively
+// (a plugin upper-casing a token still leaks it).
 func Scrub(msg string, values ...map[string]json.RawMessage) string {
+	var forms []string
 	for _, m := range values {
 		for _, raw := range m {
-			var s string
-			if json.Unmarshal(raw, &s) != nil {
-				s = strings.TrimSpace(string(raw))
-			}
-			if len(s) >= 3 {
-				msg = strings.ReplaceAll(msg, s, bkv1.SensitiveMask)
-			}
+			forms = append(forms, scrubForms(raw)...)
 		}
 	}
-	return msg
+	if len(forms) == 0 {
+		return msg
+	}
+	// Longest first, so that a form is masked whole rather than a shorter
+	// form inside it leaving the rest of it behind.
+	slices.SortFunc(forms, func(a, b string) int { return cmp.Or(len(b)-len(a), strings.Compare(a, b)) })
+	forms = slices.Compact(forms)
+	quoted := make([]string, len(forms))
+	for i, f := range forms {
+		quoted[i] = regexp.QuoteMeta(f)
+	}
+	re := regexp.MustCompile(`(?i)(?:` + strings.Join(quoted, "|") + `)`)
+	return re.ReplaceAllLiteralString(msg, bkv1.SensitiveMask)
+}
+
+// minScrubLen is the shortest value Scrub masks: a shorter one ("1", "ab")
+// would mask every occurrence of common text and tell nothing away.
+const minScrubLen = 3
+
+// scrubForms is every form of one sensitive JSON value that Scrub masks:
+// the string's text (or a non-string's JSON), its JSON-escaped forms (with
+// and without HTML escaping, as Go and Python print them) and its base64
+// encodings (standard and URL alphabets, padded and raw).
+func scrubForms(raw json.RawMessage) []string {
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		s = strings.TrimSpace(string(raw))
+	}
+	if len(s) < minScrubLen {
+		return nil
+	}
+	forms := []string{s}
+	// Escaped once (an error quoting a JSON document) and twice (that
+	// error quoted again in a log line), with Go's HTML escaping and
+	// without, and as Python's ensure_ascii prints non-ASCII.
+	for _, once := range []string{jsonEscaped(s, true), jsonEscaped(s, false), asciiEscaped(s)} {
+		forms = append(forms, once, jsonEscaped(once, false))
+	}
+	for _, e := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		forms = append(forms, e.EncodeToString([]byte(s)))
+	}
+	return forms
+}
+
+// jsonEscaped is s as it appears inside a JSON string, with or without
+// Go's HTML escaping (<, >, & as \u003c, ...).
+func jsonEscaped(s string, html bool) string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(html)
+	if enc.Encode(s) != nil {
+		return s
+	}
+	b := bytes.TrimSpace(buf.Bytes())
+	return string(b[1 : len(b)-1])
+}
+
+// asciiEscaped is s JSON-escaped with every non-ASCII rune as \uXXXX (UTF-16
+// surrogate pairs beyond the BMP), as Python's json.dumps prints it.
+func asciiEscaped(s string) string {
+	b, _ := json.Marshal(s)
+	var out strings.Builder
+	for _, r := range string(b[1 : len(b)-1]) {
+		if r < 0x80 {
+			out.WriteRune(r)
+			continue
+		}
+		for _, u := range utf16.Encode([]rune{r}) {
+			fmt.Fprintf(&out, `\u%04x`, u)
+		}
+	}
+	return out.String()
 }
 
 // SplitInputs takes the sensitive inputs out of an invoke's inputs: they go

@@ -263,13 +263,22 @@ func (s *invocations) get(ctx context.Context, code, traceID string) (*bkv1.Plug
 	return inv, nil
 }
 
+// callbackBinding is what a callback token must match: inv's trace id and
+// UID, and the callbacks its plugin prepared.
+func callbackBinding(inv *bkv1.PluginInvocation) protocol.Binding {
+	return protocol.Binding{TraceID: inv.Name, UID: string(inv.UID), Prepared: inv.Status.PreparedCallbacks}
+}
+
 // callback verifies a callback token and records the callback as an
 // annotation for the manager to deliver. It returns the message to answer.
 func (s *invocations) callback(ctx context.Context, code, token string, body []byte) (string, error) {
 	if len(s.keys) == 0 {
 		return "", errorf(http.StatusServiceUnavailable, "callbacks are disabled: the shim has no callback key")
 	}
-	claims, err := protocol.VerifyToken(token, s.now(), s.keys...)
+	// The token names its invocation; it is verified against that
+	// invocation as it is (UID, prepared callbacks), so it is looked up
+	// first. Nothing but the trace id is read before verification.
+	traceID, err := protocol.TokenTraceID(token)
 	if err != nil {
 		return "", errorf(http.StatusBadRequest, "%v", err)
 	}
@@ -279,9 +288,21 @@ func (s *invocations) callback(ctx context.Context, code, token string, body []b
 	}
 	// Read live unless finished, as schedule does (getFresh): a callback
 	// must never be judged on an older state than schedule answered.
-	inv, err := s.getFresh(ctx, "", claims.TraceID)
+	inv, err := s.getFresh(ctx, "", traceID)
 	if err != nil {
 		return "", err
+	}
+	claims, err := protocol.VerifyBoundToken(token, s.now(), callbackBinding(inv), s.keys...)
+	if errors.Is(err, protocol.ErrCallbackNotPrepared) {
+		// The cache may not show the execute that prepared it yet.
+		live := &bkv1.PluginInvocation{}
+		if gerr := s.kube.Get(ctx, client.ObjectKeyFromObject(inv), live); gerr == nil {
+			inv = live
+			claims, err = protocol.VerifyBoundToken(token, s.now(), callbackBinding(inv), s.keys...)
+		}
+	}
+	if err != nil {
+		return "", errorf(http.StatusBadRequest, "%v", err)
 	}
 	key := bkv1.CallbackAnnotationPrefix + claims.CallbackID
 	value, err := json.Marshal(bkv1.CallbackAnnotation{Data: data, ReceivedAt: metav1.NewMicroTime(s.now())})

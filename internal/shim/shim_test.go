@@ -10,6 +10,8 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
@@ -235,25 +237,43 @@ var _ = Describe("callback", func() {
 		Expect(a.Env).To(Equal(map[string]any{"result": false, "message": "invocation " + traceID + " has finished (SUCCESS)"}))
 	})
 
-	It("records a callback once and says so on a retry", func() {
+	// Issue 15, finding 7: a well-signed token for an id the plugin never
+	// prepared was delivered.
+	It("refuses a callback id the plugin did not prepare", func() {
 		traceID, _, _ := waitingCallbacker()
-		// A callback id the plugin did not prepare: callbacker logs it and
-		// keeps waiting, so the retry finds it received and not finished.
-		token, err := protocol.SignToken(protocol.DeriveInvocationKey(callbackKey, traceID), protocol.TokenClaims{TraceID: traceID, CallbackID: "stray"})
+		inv := getInvocation(traceID)
+		token, err := protocol.SignToken(protocol.DeriveBoundKey(callbackKey, traceID, string(inv.UID)),
+			protocol.TokenClaims{TraceID: traceID, CallbackID: "stray", ExpiresAt: time.Now().Add(time.Hour).Unix()})
 		Expect(err).NotTo(HaveOccurred())
-		path := stdapi.CallbackPath("callbacker", token)
-		Expect(post(path, `{"n":1}`).Env).To(Equal(map[string]any{"result": true, "message": "success"}))
-		a := post(path, `{"n":1}`)
-		Expect(a.Status).To(Equal(http.StatusOK))
-		Expect(a.Env).To(Equal(map[string]any{"result": true, "message": "callback already received"}))
-		Eventually(func() []string { return getInvocation(traceID).Status.DeliveredCallbacks }).Should(ContainElement("stray"))
-		Expect(post(path, `{"n":1}`).Env).To(HaveKeyWithValue("message", "callback already received"))
-		Expect(getInvocation(traceID).Status.State).To(Equal(bkv1.StateCallback))
+		a := post(stdapi.CallbackPath("callbacker", token), `{"n":1}`)
+		Expect(a.Status).To(Equal(http.StatusBadRequest))
+		Expect(a.Env).To(HaveKeyWithValue("message", ContainSubstring("callback stray: callback was not prepared by the plugin")))
+		Expect(getInvocation(traceID).Annotations).NotTo(HaveKey(bkv1.CallbackAnnotationPrefix + "stray"))
+	})
+
+	It("refuses a token of a deleted invocation whose trace id is reused", func() {
+		traceID, _, url := waitingCallbacker()
+		old := tokenOf(url)
+		first := getInvocation(traceID)
+		Expect(k8sClient.Delete(suiteCtx, first)).To(Succeed())
+		Eventually(func() bool {
+			return apierrors.IsNotFound(k8sClient.Get(suiteCtx, client.ObjectKeyFromObject(first), &bkv1.PluginInvocation{}))
+		}).Should(BeTrue())
+		reused := &bkv1.PluginInvocation{
+			ObjectMeta: metav1.ObjectMeta{Name: traceID, Namespace: namespace},
+			Spec:       *first.Spec.DeepCopy(),
+		}
+		Expect(k8sClient.Create(suiteCtx, reused)).To(Succeed())
+		Eventually(func() bkv1.InvocationState { return getInvocation(traceID).Status.State }).Should(Equal(bkv1.StateCallback))
+		a := post(strings.TrimPrefix(url, shimURL), `{"job":"stale"}`)
+		Expect(a.Status).To(Equal(http.StatusBadRequest), "token %s", old)
+		Expect(a.Env).To(HaveKeyWithValue("message", ContainSubstring("signature does not match")))
 	})
 
 	It("accepts a token signed with the previous key during a rotation", func() {
 		traceID, id, _ := waitingCallbacker()
-		token, err := protocol.SignToken(protocol.DeriveInvocationKey(previousKey, traceID), protocol.TokenClaims{TraceID: traceID, CallbackID: id})
+		token, err := protocol.SignToken(protocol.DeriveBoundKey(previousKey, traceID, string(getInvocation(traceID).UID)),
+			protocol.TokenClaims{TraceID: traceID, CallbackID: id, ExpiresAt: time.Now().Add(time.Hour).Unix()})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(c().Callback(suiteCtx, "callbacker", token, nil)).To(Succeed())
 		final, err := c().WaitTerminal(suiteCtx, "callbacker", traceID, 50*time.Millisecond, nil)
@@ -268,7 +288,10 @@ var _ = Describe("callback", func() {
 		claims, sig, _ := strings.Cut(token, ".")
 
 		sign := func(key []byte, keyTrace string, cl protocol.TokenClaims) string {
-			t, err := protocol.SignToken(protocol.DeriveInvocationKey(key, keyTrace), cl)
+			if cl.ExpiresAt == 0 {
+				cl.ExpiresAt = time.Now().Add(time.Hour).Unix()
+			}
+			t, err := protocol.SignToken(protocol.DeriveBoundKey(key, keyTrace, string(getInvocation(keyTrace).UID)), cl)
 			Expect(err).NotTo(HaveOccurred())
 			return t
 		}

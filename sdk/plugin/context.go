@@ -113,7 +113,14 @@ func (st *execState) prepareCallback() (PreparedCallback, error) {
 		return PreparedCallback{}, fmt.Errorf("prepare callback: generate id: %w", err)
 	}
 	id := hex.EncodeToString(b[:])
-	token, err := protocol.SignToken(st.req.CallbackKey, protocol.TokenClaims{TraceID: st.req.TraceID, CallbackID: id})
+	// Tokens expire (the shim refuses one without an expiry): a third
+	// party's callback URL is good for the request's TTL, a day by default.
+	ttl := protocol.DefaultCallbackTokenTTL
+	if s := st.req.CallbackTokenTTLSeconds; s > 0 && s < protocol.DefaultCallbackTokenTTL.Seconds()*366 {
+		ttl = time.Duration(s * float64(time.Second))
+	}
+	token, err := protocol.SignToken(st.req.CallbackKey, protocol.TokenClaims{TraceID: st.req.TraceID, CallbackID: id,
+		ExpiresAt: time.Now().Add(ttl).Unix()})
 	if err != nil {
 		return PreparedCallback{}, fmt.Errorf("prepare callback: %w", err)
 	}

@@ -78,6 +78,9 @@ type ExecuteRequest struct {
 	// DeriveInvocationKey): it lets the plugin sign callback tokens that are
 	// valid for this invocation and no other, without holding the master key.
 	CallbackKey []byte `json:"callback_key,omitempty"`
+	// CallbackTokenTTLSeconds is how long the callback tokens the plugin
+	// signs stay valid; zero means DefaultCallbackTokenTTL.
+	CallbackTokenTTLSeconds float64 `json:"callback_token_ttl_seconds,omitempty"`
 }
 
 // Callback is a callback delivered to a waiting invocation.

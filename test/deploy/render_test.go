@@ -163,8 +163,8 @@ func TestDefaultRendersTheOperator(t *testing.T) {
 		}
 	}
 	for _, b := range []struct{ kind, name string }{
-		{"ClusterRoleBinding", "bk-plugin-manager-rolebinding"},
-		{"ClusterRoleBinding", "bk-plugin-shim-rolebinding"},
+		{"RoleBinding", "bk-plugin-manager-rolebinding"},
+		{"RoleBinding", "bk-plugin-shim-rolebinding"},
 		{"RoleBinding", "bk-plugin-leader-election-rolebinding"},
 		{"RoleBinding", "bk-plugin-callback-key-rolebinding"},
 	} {
@@ -179,6 +179,18 @@ func TestDefaultRendersTheOperator(t *testing.T) {
 			if sm["namespace"] != ns {
 				t.Errorf("%s %s binds a ServiceAccount in namespace %v, want %s", b.kind, b.name, sm["namespace"], ns)
 			}
+		}
+	}
+	// The manager and the shim get their permissions in the namespace
+	// they serve only (issue 15, finding 4): nothing is bound cluster-wide.
+	for _, o := range objs {
+		if o.GetKind() == "ClusterRoleBinding" {
+			t.Errorf("ClusterRoleBinding %s: the operator's permissions are bound per served namespace", o.GetName())
+		}
+	}
+	for _, name := range []string{"bk-plugin-manager-rolebinding", "bk-plugin-shim-rolebinding"} {
+		if got := find(t, objs, "RoleBinding", name).GetNamespace(); got != "default" {
+			t.Errorf("RoleBinding %s is in namespace %q, want default, the namespace served", name, got)
 		}
 	}
 }

@@ -116,12 +116,14 @@ func tokenCases(t *testing.T, s *stack) []hostile {
 		t.Fatal(err)
 	}
 	token := strings.Trim(outs.CallbackURL[strings.LastIndex(strings.TrimSuffix(outs.CallbackURL, "/"), "/"):], "/")
-	claims, err := protocol.VerifyToken(token, time.Now(), s.masterKey(t))
+	inv := invs[id]
+	binding := protocol.Binding{TraceID: id, UID: string(inv.UID), Prepared: inv.Status.PreparedCallbacks}
+	claims, err := protocol.VerifyBoundToken(token, time.Now(), binding, s.masterKey(t))
 	if err != nil {
 		t.Fatalf("the manager's token does not verify with the key: %v", err)
 	}
 	sign := func(key []byte, c protocol.TokenClaims) string {
-		tok, err := protocol.SignToken(protocol.DeriveInvocationKey(key, c.TraceID), c)
+		tok, err := protocol.SignToken(protocol.DeriveBoundKey(key, c.TraceID, string(inv.UID)), c)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -139,7 +141,7 @@ func tokenCases(t *testing.T, s *stack) []hostile {
 	other := randomHex(t, 16)
 	// A plugin pod holds only its invocation's derived key; with it, it
 	// signs claims naming another invocation.
-	foreignTok, err := protocol.SignToken(protocol.DeriveInvocationKey(s.masterKey(t), id), protocol.TokenClaims{TraceID: other, CallbackID: claims.CallbackID})
+	foreignTok, err := protocol.SignToken(protocol.DeriveBoundKey(s.masterKey(t), id, string(inv.UID)), protocol.TokenClaims{TraceID: other, CallbackID: claims.CallbackID, ExpiresAt: claims.ExpiresAt})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +149,9 @@ func tokenCases(t *testing.T, s *stack) []hostile {
 		{"tampered token", post("recorder", string(tampered)), 400, "invalid callback token"},
 		{"token forged with another key", post("recorder", sign([]byte("not-the-key-not-the-key-0123456"), claims)), 400, "signature does not match"},
 		{"expired token", post("recorder", sign(s.masterKey(t), expired)), 400, "token expired"},
-		{"token replayed against another invocation", post("recorder", foreignTok), 400, "signature does not match"},
+		// The token is verified against the invocation it names, which
+		// does not exist: 404 before any signature is checked.
+		{"token replayed against another invocation", post("recorder", foreignTok), 404, "no invocation with trace id " + other},
 		{"token posted under another plugin", post("hello", token), 400, "belongs to an invocation of plugin recorder"},
 		{"garbage token", post("recorder", "not.a-token"), 400, "invalid callback token"},
 		{"callback data not UTF-8", func() answer {

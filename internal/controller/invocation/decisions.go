@@ -83,6 +83,18 @@ func prepareInputs(inv *bkv1.PluginInvocation, compiled *versions.Compiled, secr
 	return inputs, nil
 }
 
+// secretFailure decides whether reading the invocation's Secret failed in a
+// way that ends the invocation: a Secret that was not made for it
+// (sensitive.ForeignSecretError) is never read or adopted, and waiting
+// would not change whose it is. Any other error is retried.
+func secretFailure(err error) *failure {
+	var foreign *sensitive.ForeignSecretError
+	if errors.As(err, &foreign) {
+		return &failure{bkv1.ReasonForeignSecret, foreign.Error()}
+	}
+	return nil
+}
+
 // retryPolicy bounds the retries of calls to plugin pods and notification
 // URLs: exponential backoff from initial to maxWait, for budget in all.
 type retryPolicy struct {
@@ -144,18 +156,34 @@ func pollDue(st *bkv1.PluginInvocationStatus) time.Time {
 }
 
 // tooLargeFallback decides what to write when the API server refused t's
-// status as too large: the invocation ends FAIL "storage too large" without
-// outputs and storage, so that it stays writable instead of stuck. It
-// applies only to a running invocation whose new status carries outputs or
-// storage, which are what can grow.
+// status as too large or invalid: the invocation ends FAIL with a bounded
+// message saying so, without outputs, storage and callback ids (what an
+// answer makes grow), so that it stays writable instead of stuck, retried
+// and executed again after every restart. It builds on the status as last
+// stored, which the API server accepted. A fallback that is refused in turn
+// is not fallen back from again.
 func tooLargeFallback(inv *bkv1.PluginInvocation, t transition, writeErr error, now time.Time) (transition, bool) {
-	var tooLarge *statusTooLargeError
-	if !errors.As(writeErr, &tooLarge) || inv.Status.State.Terminal() ||
-		(t.status.Outputs == nil && t.status.Storage == nil) {
+	if t.fallback || inv.Status.State.Terminal() {
 		return transition{}, false
 	}
-	fb := applyFailure(inv, bkv1.ReasonStorageTooLarge, "storage too large: the API server refused the invocation's status: "+writeErr.Error(), now)
+	var tooLarge *statusTooLargeError
+	var invalid *statusInvalidError
+	var fb transition
+	switch {
+	case errors.As(writeErr, &tooLarge):
+		if t.status.Outputs == nil && t.status.Storage == nil && len(t.status.PreparedCallbacks) <= len(inv.Status.PreparedCallbacks) {
+			return transition{}, false
+		}
+		fb = applyFailure(inv, bkv1.ReasonStorageTooLarge, "storage too large: the API server refused the invocation's status: "+writeErr.Error(), now)
+	case errors.As(writeErr, &invalid):
+		fb = applyFailure(inv, bkv1.ReasonStatusRefused, "the API server refused the status the plugin's answer led to: "+writeErr.Error(), now)
+	default:
+		return transition{}, false
+	}
 	fb.status.Outputs, fb.status.Storage = nil, nil
+	fb.status.InvokeCount = max(fb.status.InvokeCount, t.status.InvokeCount)
+	fb.executed = t.executed
+	fb.fallback = true
 	return fb, true
 }
 

@@ -34,9 +34,21 @@ func (e *statusTooLargeError) Error() string { return e.err.Error() }
 
 func (e *statusTooLargeError) Unwrap() error { return e.err }
 
+// statusInvalidError is a status write the API server refused as invalid
+// (422): a value the CRD's schema or CEL rules forbid.
+type statusInvalidError struct {
+	// err is the API server's answer.
+	err error
+}
+
+func (e *statusInvalidError) Error() string { return e.err.Error() }
+
+func (e *statusInvalidError) Unwrap() error { return e.err }
+
 // classifyStatusWriteError turns the API server's refusal of a status write
 // into the reconciler's vocabulary: a statusTooLargeError when the object
-// does not fit, else err unchanged.
+// does not fit, a statusInvalidError when the API server found it invalid,
+// else err unchanged.
 //
 // The API server has two ways to say "too large": 413 for a request body
 // over its limit, which has a reason of its own, and etcd's request size
@@ -53,6 +65,9 @@ func classifyStatusWriteError(err error) error {
 	var status apierrors.APIStatus
 	if errors.As(err, &status) && strings.Contains(status.Status().Message, "too large") {
 		return &statusTooLargeError{err: err}
+	}
+	if apierrors.IsInvalid(err) {
+		return &statusInvalidError{err: err}
 	}
 	return err
 }

@@ -34,7 +34,10 @@ func buildExecuteRequest(inv *bkv1.PluginInvocation, plv *bkv1.PluginVersion, tr
 	}
 	if opts.CallbackBaseURL != "" && len(opts.CallbackKey) > 0 {
 		req.CallbackBaseURL = CallbackBaseURL(opts.CallbackBaseURL, inv.Spec.Plugin)
-		req.CallbackKey = protocol.DeriveInvocationKey(opts.CallbackKey, traceID)
+		// Bound to the UID too: a later invocation reusing the trace id
+		// accepts none of this one's tokens.
+		req.CallbackKey = protocol.DeriveBoundKey(opts.CallbackKey, traceID, string(inv.UID))
+		req.CallbackTokenTTLSeconds = opts.CallbackTokenTTL.Seconds()
 	}
 	return req
 }

@@ -20,6 +20,9 @@ type writeExpectations struct {
 }
 
 type expectedStatus struct {
+	// uid is the object written: a later object of the same name (a trace
+	// id reused after deletion) owes nothing to its predecessor's writes.
+	uid         types.UID
 	invokeCount int32
 	terminal    bool
 }
@@ -29,19 +32,23 @@ func newWriteExpectations() *writeExpectations {
 }
 
 // wrote records a status written for key.
-func (e *writeExpectations) wrote(key types.NamespacedName, st *bkv1.PluginInvocationStatus) {
+func (e *writeExpectations) wrote(key types.NamespacedName, uid types.UID, st *bkv1.PluginInvocationStatus) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.seen[key] = expectedStatus{invokeCount: st.InvokeCount, terminal: st.State.Terminal()}
+	e.seen[key] = expectedStatus{uid: uid, invokeCount: st.InvokeCount, terminal: st.State.Terminal()}
 }
 
 // stale reports whether cached is older than the last status written for
 // key; once it is not, the expectation is dropped.
-func (e *writeExpectations) stale(key types.NamespacedName, cached *bkv1.PluginInvocationStatus) bool {
+func (e *writeExpectations) stale(key types.NamespacedName, uid types.UID, cached *bkv1.PluginInvocationStatus) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	want, ok := e.seen[key]
 	if !ok {
+		return false
+	}
+	if want.uid != uid {
+		delete(e.seen, key)
 		return false
 	}
 	if cached.InvokeCount < want.invokeCount || (want.terminal && !cached.State.Terminal()) {

@@ -35,6 +35,10 @@ type Options struct {
 	CallbackBaseURL string
 	// CallbackKey is the master key callback tokens are derived from.
 	CallbackKey []byte
+	// CallbackTokenTTL is how long the callback tokens a plugin signs stay
+	// valid; zero means protocol.DefaultCallbackTokenTTL. The shim refuses
+	// tokens that expire further ahead than its own bound (a day).
+	CallbackTokenTTL time.Duration
 	// ExecuteToken, when set, returns the token sent with every execute so
 	// that plugin pods know it comes from the manager (the manager's
 	// --execute-token-file, protocol.ExecuteTokenFile).
@@ -59,6 +63,16 @@ type Options struct {
 	// MaxStatusBytes bounds outputs plus storage; an answer beyond it ends
 	// the invocation FAIL "storage too large".
 	MaxStatusBytes int
+	// MinPollInterval and MaxPollInterval bound the interval a plugin may
+	// ask to be polled after; one outside is clamped. Zero means
+	// DefaultMinPollInterval and DefaultMaxPollInterval.
+	MinPollInterval time.Duration
+	MaxPollInterval time.Duration
+	// MaxCallbacksPerAnswer and MaxPreparedCallbacks bound the callbacks
+	// one answer, and one invocation in all, may prepare; beyond them the
+	// invocation ends FAIL. Zero means the defaults.
+	MaxCallbacksPerAnswer int
+	MaxPreparedCallbacks  int
 	// MaxConcurrentReconciles is how many invocations are reconciled at once.
 	MaxConcurrentReconciles int
 }

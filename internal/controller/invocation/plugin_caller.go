@@ -55,6 +55,16 @@ func newPooledHTTPClient() *http.Client {
 	return &http.Client{Transport: t}
 }
 
+// withoutRedirects returns a copy of c that follows no redirect: an execute
+// carries the invocation's callback key and its inputs, and a plugin pod
+// answering 307 must not get them re-sent to an address of its choosing.
+// The redirect comes back as the answer, which execute refuses.
+func withoutRedirects(c *http.Client) *http.Client {
+	cp := *c
+	cp.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &cp
+}
+
 // execute posts req to the pod at baseURL and decodes its answer.
 func (c *pluginCaller) execute(ctx context.Context, baseURL string, req *protocol.ExecuteRequest, timeout time.Duration) (*protocol.ExecuteResponse, error) {
 	endpoint := baseURL + protocol.ExecutePathPrefix + url.PathEscape(req.PluginVersion)
@@ -89,6 +99,9 @@ func (c *pluginCaller) execute(ctx context.Context, baseURL string, req *protoco
 		return nil, &callError{Endpoint: endpoint, Cause: &answerTooLargeError{limit: c.maxAnswerBytes}}
 	}
 	switch {
+	case resp.StatusCode >= 300 && resp.StatusCode < 400:
+		return nil, &callError{Endpoint: endpoint, Cause: fmt.Errorf(
+			"HTTP %d redirect to %q refused: the manager follows no redirects from plugin pods", resp.StatusCode, resp.Header.Get("Location"))}
 	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
 		return nil, &callError{Endpoint: endpoint, Cause: fmt.Errorf("HTTP %d: %s", resp.StatusCode, versions.AnswerText(raw)), Retryable: true}
 	case resp.StatusCode != http.StatusOK:

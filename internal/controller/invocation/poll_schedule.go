@@ -39,6 +39,15 @@ func (p *pollSchedule) dueTime(key types.NamespacedName, recorded time.Time) tim
 	return recorded
 }
 
+// exact returns the exact due time remembered for key when recorded is that
+// time in whole seconds.
+func (p *pollSchedule) exact(key types.NamespacedName, recorded time.Time) (time.Time, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	exact, ok := p.due[key]
+	return exact, ok && exact.Unix() == recorded.Unix()
+}
+
 // forget drops key, for invocations no longer polling.
 func (p *pollSchedule) forget(key types.NamespacedName) {
 	p.mu.Lock()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/retry"
@@ -24,6 +25,7 @@ import (
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 	"github.com/bkplugin/bk-plugin-operator/internal/sensitive"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
+	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
 	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
 )
 
@@ -85,7 +87,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	}
 	// 2. Never act on a cached copy older than our own last write: it would
 	// execute the plugin again for an invoke count already done.
-	if r.expect.stale(req.NamespacedName, &inv.Status) {
+	if r.expect.stale(req.NamespacedName, inv.UID, &inv.Status) {
 		return reconcile.Result{RequeueAfter: 20 * time.Millisecond}, nil
 	}
 	traceID := invocationTraceID(inv)
@@ -115,7 +117,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 
 	// 5. Decide what to do now.
 	pending, stale := pendingCallbacks(inv)
-	s := planStep(inv, pending, now)
+	s := planStep(r.withPollDue(inv), pending, now)
 	switch s.kind {
 	case stepWait:
 		if len(stale) > 0 {
@@ -139,6 +141,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		return r.write(ctx, inv, traceID, plv.Spec.Version, applyFailure(inv, bkv1.ReasonInvalidVersion, err.Error(), now), now)
 	}
 	sv, err := r.gatherSensitive(ctx, inv, compiled)
+	if f := secretFailure(err); f != nil {
+		return r.write(ctx, inv, traceID, plv.Spec.Version, applyFailure(inv, f.reason, f.message, now), now)
+	}
 	if err != nil {
 		return reconcile.Result{}, err
 	}
@@ -158,7 +163,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 }
 
 // gatherSensitive reads the invocation's Secret when its version marks
-// fields sensitive, and makes the invocation its owner.
+// fields sensitive and, once sensitive.Load verified it was made for this
+// invocation, makes the invocation its owner.
 func (r *Reconciler) gatherSensitive(ctx context.Context, inv *bkv1.PluginInvocation, compiled *versions.Compiled) (sensitive.Values, error) {
 	if len(compiled.SensitiveInputs)+len(compiled.SensitiveOutputs) == 0 {
 		return sensitive.Values{}, nil
@@ -171,6 +177,21 @@ func (r *Reconciler) gatherSensitive(ctx context.Context, inv *bkv1.PluginInvoca
 		logf.FromContext(ctx).Info("could not adopt the invocation's Secret; it will be retried", "error", err.Error())
 	}
 	return sv, nil
+}
+
+// withPollDue returns inv with its next poll at the earliest time it may
+// execute (pollNotBefore), for planStep: status keeps nextPollTime in whole
+// seconds, and reading that as the due time polled up to a second early.
+func (r *Reconciler) withPollDue(inv *bkv1.PluginInvocation) *bkv1.PluginInvocation {
+	if inv.Status.State != bkv1.StatePoll || inv.Status.NextPollTime == nil {
+		return inv
+	}
+	recorded := inv.Status.NextPollTime.Time
+	exact, known := r.polls.exact(client.ObjectKeyFromObject(inv), recorded)
+	c := *inv
+	due := metav1.NewTime(pollNotBefore(recorded, exact, known))
+	c.Status.NextPollTime = &due
+	return &c
 }
 
 // resolve gathers the plugin's versions from the cache and lets
@@ -214,6 +235,9 @@ func (r *Reconciler) execute(ctx context.Context, inv *bkv1.PluginInvocation, pl
 	start := time.Now()
 	answer, err := r.caller.execute(ctx, baseURL, req, timeout)
 	if err != nil {
+		// A pod's error answer may quote its inputs: scrub it before it is
+		// logged, bounded or written.
+		err = &scrubbedError{err: err, msg: sensitive.Scrub(err.Error(), in.sensitive.Inputs)}
 		r.Metrics.execute(inv.Spec.Plugin, "error", time.Since(start).Seconds())
 		if retryable(err) {
 			r.Metrics.retry(inv.Spec.Plugin)
@@ -240,7 +264,9 @@ func (r *Reconciler) execute(ctx context.Context, inv *bkv1.PluginInvocation, pl
 	if s.callback != nil && len(rest) > 0 {
 		rest = rest[1:]
 	}
-	return applyAnswer(inv, answer, s.callback, rest, now, transitionLimits{maxStatusBytes: r.Options.MaxStatusBytes, logs: r.Options.LogLimits}), nil
+	// The poll interval runs from the end of this execute, not its start:
+	// a slow execute must not eat into the plugin's wait.
+	return applyAnswer(inv, answer, s.callback, rest, r.Clock.Now(), r.transitionLimits()), nil
 }
 
 // write persists transition t's status through persistStatus, the one
@@ -314,7 +340,7 @@ func (r *Reconciler) persistStatus(ctx context.Context, inv *bkv1.PluginInvocati
 	if err != nil {
 		return nil, classifyStatusWriteError(err)
 	}
-	r.expect.wrote(key, &st)
+	r.expect.wrote(key, obj.UID, &st)
 	return obj, nil
 }
 
@@ -364,6 +390,13 @@ func (r *Reconciler) emit(inv *bkv1.PluginInvocation, ev invocationEvent) {
 	}
 }
 
+// transitionLimits are the bounds applyAnswer keeps, from the options.
+func (r *Reconciler) transitionLimits() transitionLimits {
+	o := &r.Options
+	return transitionLimits{maxStatusBytes: o.MaxStatusBytes, logs: o.LogLimits, maxCallbacksPerAnswer: o.MaxCallbacksPerAnswer,
+		maxPreparedCallbacks: o.MaxPreparedCallbacks, minPoll: o.MinPollInterval, maxPoll: o.MaxPollInterval}
+}
+
 // retryPolicy is the backoff of retried calls, from the options.
 func (r *Reconciler) retryPolicy() retryPolicy {
 	return retryPolicy{budget: r.Options.RetryBudget, initial: r.Options.RetryInitialInterval, maxWait: r.Options.RetryMaxInterval}
@@ -395,6 +428,7 @@ func (r *Reconciler) applyDefaults() {
 	if o.HTTPClient == nil {
 		o.HTTPClient = newPooledHTTPClient()
 	}
+	o.HTTPClient = withoutRedirects(o.HTTPClient)
 	if o.ClusterDomain == "" {
 		o.ClusterDomain = versions.DefaultClusterDomain
 	}
@@ -413,6 +447,21 @@ func (r *Reconciler) applyDefaults() {
 	}
 	if o.MaxStatusBytes == 0 {
 		o.MaxStatusBytes = DefaultMaxStatusBytes
+	}
+	if o.CallbackTokenTTL <= 0 {
+		o.CallbackTokenTTL = protocol.DefaultCallbackTokenTTL
+	}
+	if o.MinPollInterval == 0 {
+		o.MinPollInterval = DefaultMinPollInterval
+	}
+	if o.MaxPollInterval == 0 {
+		o.MaxPollInterval = DefaultMaxPollInterval
+	}
+	if o.MaxCallbacksPerAnswer == 0 {
+		o.MaxCallbacksPerAnswer = DefaultMaxCallbacksPerAnswer
+	}
+	if o.MaxPreparedCallbacks == 0 {
+		o.MaxPreparedCallbacks = DefaultMaxPreparedCallbacks
 	}
 	if o.MaxConcurrentReconciles == 0 {
 		o.MaxConcurrentReconciles = 16

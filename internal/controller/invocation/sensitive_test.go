@@ -3,6 +3,7 @@
 package invocation_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -33,6 +34,9 @@ const vaultCode = "vault"
 type vaultInputs struct {
 	Token string `json:"token"`
 	Fail  bool   `json:"fail,omitempty"`
+	// Leak, with fail, prints the token in its error in another form:
+	// "json" JSON-escaped, "upper" upper-cased, "base64" encoded.
+	Leak string `json:"leak,omitempty"`
 }
 
 type vaultOutputs struct {
@@ -47,7 +51,8 @@ func vaultPlugin() *plugin.Plugin {
 		TaskJSON: taskjson.MustParse([]byte(`{
 			"input": {
 				"token": {"label": "Token", "type": "vuex-input", "required": true, "isSensitive": true, "rule": {"min": 8}},
-				"fail": {"label": "Fail", "type": "atom-checkbox"}
+				"fail": {"label": "Fail", "type": "atom-checkbox"},
+				"leak": {"label": "Leak", "type": "vuex-input"}
 			},
 			"output": {
 				"echo": {"type": "string", "isSensitive": true},
@@ -57,6 +62,15 @@ func vaultPlugin() *plugin.Plugin {
 		Execute: func(ctx *plugin.Context[vaultInputs, plugin.None, vaultOutputs]) error {
 			ctx.Log.Info("executing", "fail", ctx.Inputs.Fail)
 			if ctx.Inputs.Fail {
+				switch ctx.Inputs.Leak {
+				case "json":
+					b, _ := json.Marshal(map[string]string{"token": ctx.Inputs.Token})
+					return errors.New("login refused: " + string(b))
+				case "upper":
+					return errors.New("login refused for token " + strings.ToUpper(ctx.Inputs.Token))
+				case "base64":
+					return errors.New("login refused for Basic " + base64.StdEncoding.EncodeToString([]byte(ctx.Inputs.Token)))
+				}
 				return errors.New("login refused for token " + ctx.Inputs.Token)
 			}
 			ctx.Outputs.Echo = "echo-" + ctx.Inputs.Token
@@ -72,8 +86,9 @@ func vaultPlugin() *plugin.Plugin {
 func sensitiveSecret(ns, invocation, inputs string) {
 	GinkgoHelper()
 	Expect(k8sClient.Create(suiteCtx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: invocation + bkv1.SensitiveSecretSuffix, Namespace: ns},
-		Data:       map[string][]byte{bkv1.SensitiveInputsKey: []byte(inputs)},
+		ObjectMeta: metav1.ObjectMeta{Name: invocation + bkv1.SensitiveSecretSuffix, Namespace: ns,
+			Labels: map[string]string{bkv1.LabelInvocation: invocation}},
+		Data: map[string][]byte{bkv1.SensitiveInputsKey: []byte(inputs)},
 	})).To(Succeed())
 }
 
@@ -168,6 +183,23 @@ var _ = Describe("PluginInvocation with a task.json description", func() {
 			Expect(got.Status.Error).To(Equal("login refused for token " + bkv1.SensitiveMask))
 			expectNowhere(ns, inv, marker)
 		})
+
+		// Issue 15, finding 8: scrubbing was exact-substring only.
+		DescribeTable("scrubs the sensitive value from a plugin's error in the form the plugin printed it",
+			func(leak, marker, leaked, fragment, want string) {
+				traceID := newTraceID()
+				b, _ := json.Marshal(map[string]string{"token": marker})
+				sensitiveSecret(ns, traceID, string(b))
+				inv := invoke(ns, vaultCode, "1.0.0", `{"fail":true,"leak":"`+leak+`"}`, named(traceID))
+				got := waitState(inv, bkv1.StateFail)
+				Expect(got.Status.Error).To(Equal(want))
+				Expect(got.Status.Error).NotTo(ContainSubstring(leaked))
+				expectNowhere(ns, inv, fragment)
+			},
+			Entry("JSON-escaped", "json", "MARKER<qzjx>SECRET", `MARKER\u003cqzjx\u003eSECRET`, "qzjx", `login refused: {"token":"`+bkv1.SensitiveMask+`"}`),
+			Entry("upper-cased", "upper", "marker-wqvk-secret", "MARKER-WQVK-SECRET", "WQVK", "login refused for token "+bkv1.SensitiveMask),
+			Entry("base64", "base64", "marker-77aa-secret", base64.StdEncoding.EncodeToString([]byte("marker-77aa-secret")), base64.StdEncoding.EncodeToString([]byte("marker-77aa-secret")), "login refused for Basic "+bkv1.SensitiveMask),
+		)
 
 		It("enforces the rules on the sensitive value without showing it", func() {
 			traceID := newTraceID()

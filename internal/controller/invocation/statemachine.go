@@ -143,6 +143,12 @@ func invocationDeadline(inv *bkv1.PluginInvocation) (time.Time, bool) {
 type transitionLimits struct {
 	// maxStatusBytes bounds outputs plus storage.
 	maxStatusBytes int
+	// maxCallbacksPerAnswer bounds the callbacks one answer prepares;
+	// maxPreparedCallbacks those of the whole invocation. Zero: no bound.
+	maxCallbacksPerAnswer, maxPreparedCallbacks int
+	// minPoll and maxPoll bound the poll interval a plugin asks for; zero:
+	// no bound.
+	minPoll, maxPoll time.Duration
 	// logs bound the plugin log lines kept in status.
 	logs history.LogLimits
 }
@@ -158,6 +164,9 @@ type transition struct {
 	requeueNow bool
 	// executed reports whether an execute completed (a transition event is due).
 	executed bool
+	// fallback marks the FAIL written in place of a refused status
+	// (tooLargeFallback), which is not fallen back from again.
+	fallback bool
 }
 
 // applyAnswer applies the plugin's answer to one execute. delivered is the
@@ -174,10 +183,21 @@ func applyAnswer(inv *bkv1.PluginInvocation, answer *protocol.ExecuteResponse, d
 	if delivered != nil {
 		st.DeliveredCallbacks = appendUnique(st.DeliveredCallbacks, delivered.ID)
 	}
+	t := transition{executed: true}
+	if n := len(answer.Callbacks); limits.maxCallbacksPerAnswer > 0 && n > limits.maxCallbacksPerAnswer {
+		t.status = failed(st, bkv1.ReasonProtocolError, fmt.Sprintf(
+			"plugin prepared %d callbacks in one answer, over the limit of %d", n, limits.maxCallbacksPerAnswer), now)
+		return t
+	}
 	for _, cb := range answer.Callbacks {
 		st.PreparedCallbacks = appendUnique(st.PreparedCallbacks, cb.ID)
 	}
-	t := transition{executed: true}
+	if n := len(st.PreparedCallbacks); limits.maxPreparedCallbacks > 0 && n > limits.maxPreparedCallbacks {
+		st.PreparedCallbacks = inv.Status.PreparedCallbacks
+		t.status = failed(st, bkv1.ReasonProtocolError, fmt.Sprintf(
+			"plugin prepared %d callbacks in all, over the limit of %d per invocation", n, limits.maxPreparedCallbacks), now)
+		return t
+	}
 
 	if answer.ProtocolVersion != "" && answer.ProtocolVersion != protocol.Version {
 		t.status = failed(st, bkv1.ReasonProtocolError, fmt.Sprintf(
@@ -216,15 +236,15 @@ func applyAnswer(inv *bkv1.PluginInvocation, answer *protocol.ExecuteResponse, d
 		}
 		t.status = failed(st, bkv1.ReasonPluginFailed, msg, now)
 	case protocol.StatePoll:
-		if answer.PollIntervalSeconds < 0 {
-			t.status = failed(st, bkv1.ReasonProtocolError, fmt.Sprintf("plugin asked to poll after a negative interval (%gs)", answer.PollIntervalSeconds), now)
+		interval, note, err := pollInterval(answer.PollIntervalSeconds, limits.minPoll, limits.maxPoll)
+		if err != nil {
+			t.status = failed(st, bkv1.ReasonProtocolError, err.Error(), now)
 			return t
 		}
-		interval := time.Duration(answer.PollIntervalSeconds * float64(time.Second))
 		next := metav1.NewTime(now.Add(interval))
 		st.State = bkv1.StatePoll
 		st.NextPollTime = &next
-		t.status = running(st, "waiting to be polled", now)
+		t.status = running(st, "waiting to be polled"+note, now)
 		t.requeueAfter = max(interval, time.Millisecond)
 	case protocol.StateCallback:
 		st.State = bkv1.StateCallback
@@ -265,7 +285,7 @@ func applyCallError(inv *bkv1.PluginInvocation, callErr error, now time.Time, bu
 	}
 	apimeta.SetStatusCondition(&st.Conditions, metav1.Condition{
 		Type: bkv1.ConditionRetrying, Status: metav1.ConditionTrue, Reason: bkv1.ReasonRetrying,
-		Message: fmt.Sprintf("attempt %d failed: %v", st.RetryCount, callErr), LastTransitionTime: metav1.NewTime(first),
+		Message: boundMessage(fmt.Sprintf("attempt %d failed: %v", st.RetryCount, callErr)), LastTransitionTime: metav1.NewTime(first),
 		ObservedGeneration: inv.Generation,
 	})
 	return transition{status: st, requeueAfter: retryWait(st.RetryCount, initial, maxWait)}
@@ -292,6 +312,7 @@ func succeeded(st bkv1.PluginInvocationStatus, now time.Time) bkv1.PluginInvocat
 }
 
 func failed(st bkv1.PluginInvocationStatus, reason, message string, now time.Time) bkv1.PluginInvocationStatus {
+	message = boundMessage(message)
 	st.State = bkv1.StateFail
 	st.Error = message
 	done := metav1.NewTime(now)
@@ -391,7 +412,7 @@ func applyNotification(inv *bkv1.PluginInvocation, sendErr error, now time.Time,
 		clearRetry(&st)
 		apimeta.SetStatusCondition(&st.Conditions, metav1.Condition{
 			Type: bkv1.ConditionNotified, Status: metav1.ConditionFalse, Reason: bkv1.ReasonNotifyFailed,
-			Message: msg, LastTransitionTime: metav1.NewTime(now),
+			Message: boundMessage(msg), LastTransitionTime: metav1.NewTime(now),
 		})
 		return transition{status: st}
 	}
@@ -399,7 +420,7 @@ func applyNotification(inv *bkv1.PluginInvocation, sendErr error, now time.Time,
 	// budget survives a manager restart.
 	st.Conditions = setConditionKeepingTime(st.Conditions, metav1.Condition{
 		Type: bkv1.ConditionNotified, Status: metav1.ConditionFalse, Reason: bkv1.ReasonRetrying,
-		Message: fmt.Sprintf("attempt %d failed: %v", st.RetryCount, sendErr), LastTransitionTime: metav1.NewTime(first),
+		Message: boundMessage(fmt.Sprintf("attempt %d failed: %v", st.RetryCount, sendErr)), LastTransitionTime: metav1.NewTime(first),
 	})
 	return transition{status: st, requeueAfter: retryWait(st.RetryCount, initial, maxWait)}
 }
