@@ -50,7 +50,7 @@ func (b *bench) init() error {
 	}
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns, t.MaxIdleConnsPerHost = 2048, 2048
-	b.shim, err = shimclient.New(b.st.shimURL, shimclient.Options{HTTPClient: &http.Client{Transport: t}, Timeout: time.Minute})
+	b.shim, err = shimclient.New(b.st.shimURL, shimclient.Options{HTTPClient: &http.Client{Transport: t}, Timeout: time.Minute, BearerToken: b.st.run.Token})
 	return err
 }
 
