@@ -1,9 +1,13 @@
 package testenv
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"testing"
+	"time"
 
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -37,4 +41,30 @@ func StartPlain(t testing.TB, addToScheme ...func(*runtime.Scheme) error) client
 		t.Fatalf("client for envtest: %v", err)
 	}
 	return c
+}
+
+// WaitEstablished waits until the API server serves the kind of the CRD
+// called name, since objects of a kind created before that are refused; it
+// fails t when ctx ends first.
+func WaitEstablished(ctx context.Context, t testing.TB, c client.Client, name string) {
+	t.Helper()
+	ticker := time.NewTicker(100 * time.Millisecond)
+	defer ticker.Stop()
+	for {
+		var crd apiextensionsv1.CustomResourceDefinition
+		err := c.Get(ctx, client.ObjectKey{Name: name}, &crd)
+		if err == nil {
+			for _, cond := range crd.Status.Conditions {
+				if cond.Type == apiextensionsv1.Established && cond.Status == apiextensionsv1.ConditionTrue {
+					return
+				}
+			}
+			err = fmt.Errorf("not Established yet")
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("CRD %s: %v", name, err)
+		case <-ticker.C:
+		}
+	}
 }

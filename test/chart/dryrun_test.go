@@ -4,7 +4,6 @@ package chart
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
@@ -43,7 +42,7 @@ func TestAPIServerAcceptsEveryRenderedObject(t *testing.T) {
 		}
 	}
 	for _, o := range defs {
-		waitEstablished(ctx, t, c, o.GetName())
+		testenv.WaitEstablished(ctx, t, c, o.GetName())
 	}
 
 	for _, vs := range valueSets {
@@ -86,28 +85,4 @@ func standInCRD(t *testing.T, plural, kind string) *unstructured.Unstructured {
 		t.Fatalf("stand-in CRD %s: %v", kind, err)
 	}
 	return &unstructured.Unstructured{Object: m}
-}
-
-// waitEstablished waits until the API server serves a CRD's kind.
-func waitEstablished(ctx context.Context, t *testing.T, c client.Client, name string) {
-	t.Helper()
-	ticker := time.NewTicker(100 * time.Millisecond)
-	defer ticker.Stop()
-	for {
-		var crd apiextensionsv1.CustomResourceDefinition
-		err := c.Get(ctx, client.ObjectKey{Name: name}, &crd)
-		if err == nil {
-			for _, cond := range crd.Status.Conditions {
-				if cond.Type == apiextensionsv1.Established && cond.Status == apiextensionsv1.ConditionTrue {
-					return
-				}
-			}
-			err = fmt.Errorf("not Established yet")
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("CRD %s: %v", name, err)
-		case <-ticker.C:
-		}
-	}
 }

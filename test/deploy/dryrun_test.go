@@ -4,7 +4,6 @@ package deploy
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
@@ -44,7 +43,7 @@ func TestAPIServerAcceptsEveryObject(t *testing.T) {
 		}
 	}
 	for _, name := range crds {
-		waitEstablished(ctx, t, c, name)
+		testenv.WaitEstablished(ctx, t, c, name)
 	}
 
 	for _, o := range objs {
@@ -55,28 +54,4 @@ func TestAPIServerAcceptsEveryObject(t *testing.T) {
 		}
 	}
 	t.Logf("%d objects accepted", len(objs))
-}
-
-// waitEstablished waits until the API server serves a CRD's kind.
-func waitEstablished(ctx context.Context, t *testing.T, c client.Client, name string) {
-	t.Helper()
-	ticker := time.NewTicker(100 * time.Millisecond)
-	defer ticker.Stop()
-	for {
-		var crd apiextensionsv1.CustomResourceDefinition
-		err := c.Get(ctx, client.ObjectKey{Name: name}, &crd)
-		if err == nil {
-			for _, cond := range crd.Status.Conditions {
-				if cond.Type == apiextensionsv1.Established && cond.Status == apiextensionsv1.ConditionTrue {
-					return
-				}
-			}
-			err = fmt.Errorf("not Established yet")
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("CRD %s: %v", name, err)
-		case <-ticker.C:
-		}
-	}
 }
