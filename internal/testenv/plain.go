@@ -8,6 +8,7 @@ import (
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -67,4 +68,19 @@ func WaitEstablished(ctx context.Context, t testing.TB, c client.Client, name st
 		case <-ticker.C:
 		}
 	}
+}
+
+// DryRunApply server-side applies each of objs as fieldOwner with dry-run,
+// so schema, defaulting and validation all run and nothing is stored; it
+// reports every refused object on t rather than stopping at the first.
+func DryRunApply(ctx context.Context, t testing.TB, c client.Client, fieldOwner string, objs []*unstructured.Unstructured) {
+	t.Helper()
+	for _, o := range objs {
+		err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(o),
+			client.FieldOwner(fieldOwner), client.ForceOwnership, client.DryRunAll)
+		if err != nil {
+			t.Errorf("server-side dry-run of %s %s/%s: %v", o.GetKind(), o.GetNamespace(), o.GetName(), err)
+		}
+	}
+	t.Logf("%d objects accepted", len(objs))
 }

@@ -11,7 +11,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/bkplugin/bk-plugin-operator/internal/testenv"
 )
@@ -48,14 +47,7 @@ func TestAPIServerAcceptsEveryRenderedObject(t *testing.T) {
 	for _, vs := range valueSets {
 		t.Run(vs.name, func(t *testing.T) {
 			objs := mustRender(t, vs.vals)
-			for _, o := range objs {
-				err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(o),
-					client.FieldOwner("charttest"), client.ForceOwnership, client.DryRunAll)
-				if err != nil {
-					t.Errorf("server-side dry-run of %s %s/%s: %v", o.GetKind(), o.GetNamespace(), o.GetName(), err)
-				}
-			}
-			t.Logf("%d objects accepted", len(objs))
+			testenv.DryRunApply(ctx, t, c, "charttest", objs)
 		})
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/bkplugin/bk-plugin-operator/internal/testenv"
 )
@@ -46,12 +45,5 @@ func TestAPIServerAcceptsEveryObject(t *testing.T) {
 		testenv.WaitEstablished(ctx, t, c, name)
 	}
 
-	for _, o := range objs {
-		err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(o),
-			client.FieldOwner("deploytest"), client.ForceOwnership, client.DryRunAll)
-		if err != nil {
-			t.Errorf("server-side dry-run of %s %s/%s: %v", o.GetKind(), o.GetNamespace(), o.GetName(), err)
-		}
-	}
-	t.Logf("%d objects accepted", len(objs))
+	testenv.DryRunApply(ctx, t, c, "deploytest", objs)
 }
