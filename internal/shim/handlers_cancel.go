@@ -16,16 +16,10 @@ func (s *Server) cancelHandler(w http.ResponseWriter, r *http.Request) {
 	traceID := vars[stdapi.VarTraceID]
 	inv, err := s.invocations.cancel(r.Context(), vars[stdapi.VarCode], traceID)
 	if err != nil {
-		if isNotFound(err) {
-			writeJSON(w, http.StatusOK, stdapi.Fail(stdapi.ScheduleNotFoundMessage(traceID), traceID))
-			return
-		}
-		s.fail(w, r, err)
+		s.failTrace(w, r, traceID, err)
 		return
 	}
 	data := scheduleData(inv)
 	data.Outputs = s.invocations.revealOutputs(r.Context(), inv, data.Outputs)
-	env := stdapi.OK(data, traceID)
-	env.Message = ""
-	writeJSON(w, http.StatusOK, env)
+	writeSchedule(w, data, traceID)
 }

@@ -82,13 +82,7 @@ func (s *Server) schedule(w http.ResponseWriter, r *http.Request) {
 	traceID := vars[stdapi.VarTraceID]
 	f, err := s.invocations.find(r.Context(), vars[stdapi.VarCode], traceID)
 	if err != nil {
-		if isNotFound(err) {
-			// The Python framework answers an unknown trace id 200 with
-			// result false; platforms read the message.
-			writeJSON(w, http.StatusOK, stdapi.Fail(stdapi.ScheduleNotFoundMessage(traceID), traceID))
-			return
-		}
-		s.fail(w, r, err)
+		s.failTrace(w, r, traceID, err)
 		return
 	}
 	var data stdapi.ScheduleData
@@ -100,8 +94,25 @@ func (s *Server) schedule(w http.ResponseWriter, r *http.Request) {
 		// stay masked once archived.
 		data = scheduleFromRecord(f.Archived)
 	}
+	writeSchedule(w, data, traceID)
+}
+
+// failTrace answers err from looking up the invocation traceID names. The
+// Python framework answers an unknown trace id 200 with result false;
+// platforms read the message. Any other error is the server's.
+func (s *Server) failTrace(w http.ResponseWriter, r *http.Request, traceID string, err error) {
+	if isNotFound(err) {
+		writeJSON(w, http.StatusOK, stdapi.Fail(stdapi.ScheduleNotFoundMessage(traceID), traceID))
+		return
+	}
+	s.fail(w, r, err)
+}
+
+// writeSchedule answers data in schedule's envelope, which carries no
+// message, as the Python framework's schedule answers none.
+func writeSchedule(w http.ResponseWriter, data stdapi.ScheduleData, traceID string) {
 	env := stdapi.OK(data, traceID)
-	env.Message = "" // the Python framework's schedule answers no message
+	env.Message = ""
 	writeJSON(w, http.StatusOK, env)
 }
 

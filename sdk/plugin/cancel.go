@@ -41,17 +41,7 @@ func (p *Plugin) Cancel(ctx context.Context, req *protocol.CancelRequest, opts E
 
 // cancel builds the typed Context of a cancel and runs OnCancel.
 func (v Version[In, Ctx, Out]) cancel(goctx context.Context, st *execState, reason string) error {
-	c := &Context[In, Ctx, Out]{
-		Context:     goctx,
-		TraceID:     st.req.TraceID,
-		PluginCode:  st.req.PluginCode,
-		Version:     st.req.PluginVersion,
-		State:       st.req.State,
-		InvokeCount: st.req.InvokeCount,
-		Storage:     st.storage,
-		Log:         st.logger,
-		st:          st,
-	}
+	c := newContext[In, Ctx, Out](goctx, st)
 	// Best effort: a hook needs what it stored far more than typed inputs.
 	_ = json.Unmarshal(st.req.Inputs, &c.Inputs)
 	_ = json.Unmarshal(st.req.Context, &c.ContextInputs)

@@ -143,8 +143,10 @@ func MustAddVersion[In, Ctx, Out any](p *Plugin, v Version[In, Ctx, Out]) {
 	}
 }
 
-func (v Version[In, Ctx, Out]) run(goctx context.Context, st *execState, inputs, contextInputs json.RawMessage) (err error) {
-	c := &Context[In, Ctx, Out]{
+// newContext is the typed Context of one call, with its inputs still to be
+// decoded; execute and cancel differ only in how strictly they decode them.
+func newContext[In, Ctx, Out any](goctx context.Context, st *execState) *Context[In, Ctx, Out] {
+	return &Context[In, Ctx, Out]{
 		Context:     goctx,
 		TraceID:     st.req.TraceID,
 		PluginCode:  st.req.PluginCode,
@@ -155,6 +157,10 @@ func (v Version[In, Ctx, Out]) run(goctx context.Context, st *execState, inputs,
 		Log:         st.logger,
 		st:          st,
 	}
+}
+
+func (v Version[In, Ctx, Out]) run(goctx context.Context, st *execState, inputs, contextInputs json.RawMessage) (err error) {
+	c := newContext[In, Ctx, Out](goctx, st)
 	// The schema accepted the documents; a Go type stricter than its own
 	// schema (a custom UnmarshalJSON, say) is still the caller's problem.
 	if err := json.Unmarshal(inputs, &c.Inputs); err != nil {

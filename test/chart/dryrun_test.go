@@ -4,8 +4,6 @@ package chart
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"testing"
 	"time"
 
@@ -13,9 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/bkplugin/bk-plugin-operator/internal/testenv"
 )
 
 // TestAPIServerAcceptsEveryRenderedObject installs the chart's CRDs into a
@@ -24,26 +21,7 @@ import (
 // validation all run, nothing is stored. The Prometheus Operator's kinds
 // get stand-in CRDs (any spec), since their schemas are not ours to test.
 func TestAPIServerAcceptsEveryRenderedObject(t *testing.T) {
-	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
-		t.Skip("KUBEBUILDER_ASSETS is unset; make test sets it (hack/setup-envtest.sh)")
-	}
-	env := &envtest.Environment{}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatalf("start envtest: %v", err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
-	if err := apiextensionsv1.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := testenv.StartPlain(t, apiextensionsv1.AddToScheme)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
@@ -63,20 +41,13 @@ func TestAPIServerAcceptsEveryRenderedObject(t *testing.T) {
 		}
 	}
 	for _, o := range defs {
-		waitEstablished(ctx, t, c, o.GetName())
+		testenv.WaitEstablished(ctx, t, c, o.GetName())
 	}
 
 	for _, vs := range valueSets {
 		t.Run(vs.name, func(t *testing.T) {
 			objs := mustRender(t, vs.vals)
-			for _, o := range objs {
-				err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(o),
-					client.FieldOwner("charttest"), client.ForceOwnership, client.DryRunAll)
-				if err != nil {
-					t.Errorf("server-side dry-run of %s %s/%s: %v", o.GetKind(), o.GetNamespace(), o.GetName(), err)
-				}
-			}
-			t.Logf("%d objects accepted", len(objs))
+			testenv.DryRunApply(ctx, t, c, "charttest", objs)
 		})
 	}
 }
@@ -106,28 +77,4 @@ func standInCRD(t *testing.T, plural, kind string) *unstructured.Unstructured {
 		t.Fatalf("stand-in CRD %s: %v", kind, err)
 	}
 	return &unstructured.Unstructured{Object: m}
-}
-
-// waitEstablished waits until the API server serves a CRD's kind.
-func waitEstablished(ctx context.Context, t *testing.T, c client.Client, name string) {
-	t.Helper()
-	ticker := time.NewTicker(100 * time.Millisecond)
-	defer ticker.Stop()
-	for {
-		var crd apiextensionsv1.CustomResourceDefinition
-		err := c.Get(ctx, client.ObjectKey{Name: name}, &crd)
-		if err == nil {
-			for _, cond := range crd.Status.Conditions {
-				if cond.Type == apiextensionsv1.Established && cond.Status == apiextensionsv1.ConditionTrue {
-					return
-				}
-			}
-			err = fmt.Errorf("not Established yet")
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("CRD %s: %v", name, err)
-		case <-ticker.C:
-		}
-	}
 }

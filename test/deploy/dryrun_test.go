@@ -4,16 +4,12 @@ package deploy
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"testing"
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/bkplugin/bk-plugin-operator/internal/testenv"
 )
 
 // TestAPIServerAcceptsEveryObject server-side dry-runs every rendered
@@ -23,26 +19,7 @@ import (
 // all run, nothing is stored. The Namespaces and CRDs are created for real
 // first, since the other objects need them to exist.
 func TestAPIServerAcceptsEveryObject(t *testing.T) {
-	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
-		t.Skip("KUBEBUILDER_ASSETS is unset; make test sets it (hack/setup-envtest.sh)")
-	}
-	env := &envtest.Environment{}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatalf("start envtest: %v", err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
-	if err := apiextensionsv1.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := testenv.StartPlain(t, apiextensionsv1.AddToScheme)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
@@ -65,39 +42,8 @@ func TestAPIServerAcceptsEveryObject(t *testing.T) {
 		}
 	}
 	for _, name := range crds {
-		waitEstablished(ctx, t, c, name)
+		testenv.WaitEstablished(ctx, t, c, name)
 	}
 
-	for _, o := range objs {
-		err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(o),
-			client.FieldOwner("deploytest"), client.ForceOwnership, client.DryRunAll)
-		if err != nil {
-			t.Errorf("server-side dry-run of %s %s/%s: %v", o.GetKind(), o.GetNamespace(), o.GetName(), err)
-		}
-	}
-	t.Logf("%d objects accepted", len(objs))
-}
-
-// waitEstablished waits until the API server serves a CRD's kind.
-func waitEstablished(ctx context.Context, t *testing.T, c client.Client, name string) {
-	t.Helper()
-	ticker := time.NewTicker(100 * time.Millisecond)
-	defer ticker.Stop()
-	for {
-		var crd apiextensionsv1.CustomResourceDefinition
-		err := c.Get(ctx, client.ObjectKey{Name: name}, &crd)
-		if err == nil {
-			for _, cond := range crd.Status.Conditions {
-				if cond.Type == apiextensionsv1.Established && cond.Status == apiextensionsv1.ConditionTrue {
-					return
-				}
-			}
-			err = fmt.Errorf("not Established yet")
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("CRD %s: %v", name, err)
-		case <-ticker.C:
-		}
-	}
+	testenv.DryRunApply(ctx, t, c, "deploytest", objs)
 }

@@ -100,6 +100,22 @@ func sendCallback(inv *bkv1.PluginInvocation, id, data string) {
 		client.RawPatch(types.MergePatchType, patch))).To(Succeed())
 }
 
+// eventReasons polls the reasons of the events recorded about inv; events
+// outlive the object, so it also serves after inv is deleted.
+func eventReasons(ns string, inv *bkv1.PluginInvocation) func(g Gomega) []string {
+	return func(g Gomega) []string {
+		var list eventsv1.EventList
+		g.Expect(k8sClient.List(suiteCtx, &list, client.InNamespace(ns))).To(Succeed())
+		var reasons []string
+		for _, e := range list.Items {
+			if e.Regarding.Name == inv.Name {
+				reasons = append(reasons, e.Reason)
+			}
+		}
+		return reasons
+	}
+}
+
 func succeededCondition(inv *bkv1.PluginInvocation) *metav1.Condition {
 	return apimeta.FindStatusCondition(inv.Status.Conditions, bkv1.ConditionSucceeded)
 }
@@ -123,17 +139,7 @@ var _ = Describe("PluginInvocation", func() {
 			Expect(succeededCondition(got)).To(HaveField("Status", metav1.ConditionTrue))
 			Eventually(func() map[string]string { return get(inv).Labels }).Should(And(
 				HaveKeyWithValue(bkv1.LabelPlugin, "hello"), HaveKeyWithValue(bkv1.LabelVersion, "1.0.0")))
-			Eventually(func(g Gomega) {
-				var list eventsv1.EventList
-				g.Expect(k8sClient.List(suiteCtx, &list, client.InNamespace(ns))).To(Succeed())
-				var reasons []string
-				for _, e := range list.Items {
-					if e.Regarding.Name == inv.Name {
-						reasons = append(reasons, e.Reason)
-					}
-				}
-				g.Expect(reasons).To(ContainElement("Succeeded"))
-			}).Should(Succeed())
+			Eventually(eventReasons(ns, inv)).Should(ContainElement("Succeeded"))
 		})
 
 		It("resolves ^1.0 to the newest Ready version and records it", func() {
@@ -172,17 +178,7 @@ var _ = Describe("PluginInvocation", func() {
 			Eventually(func() bool {
 				return apierrors.IsNotFound(k8sClient.Get(suiteCtx, client.ObjectKeyFromObject(inv), &bkv1.PluginInvocation{}))
 			}).Should(BeTrue())
-			Eventually(func(g Gomega) {
-				var list eventsv1.EventList
-				g.Expect(k8sClient.List(suiteCtx, &list, client.InNamespace(ns))).To(Succeed())
-				var reasons []string
-				for _, e := range list.Items {
-					if e.Regarding.Name == inv.Name {
-						reasons = append(reasons, e.Reason)
-					}
-				}
-				g.Expect(reasons).To(ContainElement("Succeeded"))
-			}).Should(Succeed())
+			Eventually(eventReasons(ns, inv)).Should(ContainElement("Succeeded"))
 		})
 
 		It("posts the finish notification with the result", func() {
