@@ -5,7 +5,6 @@
 package callbackkey
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -18,6 +17,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/bkplugin/bk-plugin-operator/internal/cmdutil"
 )
 
 // Field is the key of the callback-key Secret's data that the Deployments
@@ -25,7 +26,7 @@ import (
 const Field = "key"
 
 // MinLen is the shortest callback signing key accepted, in bytes.
-const MinLen = 16
+const MinLen = cmdutil.MinCallbackKeyBytes
 
 // Source says where the callback signing key comes from: a file
 // (the mounted Secret) and, when that file is absent, a Secret the manager
@@ -97,9 +98,5 @@ func Load(ctx context.Context, c client.Client, src Source) ([]byte, error) {
 
 // check trims a key and refuses one too short to be a key.
 func check(b []byte, where string) ([]byte, error) {
-	k := bytes.TrimSpace(b)
-	if len(k) < MinLen {
-		return nil, fmt.Errorf("callback key in %s is %d bytes; use at least %d random bytes", where, len(k), MinLen)
-	}
-	return k, nil
+	return cmdutil.CheckCallbackKey(b, where)
 }

@@ -30,9 +30,15 @@ func ReadCallbackKey(path string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read callback key: %w", err)
 	}
+	return CheckCallbackKey(b, path)
+}
+
+// CheckCallbackKey trims b and refuses it when shorter than
+// MinCallbackKeyBytes; where names its source in the error.
+func CheckCallbackKey(b []byte, where string) ([]byte, error) {
 	key := bytes.TrimSpace(b)
 	if len(key) < MinCallbackKeyBytes {
-		return nil, fmt.Errorf("callback key in %s is %d bytes; use at least %d random bytes", path, len(key), MinCallbackKeyBytes)
+		return nil, fmt.Errorf("callback key in %s is %d bytes; use at least %d random bytes", where, len(key), MinCallbackKeyBytes)
 	}
 	return key, nil
 }
