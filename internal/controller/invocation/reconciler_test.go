@@ -28,8 +28,8 @@ import (
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/callbacker/callbackerplugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/hello/helloplugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/poller/pollerplugin"
-	"github.com/bkplugin/bk-plugin-operator/sdk/server"
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
+	"github.com/bkplugin/bk-plugin-operator/sdk/server"
 	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
 )
 
