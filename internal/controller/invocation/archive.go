@@ -122,7 +122,7 @@ func (r *Reconciler) compiledVersion(ctx context.Context, inv *bkv1.PluginInvoca
 		return nil, false
 	}
 	var list bkv1.PluginVersionList
-	if err := r.List(ctx, &list, client.InNamespace(inv.Namespace), client.MatchingFields{versions.IndexPluginVersionPlugin: inv.Spec.Plugin}); err != nil {
+	if err := r.listVersions(ctx, &list, inv); err != nil {
 		return nil, false
 	}
 	for i := range list.Items {

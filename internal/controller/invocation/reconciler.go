@@ -201,12 +201,23 @@ func (r *Reconciler) withPollDue(inv *bkv1.PluginInvocation) *bkv1.PluginInvocat
 // chooseVersion pick the one the invocation runs.
 func (r *Reconciler) resolve(ctx context.Context, inv *bkv1.PluginInvocation, now time.Time) versionChoice {
 	var list bkv1.PluginVersionList
-	if err := r.List(ctx, &list, client.InNamespace(inv.Namespace), client.MatchingFields{versions.IndexPluginVersionPlugin: inv.Spec.Plugin}); err != nil {
+	if err := r.listVersions(ctx, &list, inv); err != nil {
 		// The cache cannot fail a list but for a missing index: a bug, not the invocation's fault.
 		logf.FromContext(ctx).Error(err, "cannot list the plugin's versions; retrying")
 		return versionChoice{wait: time.Second}
 	}
 	return chooseVersion(list.Items, inv, now)
+}
+
+// listVersions lists the plugin's versions in inv's namespace from the
+// cache without deep-copying them: every reconcile resolves the version,
+// and copying each version's schemas and task.json for it was the largest
+// allocation of a reconcile. The objects are the cache's own; nothing
+// here writes to a PluginVersion (chooseVersion, the execute request, the
+// compiled schemas and the archive's masking only read them).
+func (r *Reconciler) listVersions(ctx context.Context, list *bkv1.PluginVersionList, inv *bkv1.PluginInvocation) error {
+	return r.List(ctx, list, client.InNamespace(inv.Namespace),
+		client.MatchingFields{versions.IndexPluginVersionPlugin: inv.Spec.Plugin}, client.UnsafeDisableDeepCopy)
 }
 
 // executeInputs are the inputs of one execute and the sensitive values
