@@ -50,3 +50,16 @@ func recordAttempt(rec *archive.Record) int32 {
 	}
 	return attempts[len(attempts)-1].Attempt
 }
+
+// mayRetry reports whether an invoke of plv with the body's retry policy
+// may run more than one attempt: the invoke's policy wins over the
+// version's as a whole, and a policy with limit 0 retries nothing. Such an
+// invoke is live work that the manager retries, so it must go through the
+// cluster (a PluginInvocation) even where the shim would make the first
+// execute itself.
+func mayRetry(body *stdapi.RetryPolicy, plv *bkv1.PluginVersion) bool {
+	if body != nil {
+		return body.Limit > 0
+	}
+	return plv != nil && plv.Spec.Retry != nil && plv.Spec.Retry.Limit > 0
+}

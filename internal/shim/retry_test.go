@@ -90,3 +90,26 @@ func TestAttemptOf(t *testing.T) {
 		t.Errorf("recordAttempt of no attempts = %d, want 0", got)
 	}
 }
+
+func TestMayRetry(t *testing.T) {
+	version := func(p *bkv1.RetryPolicy) *bkv1.PluginVersion {
+		return &bkv1.PluginVersion{Spec: bkv1.PluginVersionSpec{Retry: p}}
+	}
+	cases := []struct {
+		name string
+		body *stdapi.RetryPolicy
+		plv  *bkv1.PluginVersion
+		want bool
+	}{
+		{"no policy anywhere", nil, version(nil), false},
+		{"the version retries", nil, version(&bkv1.RetryPolicy{Limit: 2}), true},
+		{"the version's limit 0", nil, version(&bkv1.RetryPolicy{Limit: 0}), false},
+		{"the invoke retries", &stdapi.RetryPolicy{Limit: 1}, version(nil), true},
+		{"the invoke turns the version's off", &stdapi.RetryPolicy{Limit: 0}, version(&bkv1.RetryPolicy{Limit: 5}), false},
+	}
+	for _, c := range cases {
+		if got := mayRetry(c.body, c.plv); got != c.want {
+			t.Errorf("%s: mayRetry = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
