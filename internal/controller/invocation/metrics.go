@@ -15,6 +15,8 @@ type Metrics struct {
 	retries     *prometheus.CounterVec
 	archives    *prometheus.CounterVec
 	pending     prometheus.Gauge
+	// deferrals counts executes the version's limits deferred (limits_metrics.go).
+	deferrals *prometheus.CounterVec
 
 	// pendingKeys are the finished invocations whose last archive attempt
 	// failed; the pending gauge is their number.
@@ -52,9 +54,10 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "bkplugin_archive_pending",
 			Help: "Finished invocations waiting in the cluster because the history archive could not be written.",
 		}),
+		deferrals:   newDeferrals(),
 		pendingKeys: map[types.NamespacedName]struct{}{},
 	}
-	for _, c := range []prometheus.Collector{m.transitions, m.executes, m.pollLate, m.retries, m.archives, m.pending} {
+	for _, c := range []prometheus.Collector{m.transitions, m.executes, m.pollLate, m.retries, m.archives, m.pending, m.deferrals} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
