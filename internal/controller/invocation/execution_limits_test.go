@@ -218,12 +218,18 @@ var _ = Describe("Execution limits", func() {
 			g.Expect(s).To(Equal(2), "started")
 			g.Expect(q).To(Equal(3), "queued")
 		}).Should(Succeed())
+		// The recorded position is rewritten only when it is off by a
+		// factor of two (docs/crds.md), so it stays within that of the true
+		// place: 1 for the head.
 		for i, inv := range invs[2:] {
-			isQueued, pos := queued(inv)
-			Expect(isQueued).To(BeTrue())
-			Expect(pos).To(BeNumerically("==", i+1), "%s waits in creation order", inv.Name)
+			place := float64(i + 1)
+			Eventually(func(g Gomega) {
+				isQueued, pos := queued(inv)
+				g.Expect(isQueued).To(BeTrue())
+				g.Expect(float64(pos)).To(And(BeNumerically(">", place/2), BeNumerically("<", place*2)), "%s waits at place %.0f", inv.Name, place)
+			}).Should(Succeed())
 		}
-		Expect(eventReasons(ns, invs[4])).To(ContainElement(bkv1.ConditionQueued))
+		Eventually(eventReasons(ns, invs[4])).Should(ContainElement(bkv1.ConditionQueued))
 
 		// A new manager knows nothing the old one kept in memory: the cap
 		// is read from the cluster again.
@@ -240,7 +246,14 @@ var _ = Describe("Execution limits", func() {
 			waitState(inv, bkv1.StateSuccess)
 		}
 		Expect(pod.maxActive()).To(BeNumerically("<=", 2), "the plugin pod saw more active invocations than the cap")
-		Expect(pod.startedOrder()).To(Equal(seqs(0, 1, 2, 3, 4)))
+		// Released together, the first two end together and free both
+		// slots at once, so the next two start side by side; the last
+		// starts only after one of them.
+		order := pod.startedOrder()
+		Expect(order).To(HaveLen(5))
+		Expect(order[:2]).To(ConsistOf(seqs(0, 1)))
+		Expect(order[2:4]).To(ConsistOf(seqs(2, 3)))
+		Expect(order[4]).To(Equal(seq(4)))
 		c := apimeta.FindStatusCondition(get(invs[4]).Status.Conditions, bkv1.ConditionQueued)
 		Expect(c).NotTo(BeNil())
 		Expect(c.Status).To(Equal(metav1.ConditionFalse))
@@ -257,7 +270,7 @@ var _ = Describe("Execution limits", func() {
 		older := invokeNamed(ns, seq(2), `{}`, 5)
 		high := invokeNamed(ns, seq(3), `{}`, 10)
 		Eventually(func() int32 { _, pos := queued(high); return pos }).Should(BeNumerically("==", 1))
-		Eventually(func() int32 { _, pos := queued(low); return pos }).Should(BeNumerically("==", 3))
+		Eventually(func() int32 { _, pos := queued(low); return pos }).Should(BeNumerically(">=", 2), "low moved back behind the higher priorities")
 		pod.released.Store(true)
 		for _, inv := range []*bkv1.PluginInvocation{holder, low, older, high} {
 			waitState(inv, bkv1.StateSuccess)
