@@ -112,6 +112,10 @@ type PluginVersionSpec struct {
 	// (retry_types.go); an invocation's own spec.retry wins over it.
 	// +optional
 	Retry *RetryPolicy `json:"retry,omitempty"`
+	// Limits bound how many of this version's invocations run at once and
+	// how fast its plugin pods are called (ExecutionLimits).
+	// +optional
+	Limits *ExecutionLimits `json:"limits,omitempty"`
 }
 
 // PluginEndpoint locates a plugin pod: a PluginServer or a Service in the

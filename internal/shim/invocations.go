@@ -129,6 +129,10 @@ func (s *invocations) invoke(ctx context.Context, call invokeCall) (invokeOutcom
 			Retry: retryPolicyOf(call.Request.Retry),
 		},
 	}
+	if call.Request.Priority != nil {
+		// The invoke body's priority extension (docs/api.md).
+		inv.Spec.Priority = *call.Request.Priority
+	}
 	if call.Caller != (bkv1.Caller{}) {
 		caller := call.Caller
 		inv.Spec.Caller = &caller

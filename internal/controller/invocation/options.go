@@ -81,4 +81,8 @@ type Options struct {
 	// Zero means DefaultEventsPerMinute and DefaultEventBurst.
 	EventsPerMinute float64
 	EventBurst      int
+	// MaxWorkersPerPlugin bounds the workers one plugin's invocations hold
+	// at once, so that the others always find one (fair_queue.go); zero
+	// means three quarters of MaxConcurrentReconciles.
+	MaxWorkersPerPlugin int
 }
