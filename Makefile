@@ -35,7 +35,7 @@ help: ## Display this help.
 
 .PHONY: manifests
 manifests: controller-gen ## Generate CRDs and RBAC from the markers in the code.
-	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./api/..." paths="./internal/controller/..." paths="./internal/manager/..." output:crd:artifacts:config=config/crd/bases
+	$(CONTROLLER_GEN) rbac:roleName=manager-role crd webhook paths="./api/..." paths="./internal/controller/..." paths="./internal/manager/..." paths="./internal/webhook/..." output:crd:artifacts:config=config/crd/bases
 	$(CONTROLLER_GEN) rbac:roleName=shim-role paths="./internal/shim/..." output:rbac:artifacts:config=config/rbac/shim
 	@$(MAKE) --no-print-directory chart-sync
 
