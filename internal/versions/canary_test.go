@@ -7,6 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
 )
 
 // withCanary returns v with spec.canary of weight, its status as state
@@ -26,11 +27,15 @@ func incompatible(v bkv1.PluginVersion) bkv1.PluginVersion {
 	return v
 }
 
-// traceIDs returns n distinct trace ids, shaped as the shim makes them.
-func traceIDs(n int) []string {
+// traceIDs returns n trace ids made as the shim makes them.
+func traceIDs(t *testing.T, n int) []string {
 	out := make([]string, n)
 	for i := range out {
-		out[i] = fmt.Sprintf("%032x", uint64(i)*0x9e3779b97f4a7c15)
+		id, err := stdapi.NewTraceID()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = id
 	}
 	return out
 }
@@ -87,7 +92,7 @@ func TestRolledBackHoldsOnlyForTheSameCanarySpec(t *testing.T) {
 // the same trace id always resolves alike.
 func TestCanarySplit(t *testing.T) {
 	const n = 1000
-	ids := traceIDs(n)
+	ids := traceIDs(t, n)
 	for _, weight := range []int32{10, 50, 90} {
 		t.Run(fmt.Sprintf("weight %d", weight), func(t *testing.T) {
 			all := []bkv1.PluginVersion{
