@@ -53,7 +53,9 @@ func flakyPlugin() *plugin.Plugin {
 	plugin.MustAddVersion(p, plugin.Version[plugin.None, plugin.None, plugin.None]{Version: "1.2.0",
 		Execute: func(*plugin.Context[plugin.None, plugin.None, plugin.None]) error { return nil }})
 	plugin.MustAddVersion(p, plugin.Version[plugin.None, plugin.None, plugin.None]{Version: "1.3.0",
-		Execute: func(*plugin.Context[plugin.None, plugin.None, plugin.None]) error { return errors.New("1.3.0 is broken") }})
+		Execute: func(*plugin.Context[plugin.None, plugin.None, plugin.None]) error {
+			return errors.New("1.3.0 is broken")
+		}})
 	return p
 }
 
