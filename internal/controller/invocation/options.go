@@ -80,4 +80,10 @@ type Options struct {
 	// per version, for the PluginVersion reconciler's canary rollback (the
 	// same *canary.Window goes into its options).
 	Outcomes *canary.Window
+	// EventsPerMinute and EventBurst bound the events the invocations of
+	// one plugin record (failures, retries, failed cancel hooks): a token
+	// bucket per plugin, EventBurst at once and EventsPerMinute sustained.
+	// Zero means DefaultEventsPerMinute and DefaultEventBurst.
+	EventsPerMinute float64
+	EventBurst      int
 }
