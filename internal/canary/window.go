@@ -92,7 +92,8 @@ func (w *Window) Record(k Key, failed bool, at time.Time) {
 }
 
 // Count returns k's outcomes that ended within window before now (at most
-// MaxWindow).
+// MaxWindow), to the second: the second the window starts in counts whole,
+// as status times (a canary's arming) are whole seconds too.
 func (w *Window) Count(k Key, window time.Duration, now time.Time) Counts {
 	if w == nil {
 		return Counts{}
@@ -103,7 +104,7 @@ func (w *Window) Count(k Key, window time.Duration, now time.Time) Counts {
 	defer w.mu.Unlock()
 	var c Counts
 	for _, b := range w.series[k] {
-		if b.sec > from {
+		if b.sec >= from {
 			c.Samples += b.samples
 			c.Failures += b.fails
 		}

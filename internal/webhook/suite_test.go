@@ -3,7 +3,10 @@
 package webhook_test
 
 import (
+	"crypto/tls"
+	"net"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -39,6 +42,18 @@ var _ = BeforeSuite(func() {
 		Version: testenv.VersionOptions(),
 		Webhook: &suite.Env.WebhookInstallOptions,
 	})
+	// The webhook fails closed: wait until its server takes connections.
+	o := suite.Env.WebhookInstallOptions
+	addr := net.JoinHostPort(o.LocalServingHost, strconv.Itoa(o.LocalServingPort))
+	Eventually(func() error {
+		// Only whether it listens matters here; the API server checks the
+		// certificate when it calls.
+		conn, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec
+		if err != nil {
+			return err
+		}
+		return conn.Close()
+	}).Should(Succeed())
 })
 
 var _ = AfterSuite(func() {
