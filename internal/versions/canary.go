@@ -20,13 +20,13 @@ const canaryBuckets = 100
 // whose spec.canary.weight is the share in percent. The choice hashes the
 // trace id with the canary's plugin and version, so that a retry with the
 // same trace id lands on the same version and two canaries draw
-// independent samples. An empty trace id is never in a canary.
+// independent samples. An empty trace id is in a canary only of weight 100.
 func InCanary(plv *bkv1.PluginVersion, traceID string) bool {
 	c := plv.Spec.Canary
-	if c == nil {
+	switch {
+	case c == nil || c.Weight >= canaryBuckets:
 		return true
-	}
-	if traceID == "" {
+	case c.Weight <= 0 || traceID == "":
 		return false
 	}
 	return int32(CanaryBucket(plv.Spec.Plugin, plv.Spec.Version, traceID)) < c.Weight

@@ -134,6 +134,10 @@ func TestInCanaryWithoutTraceID(t *testing.T) {
 	if InCanary(&v, "") {
 		t.Error("an empty trace id fell in the canary")
 	}
+	full := withCanary(plv("hello", "1.3.0", bkv1.VersionReasonServing), 100, bkv1.CanaryStateActive)
+	if !InCanary(&full, "") {
+		t.Error("a canary of weight 100 does not take a call without a trace id")
+	}
 	all := []bkv1.PluginVersion{plv("hello", "1.2.0", bkv1.VersionReasonServing), v}
 	got, err := ResolveVersion(all, "hello", "^1.2")
 	if err != nil || got.Spec.Version != "1.2.0" {
