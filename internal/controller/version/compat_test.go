@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -62,5 +63,28 @@ func TestCompatibilityEvent(t *testing.T) {
 	}
 	if _, emit := compatibilityEvent([]metav1.Condition{breaking}, breaking); emit {
 		t.Error("a version that stays breaking emits again on every reconcile")
+	}
+}
+
+func TestVersionStatusRecordsWhenFirstServed(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	earlier := metav1.NewTime(now.Add(-time.Hour))
+	plv := &bkv1.PluginVersion{Spec: bkv1.PluginVersionSpec{Plugin: "hello", Version: "1.2.0"}}
+	served := versionObservation{result: probeResult{Reason: bkv1.VersionReasonServing}}
+	down := versionObservation{result: probeResult{Reason: bkv1.VersionReasonUnreachable}}
+
+	if st := versionStatus(plv, down, now); st.ServedSince != nil {
+		t.Errorf("a version never Ready has servedSince %v", st.ServedSince)
+	}
+	st := versionStatus(plv, served, now)
+	if st.ServedSince == nil || !st.ServedSince.Time.Equal(now) {
+		t.Errorf("first Ready: servedSince %v, want %v", st.ServedSince, now)
+	}
+	plv.Status.ServedSince = &earlier
+	if st := versionStatus(plv, down, now); st.ServedSince == nil || !st.ServedSince.Equal(&earlier) {
+		t.Errorf("a served version that goes down lost servedSince: %v", st.ServedSince)
+	}
+	if c := findCondition(st.Conditions, bkv1.ConditionCompatible); c == nil || c.Status != metav1.ConditionTrue {
+		t.Errorf("Compatible condition %+v, want True (nothing to replace)", c)
 	}
 }
