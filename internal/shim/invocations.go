@@ -76,7 +76,7 @@ type invokeOutcome struct {
 // invoke creates the invocation of call (or finds the one a retry of the
 // same call created) and waits for its first execute unless call is async.
 func (s *invocations) invoke(ctx context.Context, call invokeCall) (invokeOutcome, error) {
-	plv, err := s.versions.resolve(ctx, call.Code, call.Version)
+	plv, err := s.versions.resolveFor(ctx, call.Code, call.Version, call.TraceID)
 	if err != nil {
 		return invokeOutcome{}, err
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/bkplugin/bk-plugin-operator/internal/archive"
+	"github.com/bkplugin/bk-plugin-operator/internal/canary"
 	"github.com/bkplugin/bk-plugin-operator/internal/history"
 )
 
@@ -75,6 +76,10 @@ type Options struct {
 	MaxPreparedCallbacks  int
 	// MaxConcurrentReconciles is how many invocations are reconciled at once.
 	MaxConcurrentReconciles int
+	// Outcomes, when set, counts every invocation that ends SUCCESS or FAIL
+	// per version, for the PluginVersion reconciler's canary rollback (the
+	// same *canary.Window goes into its options).
+	Outcomes *canary.Window
 	// EventsPerMinute and EventBurst bound the events the invocations of
 	// one plugin record (failures, retries, failed cancel hooks): a token
 	// bucket per plugin, EventBurst at once and EventsPerMinute sustained.

@@ -28,6 +28,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/canary"
 	"github.com/bkplugin/bk-plugin-operator/internal/retire"
 	"github.com/bkplugin/bk-plugin-operator/internal/sensitive"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
@@ -335,6 +336,11 @@ func (r *Reconciler) write(ctx context.Context, inv *bkv1.PluginInvocation, trac
 		return reconcile.Result{}, fmt.Errorf("update status of invocation %s: %w", key, err)
 	}
 	r.unwritten.forget(key)
+	if st.State.Terminal() && !inv.Status.State.Terminal() && st.ResolvedVersion != "" {
+		// The canary's counters: each invocation ends once, here.
+		r.Options.Outcomes.Record(canary.Key{Namespace: inv.Namespace, Plugin: inv.Spec.Plugin, Version: st.ResolvedVersion},
+			st.State == bkv1.StateFail, now)
+	}
 	if !due.IsZero() {
 		r.polls.set(key, due)
 	} else {
