@@ -430,6 +430,28 @@ func TestPanel(t *testing.T) {
 		do(t, "back to desktop", chromedp.EmulateViewport(desktopW, desktopH))
 	})
 
+	t.Run("nested form semantics", func(t *testing.T) {
+		got, err := chromedp.Run(tab, chromedp.Evaluate[map[string]any](nestedSemantics, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]any{
+			"tree":       `{"root":{"name":"r","kids":[{"name":"k"}]}}`,
+			"rootLegend": "Root",
+			// Past the depth bound a recursive type is a JSON text box.
+			"depthBounded": true,
+			"taskKeys":     "env,env[0],env[0].key,env[0].value,target,target.host,target.port",
+			"taskErrors":   "target.host: required",
+			"task":         `{"env":[{"key":"A","value":"1"}],"target":{"host":"h","port":22}}`,
+			"targetLegend": "Target *",
+		}
+		for k, w := range want {
+			if fmt.Sprint(got[k]) != fmt.Sprint(w) {
+				t.Errorf("%s: got %v, want %v", k, got[k], w)
+			}
+		}
+	})
+
 	t.Run("form semantics", func(t *testing.T) {
 		got, err := chromedp.Run(tab, chromedp.Evaluate[map[string]any](formSemantics, chromedp.EvalAwaitPromise))
 		if err != nil {
@@ -456,6 +478,43 @@ func TestPanel(t *testing.T) {
 		}
 	})
 }
+
+// nestedSemantics builds forms in the page from schemas the example
+// plugins do not have: a recursive type (a tree), a "$defs" reference, and
+// task.json components over structured schemas (a key-value-normal list, a
+// plain input whose schema is a nested object); it fills them and returns
+// what they read.
+const nestedSemantics = `(async () => {
+  const { Form } = await import("/ui/form.js");
+  const out = {};
+  const tree = new Form({ inputs: { type: "object", properties: { root: { $ref: "#/definitions/Node", title: "Root" } },
+    definitions: { Node: { type: "object", properties: { name: { type: "string" }, kids: { type: "array", items: { $ref: "#/definitions/Node" } } } } } } });
+  const te = tree.inputsEl;
+  te.querySelector('[data-field="root.name"] input').value = "r";
+  te.querySelector('[data-field="root.kids"] button.add-item').click();
+  te.querySelector('[data-field="root.kids[0].name"] input').value = "k";
+  out.tree = JSON.stringify(tree.read().inputs);
+  out.rootLegend = te.querySelector('[data-field="root"] legend').textContent;
+  for (let i = 0; i < 8; i++) {
+    const depth = (b) => { let n = 0; for (let e = b; e; e = e.parentElement) if (e.matches("li.item")) n++; return n; };
+    const add = [...te.querySelectorAll("button.add-item")].sort((a, b) => depth(b) - depth(a))[0];
+    if (!add) break;
+    add.click();
+  }
+  out.depthBounded = te.querySelectorAll("textarea").length > 0 && tree.keys().size < 100;
+  const t = new Form({
+    inputs: { type: "object", properties: { env: { type: "array" }, target: { $ref: "#/$defs/T" } },
+      $defs: { T: { type: "object", required: ["host"], properties: { host: { type: "string" }, port: { type: "integer", default: 22 } } } } },
+    task_json: { input: { env: { type: "key-value-normal", label: "Env", default: [{ key: "A", value: "1" }] },
+      target: { type: "vuex-input", label: "Target", required: true } } },
+  });
+  out.taskKeys = [...t.keys()].sort().join(",");
+  out.taskErrors = t.validate().map((e) => e.field + ": " + e.message).join("; ");
+  t.inputsEl.querySelector('[data-field="target.host"] input').value = "h";
+  out.task = JSON.stringify(t.read().inputs);
+  out.targetLegend = t.inputsEl.querySelector('[data-field="target"] legend').textContent;
+  return out;
+})()`
 
 // formSemantics builds a form in the page from a task.json description
 // that uses what the example plugins do not (groups, radios, a checkbox,
