@@ -56,7 +56,11 @@ var _ = Describe("OpenAPI document", func() {
 				in.Request = req.Clone(suiteCtx)
 				in.Request.Body = io.NopCloser(strings.NewReader(reqBody))
 			}
-			Expect(openapi3filter.ValidateRequest(suiteCtx, in)).To(Succeed(), "request %s %s", method, path)
+			// A request meant to be refused need not match the document;
+			// its answer must.
+			if wantStatus < http.StatusBadRequest {
+				Expect(openapi3filter.ValidateRequest(suiteCtx, in)).To(Succeed(), "request %s %s", method, path)
+			}
 			a := rawCall(method, path, reqBody, map[string]string{"X-Bkplugin-App-Code": "openapi-check"})
 			Expect(a.Status).To(Equal(wantStatus), "%s %s answered %s", method, path, a.Body)
 			ct := "application/json"
