@@ -4,7 +4,9 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/bkplugin/bk-plugin-operator/internal/shim/apidoc"
+	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
 )
 
 // loadOpenAPI loads and validates the shim's OpenAPI document.
@@ -205,4 +208,70 @@ func TestOpenAPIServed(t *testing.T) {
 		t.Errorf("GET %s must need no token (exempt %v), other methods must (POST exempt %v)",
 			apidoc.Path, exemptFromAuth(get), exemptFromAuth(post))
 	}
+}
+
+// TestOpenAPISchemasMatchWireTypes fails when a body schema of the
+// document and the sdk/stdapi type it describes name different fields, or
+// when the document requires a field the type may leave out (omitempty).
+func TestOpenAPISchemasMatchWireTypes(t *testing.T) {
+	doc := loadOpenAPI(t)
+	types := map[string]any{
+		"PluginList":               stdapi.PluginList{},
+		"Meta":                     stdapi.Meta{},
+		"Detail":                   stdapi.Detail{},
+		"InvokeRequest":            stdapi.InvokeRequest{},
+		"InvokeData":               stdapi.InvokeData{},
+		"ScheduleData":             stdapi.ScheduleData{},
+		"CallbackResult":           stdapi.CallbackResult{},
+		"PluginAPIDispatchRequest": stdapi.PluginAPIDispatchRequest{},
+		"LogsData":                 stdapi.LogsData{},
+		"InvocationList":           stdapi.InvocationList{},
+		"InvocationSummary":        stdapi.InvocationSummary{},
+		"DebugInvocationData":      DebugInvocationData{},
+	}
+	for name, v := range types {
+		ref := doc.Components.Schemas[name]
+		if ref == nil || ref.Value == nil {
+			t.Errorf("openapi.yaml has no schema %s for %T", name, v)
+			continue
+		}
+		s := ref.Value
+		fields, optional := jsonFields(reflect.TypeOf(v))
+		var documented []string
+		for p := range s.Properties {
+			documented = append(documented, p)
+		}
+		sort.Strings(documented)
+		if got, want := strings.Join(documented, ","), strings.Join(fields, ","); got != want {
+			t.Errorf("schema %s has properties %s; %T has fields %s", name, got, v, want)
+		}
+		for _, r := range s.Required {
+			if optional[r] {
+				t.Errorf("schema %s requires %s, which %T leaves out when empty (omitempty)", name, r, v)
+			}
+		}
+	}
+}
+
+// jsonFields lists a struct's JSON field names, sorted, and which of them
+// are omitempty.
+func jsonFields(typ reflect.Type) ([]string, map[string]bool) {
+	var names []string
+	optional := map[string]bool{}
+	for f := range typ.Fields() {
+		tag := f.Tag.Get("json")
+		name, opts, _ := strings.Cut(tag, ",")
+		if tag == "-" || !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		names = append(names, name)
+		if strings.Contains(opts, "omitempty") || strings.Contains(opts, "omitzero") {
+			optional[name] = true
+		}
+	}
+	sort.Strings(names)
+	return names, optional
 }
