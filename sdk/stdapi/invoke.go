@@ -22,6 +22,9 @@ type InvokeRequest struct {
 	// invocation ends FAIL "timeout" and the plugin is told, as on cancel.
 	// Unset means no bound.
 	Timeout *int64 `json:"timeout,omitempty"`
+	// Retry runs a failed attempt again (an extension; see RetryPolicy).
+	// Unset means the version's policy, if any.
+	Retry *RetryPolicy `json:"retry,omitempty"`
 }
 
 // MaxTimeoutSeconds bounds InvokeRequest.Timeout (a year, the CRD's limit).
@@ -76,6 +79,9 @@ func (r InvokeRequest) Validate() error {
 	}
 	if r.Timeout != nil && (*r.Timeout < 1 || *r.Timeout > MaxTimeoutSeconds) {
 		return fmt.Errorf("timeout must be between 1 and %d seconds, got %d", MaxTimeoutSeconds, *r.Timeout)
+	}
+	if err := r.Retry.Validate(); err != nil {
+		return err
 	}
 	return checkObject("context", r.Context)
 }
