@@ -228,6 +228,7 @@ func TestOpenAPISchemasMatchWireTypes(t *testing.T) {
 		"InvocationList":           stdapi.InvocationList{},
 		"InvocationSummary":        stdapi.InvocationSummary{},
 		"DebugInvocationData":      DebugInvocationData{},
+		"RetryPolicy":              stdapi.RetryPolicy{},
 	}
 	for name, v := range types {
 		ref := doc.Components.Schemas[name]
