@@ -32,7 +32,12 @@ import (
 	"github.com/bkplugin/bk-plugin-operator/internal/retire"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
+	"github.com/bkplugin/bk-plugin-operator/sdk/tracing"
 )
+
+// TracingServiceName is the manager's service.name in traces, unless
+// OTEL_SERVICE_NAME says otherwise.
+const TracingServiceName = "bk-plugin-manager"
 
 // Options are the manager's options, as cmd/manager's flags give them.
 type Options struct {
@@ -212,6 +217,21 @@ func Run(ctx context.Context, o Options) error {
 			mgrOpts.Cache.DefaultNamespaces[ns] = cache.Config{}
 		}
 	}
+	// Traces go where the OTEL_* environment says; nowhere by default.
+	traces, flush, err := tracing.Setup(ctx, tracing.Options{ServiceName: TracingServiceName})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := flush(fctx); err != nil {
+			setupLog.Error(err, "flushing traces")
+		}
+	}()
+	if traces.TracerProvider != nil {
+		setupLog.Info("exporting traces as the OTEL_* environment says")
+	}
 	mgr, err := ctrl.NewManager(restCfg, mgrOpts)
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
@@ -236,10 +256,13 @@ func Run(ctx context.Context, o Options) error {
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up PluginVersion retirement controller: %w", err)
 	}
+	// An execute that finds a plugin pod dead has its version probed at
+	// once, so that Ready turns False within seconds (versions.Reprobe).
+	reprobe := versions.NewReprobe(versions.DefaultReprobeGap)
 	if err := (&version.Reconciler{
 		Client:   mgr.GetClient(),
 		Recorder: mgr.GetEventRecorder("pluginversion-controller"),
-		Options:  version.Options{ClusterDomain: o.ClusterDomain, ProbeInterval: o.ProbeInterval},
+		Options:  version.Options{ClusterDomain: o.ClusterDomain, ProbeInterval: o.ProbeInterval, Reprobe: reprobe},
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up PluginVersion controller: %w", err)
 	}
@@ -265,6 +288,8 @@ func Run(ctx context.Context, o Options) error {
 			MaxCallbacksPerAnswer:   o.MaxCallbacksPerAnswer,
 			MaxPreparedCallbacks:    o.MaxPreparedCallbacks,
 			MaxConcurrentReconciles: o.Concurrency,
+			Tracing:                 traces,
+			Reprobe:                 reprobe,
 		},
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up PluginInvocation controller: %w", err)

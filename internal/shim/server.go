@@ -309,7 +309,20 @@ func (s *Server) routes() http.Handler {
 	h = s.limitBody(h)
 	h = s.recoverPanics(h)
 	h = s.observe(h)
+	// Outermost, so that the access log, the handlers and the invocation
+	// they create all see the request's span.
+	h = s.opts.Tracing.Handler(h, "shim", isProbe)
 	return h
+}
+
+// isProbe tells the requests that get no span: probes and scrapes, which
+// come every few seconds and belong to no trace.
+func isProbe(r *http.Request) bool {
+	switch r.URL.Path {
+	case HealthzPath, ReadyzPath, MetricsPath:
+		return true
+	}
+	return false
 }
 
 func trailingSlashVariant(route string) (string, bool) {

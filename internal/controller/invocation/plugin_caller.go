@@ -26,6 +26,10 @@ type callError struct {
 	// 5xx, 429) that another attempt may get past; false for answers that
 	// break the protocol, which a retry would only repeat.
 	Retryable bool
+	// Unanswered is true when the pod gave no answer at all (refused,
+	// reset, unreachable, timed out): the endpoint may be dead, which the
+	// version's Ready condition should say soon (needsReprobe).
+	Unanswered bool
 }
 
 func (e *callError) Error() string {
@@ -88,12 +92,12 @@ func (c *pluginCaller) execute(ctx context.Context, baseURL string, req *protoco
 
 	resp, err := c.http.Do(hreq)
 	if err != nil {
-		return nil, &callError{Endpoint: endpoint, Cause: transportCause(err, timeout), Retryable: true}
+		return nil, &callError{Endpoint: endpoint, Cause: transportCause(err, timeout), Retryable: true, Unanswered: true}
 	}
 	defer func() { _ = resp.Body.Close() }()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, c.maxAnswerBytes+1))
 	if err != nil {
-		return nil, &callError{Endpoint: endpoint, Cause: fmt.Errorf("read answer: %w", transportCause(err, timeout)), Retryable: true}
+		return nil, &callError{Endpoint: endpoint, Cause: fmt.Errorf("read answer: %w", transportCause(err, timeout)), Retryable: true, Unanswered: true}
 	}
 	if int64(len(raw)) > c.maxAnswerBytes {
 		return nil, &callError{Endpoint: endpoint, Cause: &answerTooLargeError{limit: c.maxAnswerBytes}}

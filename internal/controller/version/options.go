@@ -3,6 +3,8 @@ package version
 import (
 	"net/http"
 	"time"
+
+	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 )
 
 // Options configures the PluginVersion reconciler.
@@ -23,4 +25,9 @@ type Options struct {
 	// pod that never answers delays no other version's probe; 0 means
 	// DefaultMaxConcurrentProbes.
 	MaxConcurrentProbes int
+	// Reprobe, when set, brings requests to probe a version now: the
+	// invocation reconciler's, when an execute found the version's plugin
+	// pod dead, so that Ready turns False within seconds rather than at the
+	// next ProbeInterval.
+	Reprobe *versions.Reprobe
 }
