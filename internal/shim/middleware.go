@@ -84,6 +84,11 @@ func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		ri := newRequestInfo(r)
+		if isCallbackPath(r.URL.Path) {
+			// The token is a credential: the span keeps the path as the
+			// access log shows it (the SDK keeps the last value of a key).
+			trace.SpanFromContext(r.Context()).SetAttributes(attribute.String("url.path", logPath(r)))
+		}
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, ri)))
 		if rec.status == 0 {
