@@ -169,6 +169,7 @@ const VersionReasonServerUnavailable = "ServerUnavailable"
 // each time a failed attempt is retried under its retry policy; the note
 // says what failed and when the next attempt starts.
 const EventReasonRetrying = "Retrying"
+
 // Condition types of a PluginVersion besides Ready (docs/versioning.md).
 const (
 	// ConditionCompatible is False on a PluginVersion that breaks the
