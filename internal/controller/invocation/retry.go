@@ -227,5 +227,5 @@ func ptrTime(t time.Time) *metav1.Time {
 // retryEvent is the Retrying event of a scheduled retry.
 func retryEvent(st *bkv1.PluginInvocationStatus, d *retryDecision) invocationEvent {
 	ended := st.Attempts[len(st.Attempts)-1]
-	return invocationEvent{eventType: corev1.EventTypeWarning, reason: bkv1.EventReasonRetrying, note: truncate(retryNote(ended, *d), 1024), state: st.State}
+	return invocationEvent{eventType: corev1.EventTypeWarning, reason: bkv1.EventReasonRetrying, note: truncate(retryNote(ended, *d), 1024)}
 }
