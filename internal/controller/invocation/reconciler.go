@@ -364,7 +364,8 @@ func (r *Reconciler) write(ctx context.Context, inv *bkv1.PluginInvocation, trac
 		r.Metrics.transition(written.Spec.Plugin, string(st.State))
 	}
 	if t.retried != nil {
-		r.emit(written, retryEvent(&st, t.retried), "Execute")
+		// A retried attempt is for an operator to notice, as a failure is.
+		r.emit(written, retryEvent(&st, t.retried), "Retry")
 	} else if ev, ok := transitionEvent(&inv.Status, &st); ok {
 		r.emit(written, ev, "Execute")
 	}
