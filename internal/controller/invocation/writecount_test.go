@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -106,33 +107,46 @@ func (c *writeCounter) createdName(req *http.Request) string {
 	return obj.Metadata.Name
 }
 
-// regardingName reads whom a new event is about (events.k8s.io/v1 or core/v1).
+// regardingName reads whom a new event is about: the name of the
+// PluginInvocation it regards, found in the body whether it is JSON or
+// protobuf (built-in kinds such as events may be sent as either; both
+// hold the names as plain bytes). Trace ids are 32 hex digits, so a name
+// found in the body is that invocation's.
 func (c *writeCounter) regardingName(req *http.Request) string {
+	body := c.body(req)
+	if !bytes.Contains(body, []byte("PluginInvocation")) {
+		return ""
+	}
 	var ev struct {
 		Regarding      struct{ Kind, Name string } `json:"regarding"`
 		InvolvedObject struct{ Kind, Name string } `json:"involvedObject"`
 	}
-	c.peek(req, &ev)
-	if ev.Regarding.Kind == "PluginInvocation" {
-		return ev.Regarding.Name
+	if json.Unmarshal(body, &ev) == nil {
+		return ev.Regarding.Name + ev.InvolvedObject.Name
 	}
-	if ev.InvolvedObject.Kind == "PluginInvocation" {
-		return ev.InvolvedObject.Name
-	}
-	return ""
+	return string(traceIDIn.Find(body))
 }
 
-// peek decodes req's JSON body into v and leaves the body readable.
-func (c *writeCounter) peek(req *http.Request, v any) {
+// traceIDIn finds a trace id in a protobuf body.
+var traceIDIn = regexp.MustCompile(`[0-9a-f]{32}`)
+
+// body reads req's body and leaves it readable.
+func (c *writeCounter) body(req *http.Request) []byte {
 	if req.Body == nil {
-		return
+		return nil
 	}
 	body, err := io.ReadAll(req.Body)
 	_ = req.Body.Close()
 	req.Body = io.NopCloser(bytes.NewReader(body))
-	if err == nil {
-		_ = json.Unmarshal(body, v)
+	if err != nil {
+		return nil
 	}
+	return body
+}
+
+// peek decodes req's JSON body into v and leaves the body readable.
+func (c *writeCounter) peek(req *http.Request, v any) {
+	_ = json.Unmarshal(c.body(req), v)
 }
 
 // of returns the writes recorded about inv.
