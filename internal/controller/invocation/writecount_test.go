@@ -198,20 +198,28 @@ var _ = Describe("API-server writes per invocation", Ordered, func() {
 		return last
 	}
 
+	// asShim labels the invocation at create as the shim does (the plugin
+	// and the version it resolved), so that the manager has no label to add.
+	asShim := func(plugin string) func(*bkv1.PluginInvocation) {
+		return func(i *bkv1.PluginInvocation) {
+			i.Labels = map[string]string{bkv1.LabelPlugin: plugin, bkv1.LabelVersion: "1.0.0"}
+		}
+	}
+
 	It("reaches POLL with one status write and no event", func() {
-		inv := invoke(ns, relayCode, "1.0.0", `{"poll_first_seconds":3600}`)
+		inv := invoke(ns, relayCode, "1.0.0", `{"poll_first_seconds":3600}`, asShim(relayCode))
 		waitState(inv, bkv1.StatePoll)
 		Expect(settled(inv)).To(Equal([]string{"PUT plugininvocations/status"}))
 	})
 
 	It("reaches CALLBACK with one status write and no event", func() {
-		inv := invoke(ns, relayCode, "1.0.0", `{"callback_timeout_seconds":3600}`)
+		inv := invoke(ns, relayCode, "1.0.0", `{"callback_timeout_seconds":3600}`, asShim(relayCode))
 		waitState(inv, bkv1.StateCallback)
 		Expect(settled(inv)).To(Equal([]string{"PUT plugininvocations/status"}))
 	})
 
 	It("ends SUCCESS, archived, with one status write and no event", func() {
-		inv := invoke(ns, "hello", "1.0.0", `{"name":"writes"}`)
+		inv := invoke(ns, "hello", "1.0.0", `{"name":"writes"}`, asShim("hello"))
 		got := waitState(inv, bkv1.StateSuccess)
 		Expect(got.Status.ArchivedTime).NotTo(BeNil(), "archived in the same write as the answer")
 		Expect(settled(inv)).To(Equal([]string{"PUT plugininvocations/status"}))
