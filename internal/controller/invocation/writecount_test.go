@@ -107,24 +107,12 @@ func (c *writeCounter) createdName(req *http.Request) string {
 	return obj.Metadata.Name
 }
 
-// regardingName reads whom a new event is about: the name of the
-// PluginInvocation it regards, found in the body whether it is JSON or
-// protobuf (built-in kinds such as events may be sent as either; both
-// hold the names as plain bytes). Trace ids are 32 hex digits, so a name
-// found in the body is that invocation's.
+// regardingName reads whom a new event is about: the trace id (the
+// PluginInvocation's name) in its body, JSON or protobuf (events are sent
+// as protobuf; both hold names as plain bytes). Only invocations are named
+// by 32 hex digits, so the first such run is the invocation's name.
 func (c *writeCounter) regardingName(req *http.Request) string {
-	body := c.body(req)
-	if !bytes.Contains(body, []byte("PluginInvocation")) {
-		return ""
-	}
-	var ev struct {
-		Regarding      struct{ Kind, Name string } `json:"regarding"`
-		InvolvedObject struct{ Kind, Name string } `json:"involvedObject"`
-	}
-	if json.Unmarshal(body, &ev) == nil {
-		return ev.Regarding.Name + ev.InvolvedObject.Name
-	}
-	return string(traceIDIn.Find(body))
+	return string(traceIDIn.Find(c.body(req)))
 }
 
 // traceIDIn finds a trace id in a protobuf body.
