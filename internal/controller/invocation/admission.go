@@ -195,14 +195,15 @@ func admittedCopy(inv *bkv1.PluginInvocation, now time.Time) *bkv1.PluginInvocat
 }
 
 // queuedEvent is the event of an invocation entering the queue; none while
-// it only moves up in it (one event per queueing, not per evaluation).
+// it only moves up in it (one event per queueing, not per evaluation), and
+// emit bounds them per plugin like every invocation event.
 func queuedEvent(before, after *bkv1.PluginInvocationStatus) (invocationEvent, bool) {
 	was := apimeta.FindStatusCondition(before.Conditions, bkv1.ConditionQueued)
 	now := apimeta.FindStatusCondition(after.Conditions, bkv1.ConditionQueued)
 	if now == nil || now.Status != metav1.ConditionTrue || (was != nil && was.Status == metav1.ConditionTrue) {
 		return invocationEvent{}, false
 	}
-	return invocationEvent{eventType: corev1.EventTypeNormal, reason: bkv1.ConditionQueued, note: now.Message, state: after.State}, true
+	return invocationEvent{eventType: corev1.EventTypeNormal, reason: bkv1.ConditionQueued, note: now.Message}, true
 }
 
 // queuedRecheck is when a waiting invocation looks at its queue again

@@ -79,4 +79,10 @@ type Options struct {
 	// at once, so that the others always find one (fair_queue.go); zero
 	// means three quarters of MaxConcurrentReconciles.
 	MaxWorkersPerPlugin int
+	// EventsPerMinute and EventBurst bound the events the invocations of
+	// one plugin record (failures, retries, failed cancel hooks): a token
+	// bucket per plugin, EventBurst at once and EventsPerMinute sustained.
+	// Zero means DefaultEventsPerMinute and DefaultEventBurst.
+	EventsPerMinute float64
+	EventBurst      int
 }
