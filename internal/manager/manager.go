@@ -20,10 +20,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 	"github.com/bkplugin/bk-plugin-operator/internal/archive"
 	"github.com/bkplugin/bk-plugin-operator/internal/callbackkey"
+	"github.com/bkplugin/bk-plugin-operator/internal/canary"
 	"github.com/bkplugin/bk-plugin-operator/internal/cmdutil"
 	"github.com/bkplugin/bk-plugin-operator/internal/controller/invocation"
 	"github.com/bkplugin/bk-plugin-operator/internal/controller/retirement"
@@ -31,6 +33,7 @@ import (
 	"github.com/bkplugin/bk-plugin-operator/internal/controller/version"
 	"github.com/bkplugin/bk-plugin-operator/internal/retire"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
+	bkwebhook "github.com/bkplugin/bk-plugin-operator/internal/webhook"
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
 )
 
@@ -101,6 +104,14 @@ type Options struct {
 	HistoryRetention time.Duration
 	// PprofAddr serves net/http/pprof when set.
 	PprofAddr string
+	// WebhookPort serves the PluginVersion admission webhook
+	// (internal/webhook) over TLS on this port; 0 serves none, and
+	// breaking versions are then marked Compatible=False instead.
+	WebhookPort int
+	// WebhookCertDir holds the webhook server's tls.crt and tls.key (from
+	// cert-manager in config/overlays/webhook); controller-runtime's
+	// default directory when empty.
+	WebhookCertDir string
 	// Config returns how to reach the API server; it is called after the
 	// key file is read, so that a bad file is reported first.
 	Config func() *rest.Config
@@ -127,6 +138,8 @@ func (o *Options) validate() error {
 		return fmt.Errorf("--callback-token-ttl must be between 0 and %s (the shim refuses tokens that live longer), got %s", protocol.DefaultCallbackTokenTTL, o.CallbackTokenTTL)
 	case o.MaxCallbacksPerAnswer < 0 || o.MaxPreparedCallbacks < 0:
 		return fmt.Errorf("--max-callbacks-per-answer and --max-callbacks-per-invocation must not be negative")
+	case o.WebhookPort < 0 || o.WebhookPort > 65535:
+		return fmt.Errorf("--webhook-port must be between 0 (no webhook) and 65535, got %d", o.WebhookPort)
 	}
 	return nil
 }
@@ -209,6 +222,13 @@ func Run(ctx context.Context, o Options) error {
 	// updates and merge patches, which keep them on the server).
 	// Deployments, Services and autoscalers are cached only when a
 	// PluginServer owns them.
+	if o.WebhookPort > 0 {
+		mgrOpts.WebhookServer = webhook.NewServer(webhook.Options{
+			Port:    o.WebhookPort,
+			CertDir: o.WebhookCertDir,
+			TLSOpts: []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }},
+		})
+	}
 	mgrOpts.Cache = cache.Options{DefaultTransform: cache.TransformStripManagedFields(), ByObject: server.CacheByObject()}
 	if len(o.Namespaces) > 0 {
 		mgrOpts.Cache.DefaultNamespaces = map[string]cache.Config{}
@@ -240,10 +260,18 @@ func Run(ctx context.Context, o Options) error {
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up PluginVersion retirement controller: %w", err)
 	}
+	if o.WebhookPort > 0 {
+		if err := (&bkwebhook.PluginVersionValidator{}).SetupWithManager(mgr); err != nil {
+			return fmt.Errorf("set up PluginVersion webhook: %w", err)
+		}
+	}
+	// The invocation reconciler counts outcomes per version into outcomes;
+	// the version reconciler reads them to roll a canary back.
+	outcomes := canary.NewWindow()
 	if err := (&version.Reconciler{
 		Client:   mgr.GetClient(),
 		Recorder: mgr.GetEventRecorder("pluginversion-controller"),
-		Options:  version.Options{ClusterDomain: o.ClusterDomain, ProbeInterval: o.ProbeInterval},
+		Options:  version.Options{ClusterDomain: o.ClusterDomain, ProbeInterval: o.ProbeInterval, Outcomes: outcomes},
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up PluginVersion controller: %w", err)
 	}
@@ -270,6 +298,7 @@ func Run(ctx context.Context, o Options) error {
 			MaxPreparedCallbacks:    o.MaxPreparedCallbacks,
 			MaxConcurrentReconciles: o.Concurrency,
 			MaxWorkersPerPlugin:     o.MaxWorkersPerPlugin,
+			Outcomes:                outcomes,
 		},
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up PluginInvocation controller: %w", err)

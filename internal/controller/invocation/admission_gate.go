@@ -148,7 +148,7 @@ func (r *Reconciler) writeQueued(ctx context.Context, inv *bkv1.PluginInvocation
 	}
 	if ev, ok := queuedEvent(&inv.Status, &st); ok {
 		r.Metrics.deferred(inv.Spec.Plugin, "queued")
-		r.emit(written, ev, "Queue")
+		r.emit(written, ev, "Admit")
 		logf.FromContext(ctx).V(1).Info("queued", "position", d.position, "active", d.active)
 	}
 	return out

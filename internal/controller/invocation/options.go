@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/bkplugin/bk-plugin-operator/internal/archive"
+	"github.com/bkplugin/bk-plugin-operator/internal/canary"
 	"github.com/bkplugin/bk-plugin-operator/internal/history"
 )
 
@@ -75,14 +76,18 @@ type Options struct {
 	MaxPreparedCallbacks  int
 	// MaxConcurrentReconciles is how many invocations are reconciled at once.
 	MaxConcurrentReconciles int
-	// MaxWorkersPerPlugin bounds the workers one plugin's invocations hold
-	// at once, so that the others always find one (fair_queue.go); zero
-	// means three quarters of MaxConcurrentReconciles.
-	MaxWorkersPerPlugin int
+	// Outcomes, when set, counts every invocation that ends SUCCESS or FAIL
+	// per version, for the PluginVersion reconciler's canary rollback (the
+	// same *canary.Window goes into its options).
+	Outcomes *canary.Window
 	// EventsPerMinute and EventBurst bound the events the invocations of
 	// one plugin record (failures, retries, failed cancel hooks): a token
 	// bucket per plugin, EventBurst at once and EventsPerMinute sustained.
 	// Zero means DefaultEventsPerMinute and DefaultEventBurst.
 	EventsPerMinute float64
 	EventBurst      int
+	// MaxWorkersPerPlugin bounds the workers one plugin's invocations hold
+	// at once, so that the others always find one (fair_queue.go); zero
+	// means three quarters of MaxConcurrentReconciles.
+	MaxWorkersPerPlugin int
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -27,6 +28,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/canary"
 	"github.com/bkplugin/bk-plugin-operator/internal/retire"
 	"github.com/bkplugin/bk-plugin-operator/internal/sensitive"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
@@ -56,6 +58,9 @@ type Reconciler struct {
 	// APIReader reads around the cache, to resolve write conflicts against
 	// the object as it is; nil means the manager's.
 	APIReader client.Reader
+	// Random returns a number in [0,1) for the jitter of retry backoffs;
+	// nil means math/rand/v2. Tests inject a fixed source.
+	Random func() float64
 
 	caller *pluginCaller
 	expect *writeExpectations
@@ -144,7 +149,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		if reason, tell := cancelReasonOf(s, inv); tell {
 			r.tellPluginCancelled(ctx, inv, plv, traceID, reason)
 		}
-		return r.write(ctx, inv, traceID, plv.Spec.Version, applyFailure(inv, s.reason, s.message, now), now)
+		t := r.retryAttempt(inv, plv, applyFailure(inv, s.reason, s.message, now), now)
+		return r.write(ctx, inv, traceID, plv.Spec.Version, t, now)
 	}
 
 	// 5b. The version's limits: a slot of its active invocations, an
@@ -184,7 +190,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	return r.write(ctx, inv, traceID, plv.Spec.Version, t, now)
+	return r.write(ctx, inv, traceID, plv.Spec.Version, r.retryAttempt(inv, plv, t, r.Clock.Now()), now)
 }
 
 // gatherSensitive reads the invocation's Secret when its version marks
@@ -324,12 +330,17 @@ func (r *Reconciler) write(ctx context.Context, inv *bkv1.PluginInvocation, trac
 			return r.write(ctx, inv, traceID, version, fb, now)
 		}
 		if keepUnwritten(t, err) {
-			r.unwritten.keep(key, unwrittenAnswer{baseCount: inv.Status.InvokeCount, baseState: inv.Status.State,
+			r.unwritten.keep(key, unwrittenAnswer{baseCount: inv.Status.InvokeCount, baseState: inv.Status.State, baseAttempt: inv.Status.Attempt,
 				traceID: traceID, version: version, t: t, at: now})
 		}
 		return reconcile.Result{}, fmt.Errorf("update status of invocation %s: %w", key, err)
 	}
 	r.unwritten.forget(key)
+	if st.State.Terminal() && !inv.Status.State.Terminal() && st.ResolvedVersion != "" {
+		// The canary's counters: each invocation ends once, here.
+		r.Options.Outcomes.Record(canary.Key{Namespace: inv.Namespace, Plugin: inv.Spec.Plugin, Version: st.ResolvedVersion},
+			st.State == bkv1.StateFail, now)
+	}
 	if !due.IsZero() {
 		r.polls.set(key, due)
 	} else {
@@ -346,7 +357,9 @@ func (r *Reconciler) write(ctx context.Context, inv *bkv1.PluginInvocation, trac
 	if enteredState(&inv.Status, &st) {
 		r.Metrics.transition(written.Spec.Plugin, string(st.State))
 	}
-	if ev, ok := transitionEvent(&inv.Status, &st); ok {
+	if t.retried != nil {
+		r.emit(written, retryEvent(&st, t.retried), "Execute")
+	} else if ev, ok := transitionEvent(&inv.Status, &st); ok {
 		r.emit(written, ev, "Execute")
 	}
 	return reconcile.Result{RequeueAfter: requeueAfterWrite(&st, t, due, r.Clock.Now())}, nil
@@ -373,7 +386,7 @@ func (r *Reconciler) persistStatus(ctx context.Context, inv *bkv1.PluginInvocati
 		if gerr := r.APIReader.Get(ctx, key, fresh); gerr != nil {
 			return gerr
 		}
-		if fresh.Status.InvokeCount != base.InvokeCount || fresh.Status.State != base.State {
+		if fresh.Status.InvokeCount != base.InvokeCount || fresh.Status.State != base.State || fresh.Status.Attempt != base.Attempt {
 			return fmt.Errorf("status of %s was changed by another writer: %w", key, err)
 		}
 		obj = fresh
@@ -432,6 +445,21 @@ func (r *Reconciler) emit(inv *bkv1.PluginInvocation, ev invocationEvent, action
 		return
 	}
 	r.Recorder.Eventf(inv, nil, ev.eventType, ev.reason, action, "%s", ev.note)
+}
+
+// retryAttempt lets the invocation's retry policy (retry.go) decide what
+// the end of an attempt does: another attempt after a backoff, or the end
+// recorded in status.attempts.
+func (r *Reconciler) retryAttempt(inv *bkv1.PluginInvocation, plv *bkv1.PluginVersion, t transition, now time.Time) transition {
+	policy := effectiveRetryPolicy(inv, plv)
+	if policy == nil || !t.status.State.Terminal() {
+		return t
+	}
+	random := rand.Float64
+	if r.Random != nil {
+		random = r.Random
+	}
+	return applyRetry(inv, t, policy, now, random())
 }
 
 // transitionLimits are the bounds applyAnswer keeps, from the options.
@@ -524,14 +552,14 @@ func (r *Reconciler) applyDefaults() {
 	if o.MaxConcurrentReconciles == 0 {
 		o.MaxConcurrentReconciles = 16
 	}
-	if o.MaxWorkersPerPlugin <= 0 {
-		o.MaxWorkersPerPlugin = defaultMaxPerPlugin(o.MaxConcurrentReconciles)
-	}
 	if o.EventsPerMinute <= 0 {
 		o.EventsPerMinute = DefaultEventsPerMinute
 	}
 	if o.EventBurst <= 0 {
 		o.EventBurst = DefaultEventBurst
+	}
+	if o.MaxWorkersPerPlugin <= 0 {
+		o.MaxWorkersPerPlugin = defaultMaxPerPlugin(o.MaxConcurrentReconciles)
 	}
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}

@@ -3,6 +3,8 @@ package version
 import (
 	"net/http"
 	"time"
+
+	"github.com/bkplugin/bk-plugin-operator/internal/canary"
 )
 
 // Options configures the PluginVersion reconciler.
@@ -23,4 +25,11 @@ type Options struct {
 	// pod that never answers delays no other version's probe; 0 means
 	// DefaultMaxConcurrentProbes.
 	MaxConcurrentProbes int
+	// Outcomes are the manager's counts of how each version's invocations
+	// ended, recorded by the invocation reconciler; nil never rolls a
+	// canary back.
+	Outcomes *canary.Window
+	// CanaryCheckInterval is how often an Active canary's FAIL rate is
+	// judged; 0 means DefaultCanaryCheckInterval.
+	CanaryCheckInterval time.Duration
 }
