@@ -25,6 +25,7 @@ import (
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
 	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
+	"github.com/bkplugin/bk-plugin-operator/sdk/tracing"
 )
 
 // maxCallbackDataBytes bounds a callback's data: it travels as an annotation,
@@ -136,6 +137,12 @@ func (s *invocations) invoke(ctx context.Context, call invokeCall) (invokeOutcom
 	if call.Caller != (bkv1.Caller{}) {
 		caller := call.Caller
 		inv.Spec.Caller = &caller
+	}
+	// The manager's reconciles continue the invoke's trace.
+	annotations := map[string]string{}
+	tracing.InjectAnnotations(ctx, annotations)
+	if len(annotations) > 0 {
+		inv.Annotations = annotations
 	}
 	// The Secret is written only for a call known to be new or a retry of
 	// the same call: a trace id that names another call gets 409 with

@@ -111,6 +111,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	}
 	traceID := invocationTraceID(inv)
 	ctx = logf.IntoContext(ctx, logf.FromContext(ctx).WithValues("trace_id", traceID, "plugin", inv.Spec.Plugin))
+	ctx, span := r.startReconcileSpan(ctx, inv, traceID)
+	defer span.End()
 	now := r.Clock.Now()
 
 	// An answer the plugin already gave, whose write failed, is written
@@ -275,11 +277,14 @@ func (r *Reconciler) execute(ctx context.Context, inv *bkv1.PluginInvocation, pl
 		timeout = time.Duration(*plv.Spec.TimeoutSeconds) * time.Second
 	}
 	start := time.Now()
+	ctx, span := r.startExecuteSpan(ctx, inv, plv)
 	answer, err := r.caller.execute(ctx, baseURL, req, timeout)
 	if err != nil {
+		r.reprobeAfter(ctx, plv, err, now)
 		// A pod's error answer may quote its inputs: scrub it before it is
-		// logged, bounded or written.
+		// traced, logged, bounded or written.
 		err = &scrubbedError{err: err, msg: sensitive.Scrub(err.Error(), in.sensitive.Inputs)}
+		endExecuteSpan(span, nil, err)
 		r.Metrics.execute(inv.Spec.Plugin, "error", time.Since(start).Seconds())
 		if retryable(err) {
 			r.Metrics.retry(inv.Spec.Plugin)
@@ -287,6 +292,7 @@ func (r *Reconciler) execute(ctx context.Context, inv *bkv1.PluginInvocation, pl
 		}
 		return applyExecuteError(inv, err, now, r.retryPolicy()), nil
 	}
+	endExecuteSpan(span, answer, nil)
 	r.Metrics.execute(inv.Spec.Plugin, answer.State.String(), time.Since(start).Seconds())
 	masked, secretOutputs, err := sensitive.SplitOutputs(answer.Outputs, in.sensitiveOutputs)
 	if err != nil {
@@ -514,7 +520,8 @@ func (r *Reconciler) applyDefaults() {
 	if o.HTTPClient == nil {
 		o.HTTPClient = newPooledHTTPClient()
 	}
-	o.HTTPClient = withoutRedirects(o.HTTPClient)
+	// Executes carry the reconcile's trace to the plugin pod.
+	o.HTTPClient = o.Tracing.Client(withoutRedirects(o.HTTPClient))
 	if o.ClusterDomain == "" {
 		o.ClusterDomain = versions.DefaultClusterDomain
 	}
