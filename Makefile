@@ -112,7 +112,7 @@ fuzz: ## Run every fuzz target for FUZZTIME (default 30s) each.
 # CLI, the example plugins and the local stack.
 BINARIES = ./cmd/manager ./cmd/apiserver ./cmd/bkplugin \
 	./sdk/examples/hello ./sdk/examples/poller ./sdk/examples/callbacker ./sdk/examples/deployer \
-	./sdk/examples/formapi ./sdk/examples/notifier \
+	./sdk/examples/formapi ./sdk/examples/notifier ./sdk/examples/shipper \
 	./hack/localstack ./hack/demo
 
 .PHONY: build

@@ -108,6 +108,15 @@ type PluginVersionSpec struct {
 	// +kubebuilder:validation:MaxItems=64
 	AllowScopes []AllowScope `json:"allowScopes,omitempty"`
 
+	// Retry is the retry policy of this version's invocations
+	// (retry_types.go); an invocation's own spec.retry wins over it.
+	// +optional
+	Retry *RetryPolicy `json:"retry,omitempty"`
+	// Limits bound how many of this version's invocations run at once and
+	// how fast its plugin pods are called (ExecutionLimits).
+	// +optional
+	Limits *ExecutionLimits `json:"limits,omitempty"`
+
 	// Canary, on the newest version of a range, gives it Weight percent of
 	// the range's invocations and rolls it back automatically when its FAIL
 	// rate passes the threshold. It is an operational field: it may change

@@ -35,7 +35,12 @@ import (
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 	bkwebhook "github.com/bkplugin/bk-plugin-operator/internal/webhook"
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
+	"github.com/bkplugin/bk-plugin-operator/sdk/tracing"
 )
+
+// TracingServiceName is the manager's service.name in traces, unless
+// OTEL_SERVICE_NAME says otherwise.
+const TracingServiceName = "bk-plugin-manager"
 
 // Options are the manager's options, as cmd/manager's flags give them.
 type Options struct {
@@ -66,6 +71,10 @@ type Options struct {
 	Burst int
 	// Concurrency is how many PluginInvocations are reconciled at once.
 	Concurrency int
+	// MaxWorkersPerPlugin bounds the workers one plugin's invocations hold
+	// at once (invocation.Options.MaxWorkersPerPlugin); zero means three
+	// quarters of Concurrency.
+	MaxWorkersPerPlugin int
 	// RetryBudget, CallbackBaseURL and ClusterDomain are as in
 	// invocation.Options.
 	RetryBudget     time.Duration
@@ -232,6 +241,21 @@ func Run(ctx context.Context, o Options) error {
 			mgrOpts.Cache.DefaultNamespaces[ns] = cache.Config{}
 		}
 	}
+	// Traces go where the OTEL_* environment says; nowhere by default.
+	traces, flush, err := tracing.Setup(ctx, tracing.Options{ServiceName: TracingServiceName})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := flush(fctx); err != nil {
+			setupLog.Error(err, "flushing traces")
+		}
+	}()
+	if traces.TracerProvider != nil {
+		setupLog.Info("exporting traces as the OTEL_* environment says")
+	}
 	mgr, err := ctrl.NewManager(restCfg, mgrOpts)
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
@@ -264,10 +288,13 @@ func Run(ctx context.Context, o Options) error {
 	// The invocation reconciler counts outcomes per version into outcomes;
 	// the version reconciler reads them to roll a canary back.
 	outcomes := canary.NewWindow()
+	// An execute that finds a plugin pod dead has its version probed at
+	// once, so that Ready turns False within seconds (versions.Reprobe).
+	reprobe := versions.NewReprobe(versions.DefaultReprobeGap)
 	if err := (&version.Reconciler{
 		Client:   mgr.GetClient(),
 		Recorder: mgr.GetEventRecorder("pluginversion-controller"),
-		Options:  version.Options{ClusterDomain: o.ClusterDomain, ProbeInterval: o.ProbeInterval, Outcomes: outcomes},
+		Options:  version.Options{ClusterDomain: o.ClusterDomain, ProbeInterval: o.ProbeInterval, Outcomes: outcomes, Reprobe: reprobe},
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up PluginVersion controller: %w", err)
 	}
@@ -293,7 +320,10 @@ func Run(ctx context.Context, o Options) error {
 			MaxCallbacksPerAnswer:   o.MaxCallbacksPerAnswer,
 			MaxPreparedCallbacks:    o.MaxPreparedCallbacks,
 			MaxConcurrentReconciles: o.Concurrency,
+			MaxWorkersPerPlugin:     o.MaxWorkersPerPlugin,
 			Outcomes:                outcomes,
+			Tracing:                 traces,
+			Reprobe:                 reprobe,
 		},
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up PluginInvocation controller: %w", err)

@@ -97,6 +97,13 @@ func (s *Suite) StartManager(opts ManagerOptions) (stop func()) {
 	}
 	gomega.Expect(versions.SetupIndexes(s.Ctx, mgr.GetFieldIndexer())).To(gomega.Succeed())
 	gomega.Expect(retire.SetupIndexes(s.Ctx, mgr.GetFieldIndexer())).To(gomega.Succeed())
+	if opts.Invocation != nil && opts.Invocation.Reprobe == nil && opts.Version.Reprobe == nil {
+		// As in the manager: executes that find a pod dead have its version
+		// probed at once.
+		inv := *opts.Invocation
+		inv.Reprobe = versions.NewReprobe(versions.DefaultReprobeGap)
+		opts.Invocation, opts.Version.Reprobe = &inv, inv.Reprobe
+	}
 	gomega.Expect((&version.Reconciler{
 		Client:   mgr.GetClient(),
 		Recorder: mgr.GetEventRecorder("pluginversion-controller"),

@@ -23,7 +23,7 @@ const maxFindingErrors = 20
 // (enablePluginCallback). plugin and version are immutable always (CEL).
 // Every other field is description or operational and may change:
 // description, pluginDescription, endpoint, timeoutSeconds,
-// retireGracePeriodSeconds, allowScopes and canary.
+// retireGracePeriodSeconds, allowScopes, canary, retry and limits.
 var ContractFields = []string{"inputs", "contextInputs", "outputs", "forms", "taskJSON", "enablePluginCallback"}
 
 // contractChanges lists, as field errors, the contract fields (see

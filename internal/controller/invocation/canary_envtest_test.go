@@ -46,9 +46,9 @@ func strictPlugin() *plugin.Plugin {
 	return p
 }
 
-// flakyPlugin's 1.3.0 fails every invocation; 1.2.0, with the same
+// canaryFlakyPlugin's 1.3.0 fails every invocation; 1.2.0, with the same
 // schemas, succeeds.
-func flakyPlugin() *plugin.Plugin {
+func canaryFlakyPlugin() *plugin.Plugin {
 	p := plugin.MustNew(plugin.Meta{Code: "flaky", Description: "Test plugin: 1.3.0 always fails."})
 	plugin.MustAddVersion(p, plugin.Version[plugin.None, plugin.None, plugin.None]{Version: "1.2.0",
 		Execute: func(*plugin.Context[plugin.None, plugin.None, plugin.None]) error { return nil }})
@@ -126,11 +126,11 @@ var _ = Describe("Versions that cannot break their callers (issue 20)", func() {
 
 	It("sends a canary its share by trace id and rolls it back when its FAIL rate passes the threshold", func() {
 		ns := suite.NewNamespace()
-		pod := httptest.NewServer(server.Handler(flakyPlugin()))
+		pod := httptest.NewServer(server.Handler(canaryFlakyPlugin()))
 		DeferCleanup(pod.Close)
-		plvs := suite.RegisterVersions(ns, flakyPlugin(), pod.URL, "1.2.0")
+		plvs := suite.RegisterVersions(ns, canaryFlakyPlugin(), pod.URL, "1.2.0")
 		suite.WaitReady(plvs)
-		canaryPLVs := suite.RegisterVersions(ns, flakyPlugin(), pod.URL, "1.3.0")
+		canaryPLVs := suite.RegisterVersions(ns, canaryFlakyPlugin(), pod.URL, "1.3.0")
 		plvs = append(plvs, canaryPLVs...)
 		v13 := pluginVersion(ns, plvs, "1.3.0")
 		orig := v13.DeepCopy()

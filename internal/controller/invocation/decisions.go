@@ -144,6 +144,14 @@ func finalStatus(inv *bkv1.PluginInvocation, traceID, version string, t transiti
 		start := metav1.NewTime(now)
 		st.StartTime = &start
 	}
+	if st.NextAttemptTime != nil && !now.Before(st.NextAttemptTime.Time) {
+		// The attempt that waited for it has begun.
+		st.NextAttemptTime = nil
+	}
+	if st.Attempt > 1 && st.AttemptStartTime == nil && st.NextAttemptTime == nil {
+		start := metav1.NewTime(now)
+		st.AttemptStartTime = &start
+	}
 	st.ObservedGeneration = inv.Generation
 	return st
 }

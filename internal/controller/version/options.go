@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/bkplugin/bk-plugin-operator/internal/canary"
+	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 )
 
 // Options configures the PluginVersion reconciler.
@@ -32,4 +33,9 @@ type Options struct {
 	// CanaryCheckInterval is how often an Active canary's FAIL rate is
 	// judged; 0 means DefaultCanaryCheckInterval.
 	CanaryCheckInterval time.Duration
+	// Reprobe, when set, brings requests to probe a version now: the
+	// invocation reconciler's, when an execute found the version's plugin
+	// pod dead, so that Ready turns False within seconds rather than at the
+	// next ProbeInterval.
+	Reprobe *versions.Reprobe
 }

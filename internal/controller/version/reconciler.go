@@ -20,6 +20,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 	"github.com/bkplugin/bk-plugin-operator/internal/canary"
@@ -235,7 +236,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	// Status writes bump no generation; skipping them keeps a probe from
 	// triggering another probe of the same version.
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&bkv1.PluginVersion{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&bkv1.PluginVersion{},
 			handler.EnqueueRequestsFromMapFunc(r.othersOf),
@@ -244,8 +245,14 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 			handler.EnqueueRequestsFromMapFunc(r.versionsOfServer),
 			builder.WithPredicates(availabilityChanged())).
 		Named("pluginversion").
-		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
-		Complete(r)
+		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency})
+	if r.Options.Reprobe != nil {
+		// A reprobe request reconciles the version now; the reconcile
+		// probes it like any other, and the queue folds a burst of requests
+		// into one probe.
+		b = b.WatchesRawSource(source.Channel(r.Options.Reprobe.Events(), &handler.TypedEnqueueRequestForObject[*bkv1.PluginVersion]{}))
+	}
+	return b.Complete(r)
 }
 
 // othersOf maps a PluginVersion to the other PluginVersions of its plugin
