@@ -135,7 +135,7 @@ var _ = Describe("Versions that cannot break their callers (issue 20)", func() {
 		v13 := pluginVersion(ns, plvs, "1.3.0")
 		orig := v13.DeepCopy()
 		v13.Spec.Canary = &bkv1.CanarySpec{Weight: 50, FailureThresholdPercent: 50,
-			Window: metav1.Duration{Duration: 5 * time.Minute}, MinSamples: 10}
+			Window: &metav1.Duration{Duration: 5 * time.Minute}, MinSamples: 10}
 		// A merge patch: the version reconciler writes the status meanwhile.
 		Expect(k8sClient.Patch(suiteCtx, v13, client.MergeFrom(orig))).To(Succeed())
 		suite.WaitReady(canaryPLVs)

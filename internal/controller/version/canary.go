@@ -42,7 +42,7 @@ func canaryWindow(plv *bkv1.PluginVersion, now time.Time) time.Duration {
 
 // windowOf is c's window, or the default.
 func windowOf(c *bkv1.CanarySpec) time.Duration {
-	if c.Window.Duration <= 0 {
+	if c.Window == nil || c.Window.Duration <= 0 {
 		return defaultCanaryWindow
 	}
 	return min(c.Window.Duration, canary.MaxWindow)

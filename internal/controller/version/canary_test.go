@@ -14,7 +14,7 @@ import (
 func TestDecideCanary(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	earlier := metav1.NewTime(now.Add(-time.Minute))
-	spec := bkv1.CanarySpec{Weight: 10, FailureThresholdPercent: 50, Window: metav1.Duration{Duration: 5 * time.Minute}, MinSamples: 20}
+	spec := bkv1.CanarySpec{Weight: 10, FailureThresholdPercent: 50, Window: &metav1.Duration{Duration: 5 * time.Minute}, MinSamples: 20}
 	active := func(c bkv1.CanarySpec) *bkv1.CanaryStatus {
 		return &bkv1.CanaryStatus{State: bkv1.CanaryStateActive, Spec: &c, LastTransitionTime: &earlier}
 	}
@@ -102,7 +102,7 @@ func TestCanaryEventOnlyOnRollback(t *testing.T) {
 
 func TestCanaryWindow(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
-	spec := bkv1.CanarySpec{Weight: 10, Window: metav1.Duration{Duration: 5 * time.Minute}}
+	spec := bkv1.CanarySpec{Weight: 10, Window: &metav1.Duration{Duration: 5 * time.Minute}}
 	armed := func(ago time.Duration, state string, s bkv1.CanarySpec) *bkv1.CanaryStatus {
 		at := metav1.NewTime(now.Add(-ago))
 		return &bkv1.CanaryStatus{State: state, Spec: &s, LastTransitionTime: &at}
