@@ -116,6 +116,14 @@ type PluginInvocationSpec struct {
 	// body's retry extension.
 	// +optional
 	Retry *RetryPolicy `json:"retry,omitempty"`
+	// Priority orders the invocations waiting for a slot of their version's
+	// limits.maxActiveInvocations: a higher one starts first, equal ones in
+	// creation order. It may be changed while the invocation waits. The
+	// invoke body's priority extension sets it.
+	// +optional
+	// +kubebuilder:validation:Minimum=-1000
+	// +kubebuilder:validation:Maximum=1000
+	Priority int32 `json:"priority,omitempty"`
 }
 
 // Caller identifies the caller of an invocation.
@@ -279,7 +287,16 @@ type PluginInvocationStatus struct {
 	// +kubebuilder:validation:MaxItems=10
 	Attempts []AttemptStatus `json:"attempts,omitempty"`
 
-	// Conditions hold Succeeded, Notified, Retrying and Archived.
+	// QueuePosition is the invocation's place (1 = next) among those
+	// waiting for a slot of its version's limits.maxActiveInvocations, as
+	// last evaluated; it is refreshed as the invocation moves up (each time
+	// it halves) and cleared once it starts.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	QueuePosition int32 `json:"queuePosition,omitempty"`
+
+	// Conditions hold Succeeded, Notified, Retrying, Archived and, for a
+	// version with limits.maxActiveInvocations, Queued.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -299,9 +316,12 @@ type PluginInvocationStatus struct {
 // +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.status.state`
 // +kubebuilder:printcolumn:name="Invokes",type=integer,JSONPath=`.status.invokeCount`
 // +kubebuilder:printcolumn:name="Attempt",type=integer,JSONPath=`.status.attempt`
+// +kubebuilder:printcolumn:name="Queued",type=string,JSONPath=`.status.conditions[?(@.type=="Queued")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:printcolumn:name="Requested",type=string,JSONPath=`.spec.version`,priority=1
 // +kubebuilder:printcolumn:name="Error",type=string,JSONPath=`.status.error`,priority=1
+// +kubebuilder:printcolumn:name="Position",type=integer,JSONPath=`.status.queuePosition`,priority=1
+// +kubebuilder:printcolumn:name="Priority",type=integer,JSONPath=`.spec.priority`,priority=1
 type PluginInvocation struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`

@@ -25,6 +25,7 @@ import (
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
 	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
+	"github.com/bkplugin/bk-plugin-operator/sdk/tracing"
 )
 
 // maxCallbackDataBytes bounds a callback's data: it travels as an annotation,
@@ -76,7 +77,7 @@ type invokeOutcome struct {
 // invoke creates the invocation of call (or finds the one a retry of the
 // same call created) and waits for its first execute unless call is async.
 func (s *invocations) invoke(ctx context.Context, call invokeCall) (invokeOutcome, error) {
-	plv, err := s.versions.resolve(ctx, call.Code, call.Version)
+	plv, err := s.versions.resolveFor(ctx, call.Code, call.Version, call.TraceID)
 	if err != nil {
 		return invokeOutcome{}, err
 	}
@@ -129,9 +130,19 @@ func (s *invocations) invoke(ctx context.Context, call invokeCall) (invokeOutcom
 			Retry: retryPolicyOf(call.Request.Retry),
 		},
 	}
+	if call.Request.Priority != nil {
+		// The invoke body's priority extension (docs/api.md).
+		inv.Spec.Priority = *call.Request.Priority
+	}
 	if call.Caller != (bkv1.Caller{}) {
 		caller := call.Caller
 		inv.Spec.Caller = &caller
+	}
+	// The manager's reconciles continue the invoke's trace.
+	annotations := map[string]string{}
+	tracing.InjectAnnotations(ctx, annotations)
+	if len(annotations) > 0 {
+		inv.Annotations = annotations
 	}
 	// The Secret is written only for a call known to be new or a retry of
 	// the same call: a trace id that names another call gets 409 with

@@ -265,6 +265,9 @@ func (s *Server) routes() http.Handler {
 	h = s.limitBody(h)
 	h = s.recoverPanics(h)
 	h = s.observe(h)
+	// Outermost, so that the access log, the handlers and the invocation
+	// they create all see the request's span.
+	h = s.opts.Tracing.Handler(h, "shim", isProbe)
 	return h
 }
 
@@ -318,6 +321,16 @@ func (s *Server) router() *mux.Router {
 		r.HandleFunc(DebugInvocationRoute, s.debugInvocation).Methods(get)
 	}
 	return r
+}
+
+// isProbe tells the requests that get no span: probes and scrapes, which
+// come every few seconds and belong to no trace.
+func isProbe(r *http.Request) bool {
+	switch r.URL.Path {
+	case HealthzPath, ReadyzPath, MetricsPath:
+		return true
+	}
+	return false
 }
 
 func trailingSlashVariant(route string) (string, bool) {

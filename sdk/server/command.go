@@ -16,6 +16,7 @@ import (
 	"github.com/bkplugin/bk-plugin-operator/sdk/manifest"
 	"github.com/bkplugin/bk-plugin-operator/sdk/plugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
+	"github.com/bkplugin/bk-plugin-operator/sdk/tracing"
 )
 
 // Main is the whole main function of a plugin binary: it runs the command
@@ -81,7 +82,20 @@ func serveCommand(ctx context.Context, p *plugin.Plugin, args []string, stderr i
 	if *tokenFile == "" {
 		logger.Warn("no --execute-token-file: anyone who reaches this pod can execute the plugin, skipping the shim's authentication, allow_scope and task.json checks; set " + protocol.ExecuteTokenEnv + " in a cluster")
 	}
+	// Traces go where the OTEL_* environment says; nowhere by default.
+	traces, flush, err := tracing.Setup(ctx, tracing.Options{ServiceName: p.Meta().Code})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := flush(fctx); err != nil {
+			logger.Warn("flushing traces failed", "error", err.Error())
+		}
+	}()
 	s, err := New(p, Options{
+		Tracing:          traces,
 		Logger:           logger,
 		MaxRequestBytes:  *maxBytes,
 		ExecuteTimeout:   *execTimeout,

@@ -28,6 +28,10 @@ type callError struct {
 	Retryable bool
 	// Timeout is true when the call got no answer within its timeout.
 	Timeout bool
+	// Unanswered is true when the pod gave no answer at all (refused,
+	// reset, unreachable, timed out): the endpoint may be dead, which the
+	// version's Ready condition should say soon (needsReprobe).
+	Unanswered bool
 }
 
 // timedOut reports whether a failed call to a plugin pod got no answer in
@@ -103,12 +107,12 @@ func (c *pluginCaller) execute(ctx context.Context, baseURL string, req *protoco
 
 	resp, err := c.http.Do(hreq)
 	if err != nil {
-		return nil, &callError{Endpoint: endpoint, Cause: transportCause(err, timeout), Retryable: true, Timeout: isTimeout(err)}
+		return nil, &callError{Endpoint: endpoint, Cause: transportCause(err, timeout), Retryable: true, Timeout: isTimeout(err), Unanswered: true}
 	}
 	defer func() { _ = resp.Body.Close() }()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, c.maxAnswerBytes+1))
 	if err != nil {
-		return nil, &callError{Endpoint: endpoint, Cause: fmt.Errorf("read answer: %w", transportCause(err, timeout)), Retryable: true, Timeout: isTimeout(err)}
+		return nil, &callError{Endpoint: endpoint, Cause: fmt.Errorf("read answer: %w", transportCause(err, timeout)), Retryable: true, Timeout: isTimeout(err), Unanswered: true}
 	}
 	if int64(len(raw)) > c.maxAnswerBytes {
 		return nil, &callError{Endpoint: endpoint, Cause: &answerTooLargeError{limit: c.maxAnswerBytes}}

@@ -14,16 +14,22 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/retry"
+	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/canary"
+	"github.com/bkplugin/bk-plugin-operator/internal/retire"
 	"github.com/bkplugin/bk-plugin-operator/internal/sensitive"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
@@ -67,6 +73,11 @@ type Reconciler struct {
 	archiveGate *archiveGate
 	// events bounds the events recorded per plugin.
 	events *eventLimiter
+	// gates hold the in-memory half of the versions' limits
+	// (limits_gate.go); wakeups carries invocations a freed execute slot
+	// wakes to the controller.
+	gates   *versionGates
+	wakeups chan event.GenericEvent
 }
 
 // +kubebuilder:rbac:groups=bkplugin.io,resources=plugininvocations,verbs=get;list;watch;patch;delete
@@ -84,6 +95,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 			r.expect.forget(req.NamespacedName)
 			r.polls.forget(req.NamespacedName)
 			r.unwritten.forget(req.NamespacedName)
+			r.gates.forget(req.NamespacedName)
 			r.Metrics.archivePending(req.NamespacedName, false)
 			return reconcile.Result{}, nil
 		}
@@ -99,6 +111,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	}
 	traceID := invocationTraceID(inv)
 	ctx = logf.IntoContext(ctx, logf.FromContext(ctx).WithValues("trace_id", traceID, "plugin", inv.Spec.Plugin))
+	ctx, span := r.startReconcileSpan(ctx, inv, traceID)
+	defer span.End()
 	now := r.Clock.Now()
 
 	// An answer the plugin already gave, whose write failed, is written
@@ -141,6 +155,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		return r.write(ctx, inv, traceID, plv.Spec.Version, t, now)
 	}
 
+	// 5b. The version's limits: a slot of its active invocations, an
+	// execute slot and a token; what is not free defers the execute.
+	g := r.gate(ctx, inv, plv, traceID, now)
+	if !g.proceed {
+		return g.result, g.err
+	}
+	defer g.release()
+	inv = g.inv
+
 	// 6. Gather what the execute needs: the version's compiled schemas
 	// and, when it marks fields sensitive, the invocation's Secret, where
 	// sensitive inputs only ever live.
@@ -164,6 +187,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 
 	// 8. Call the plugin pod and apply its answer.
 	t, err := r.execute(ctx, inv, plv, traceID, s, pending, now, executeInputs{inputs: inputs, sensitive: sv, sensitiveOutputs: compiled.SensitiveOutputs})
+	// The execute slot is free once the pod answered, before the write.
+	g.release()
 	if err != nil {
 		return reconcile.Result{}, err
 	}
@@ -252,11 +277,14 @@ func (r *Reconciler) execute(ctx context.Context, inv *bkv1.PluginInvocation, pl
 		timeout = time.Duration(*plv.Spec.TimeoutSeconds) * time.Second
 	}
 	start := time.Now()
+	ctx, span := r.startExecuteSpan(ctx, inv, plv)
 	answer, err := r.caller.execute(ctx, baseURL, req, timeout)
 	if err != nil {
+		r.reprobeAfter(ctx, plv, err, now)
 		// A pod's error answer may quote its inputs: scrub it before it is
-		// logged, bounded or written.
+		// traced, logged, bounded or written.
 		err = &scrubbedError{err: err, msg: sensitive.Scrub(err.Error(), in.sensitive.Inputs)}
+		endExecuteSpan(span, nil, err)
 		r.Metrics.execute(inv.Spec.Plugin, "error", time.Since(start).Seconds())
 		if retryable(err) {
 			r.Metrics.retry(inv.Spec.Plugin)
@@ -264,6 +292,7 @@ func (r *Reconciler) execute(ctx context.Context, inv *bkv1.PluginInvocation, pl
 		}
 		return applyExecuteError(inv, err, now, r.retryPolicy()), nil
 	}
+	endExecuteSpan(span, answer, nil)
 	r.Metrics.execute(inv.Spec.Plugin, answer.State.String(), time.Since(start).Seconds())
 	masked, secretOutputs, err := sensitive.SplitOutputs(answer.Outputs, in.sensitiveOutputs)
 	if err != nil {
@@ -313,6 +342,11 @@ func (r *Reconciler) write(ctx context.Context, inv *bkv1.PluginInvocation, trac
 		return reconcile.Result{}, fmt.Errorf("update status of invocation %s: %w", key, err)
 	}
 	r.unwritten.forget(key)
+	if st.State.Terminal() && !inv.Status.State.Terminal() && st.ResolvedVersion != "" {
+		// The canary's counters: each invocation ends once, here.
+		r.Options.Outcomes.Record(canary.Key{Namespace: inv.Namespace, Plugin: inv.Spec.Plugin, Version: st.ResolvedVersion},
+			st.State == bkv1.StateFail, now)
+	}
 	if !due.IsZero() {
 		r.polls.set(key, due)
 	} else {
@@ -455,13 +489,27 @@ func (r *Reconciler) SetupWithManager(mgr manager.Manager) error {
 	if r.APIReader == nil {
 		r.APIReader = mgr.GetAPIReader()
 	}
+	groupOf := pluginGroupOf(mgr.GetCache())
 	return builder.ControllerManagedBy(mgr).
 		For(&bkv1.PluginInvocation{}, builder.WithPredicates(predicate.Or(
 			// Status writes are the reconciler's own and it requeues itself
 			// after them; only spec changes (cancel) and callback
 			// annotations come from outside.
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
-		WithOptions(controller.Options{MaxConcurrentReconciles: r.Options.MaxConcurrentReconciles}).
+		// A finished invocation frees a slot of its version's
+		// maxActiveInvocations: wake the waiting ones next in line.
+		Watches(&bkv1.PluginInvocation{}, handler.EnqueueRequestsFromMapFunc(r.wakeQueued),
+			builder.WithPredicates(retire.Finished())).
+		// A freed execute slot wakes the execute deferred first.
+		WatchesRawSource(source.Channel(r.wakeups, &handler.EnqueueRequestForObject{})).
+		WithOptions(controller.Options{
+			MaxConcurrentReconciles: r.Options.MaxConcurrentReconciles,
+			// Fair across plugins: one plugin's flood neither fills the
+			// queue ahead of the others nor holds every worker.
+			NewQueue: func(_ string, rl workqueue.TypedRateLimiter[reconcile.Request]) workqueue.TypedRateLimitingInterface[reconcile.Request] {
+				return newFairQueue(groupOf, r.Options.MaxWorkersPerPlugin, rl)
+			},
+		}).
 		Named("plugininvocation").
 		Complete(r)
 }
@@ -472,7 +520,8 @@ func (r *Reconciler) applyDefaults() {
 	if o.HTTPClient == nil {
 		o.HTTPClient = newPooledHTTPClient()
 	}
-	o.HTTPClient = withoutRedirects(o.HTTPClient)
+	// Executes carry the reconcile's trace to the plugin pod.
+	o.HTTPClient = o.Tracing.Client(withoutRedirects(o.HTTPClient))
 	if o.ClusterDomain == "" {
 		o.ClusterDomain = versions.DefaultClusterDomain
 	}
@@ -516,9 +565,14 @@ func (r *Reconciler) applyDefaults() {
 	if o.EventBurst <= 0 {
 		o.EventBurst = DefaultEventBurst
 	}
+	if o.MaxWorkersPerPlugin <= 0 {
+		o.MaxWorkersPerPlugin = defaultMaxPerPlugin(o.MaxConcurrentReconciles)
+	}
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
 	}
+	r.wakeups = make(chan event.GenericEvent, wakeupBuffer)
+	r.gates = newVersionGates(r.wakeExecute)
 	r.caller = &pluginCaller{http: o.HTTPClient, maxAnswerBytes: int64(o.MaxStatusBytes)*2 + 64<<10, token: o.ExecuteToken}
 	r.expect = newWriteExpectations()
 	r.unwritten = newUnwrittenAnswers()
