@@ -86,6 +86,11 @@ func TestPanel(t *testing.T) {
 			if strings.Contains(m.Text, "status of 401") {
 				continue
 			}
+			// So is the invoke with a body over the shim's limit, which
+			// shows a refused request.
+			if strings.Contains(m.Text, "status of 413") {
+				continue
+			}
 			if m.IsException() || m.Type == "error" || m.Type == "assert" {
 				consoleMu.Lock()
 				consoleErrors = append(consoleErrors, fmt.Sprintf("%s:%d %s", m.URL, m.Line+1, m))
@@ -339,7 +344,7 @@ func TestPanel(t *testing.T) {
 		if vis, err := chromedp.Run(tab, chromedp.Evaluate[bool](`!document.querySelector("#invocation").hidden`)); err != nil || vis {
 			t.Errorf("a refused invoke still shows an invocation (%v)", err)
 		}
-		do(t, "clear the street", chromedp.SetValue(chromedp.CSS(`[data-field="to.street"] input`), ""))
+		do(t, "clear the street", chromedp.Evaluate[chromedp.Void](`document.querySelector('[data-field="to.street"] input').value = ""`))
 		shot(t, tab, artifacts, "shipper-refused-desktop.png")
 	})
 
