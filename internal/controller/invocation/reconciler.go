@@ -39,7 +39,8 @@ const cacheLagGrace = 5 * time.Second
 // where all of an invocation's state lives.
 type Reconciler struct {
 	client.Client
-	// Recorder emits an event per transition.
+	// Recorder records the events an operator must notice (transitionEvent),
+	// within the per-plugin bound of Options.EventsPerMinute.
 	Recorder events.EventRecorder
 	// Options configures the reconciler; zero values take defaults.
 	Options Options
@@ -60,6 +61,8 @@ type Reconciler struct {
 	schemas   *versions.Cache
 	// archiveGate bounds the Puts in flight and pauses them after a failure.
 	archiveGate *archiveGate
+	// events bounds the events recorded per plugin.
+	events *eventLimiter
 }
 
 // +kubebuilder:rbac:groups=bkplugin.io,resources=plugininvocations,verbs=get;list;watch;patch;delete
@@ -198,12 +201,23 @@ func (r *Reconciler) withPollDue(inv *bkv1.PluginInvocation) *bkv1.PluginInvocat
 // chooseVersion pick the one the invocation runs.
 func (r *Reconciler) resolve(ctx context.Context, inv *bkv1.PluginInvocation, now time.Time) versionChoice {
 	var list bkv1.PluginVersionList
-	if err := r.List(ctx, &list, client.InNamespace(inv.Namespace), client.MatchingFields{versions.IndexPluginVersionPlugin: inv.Spec.Plugin}); err != nil {
+	if err := r.listVersions(ctx, &list, inv); err != nil {
 		// The cache cannot fail a list but for a missing index: a bug, not the invocation's fault.
 		logf.FromContext(ctx).Error(err, "cannot list the plugin's versions; retrying")
 		return versionChoice{wait: time.Second}
 	}
 	return chooseVersion(list.Items, inv, now)
+}
+
+// listVersions lists the plugin's versions in inv's namespace from the
+// cache without deep-copying them: every reconcile resolves the version,
+// and copying each version's schemas and task.json for it was the largest
+// allocation of a reconcile. The objects are the cache's own; nothing
+// here writes to a PluginVersion (chooseVersion, the execute request, the
+// compiled schemas and the archive's masking only read them).
+func (r *Reconciler) listVersions(ctx context.Context, list *bkv1.PluginVersionList, inv *bkv1.PluginInvocation) error {
+	return r.List(ctx, list, client.InNamespace(inv.Namespace),
+		client.MatchingFields{versions.IndexPluginVersionPlugin: inv.Spec.Plugin}, client.UnsafeDisableDeepCopy)
 }
 
 // executeInputs are the inputs of one execute and the sensitive values
@@ -277,6 +291,9 @@ func (r *Reconciler) execute(ctx context.Context, inv *bkv1.PluginInvocation, pl
 func (r *Reconciler) write(ctx context.Context, inv *bkv1.PluginInvocation, traceID, version string, t transition, now time.Time) (reconcile.Result, error) {
 	key := client.ObjectKeyFromObject(inv)
 	st := finalStatus(inv, traceID, version, t, now)
+	if st.State.Terminal() {
+		st = r.archivedWith(ctx, inv, st, now)
+	}
 	due := pollDue(&st)
 
 	written, err := r.persistStatus(ctx, inv, st)
@@ -304,8 +321,11 @@ func (r *Reconciler) write(ctx context.Context, inv *bkv1.PluginInvocation, trac
 	if err := r.patchMetadata(ctx, written, written.Spec.Plugin, st.ResolvedVersion, consumed); err != nil {
 		return reconcile.Result{}, err
 	}
-	if ev, ok := transitionEvent(&inv.Status, &st, t.executed); ok {
-		r.emit(written, ev)
+	if enteredState(&inv.Status, &st) {
+		r.Metrics.transition(written.Spec.Plugin, string(st.State))
+	}
+	if ev, ok := transitionEvent(&inv.Status, &st); ok {
+		r.emit(written, ev, "Execute")
 	}
 	return reconcile.Result{RequeueAfter: requeueAfterWrite(&st, t, due, r.Clock.Now())}, nil
 }
@@ -379,15 +399,17 @@ func (r *Reconciler) patchMetadata(ctx context.Context, inv *bkv1.PluginInvocati
 	return nil
 }
 
-// emit records the event transitionEvent decided and counts the state the
-// invocation entered.
-func (r *Reconciler) emit(inv *bkv1.PluginInvocation, ev invocationEvent) {
-	if ev.entered {
-		r.Metrics.transition(inv.Spec.Plugin, string(ev.state))
+// emit records ev about inv, when the invocation's plugin has not used up
+// its event budget (eventLimiter); an event over budget is counted instead.
+func (r *Reconciler) emit(inv *bkv1.PluginInvocation, ev invocationEvent, action string) {
+	if r.Recorder == nil {
+		return
 	}
-	if r.Recorder != nil {
-		r.Recorder.Eventf(inv, nil, ev.eventType, ev.reason, "Execute", "%s", ev.note)
+	if !r.events.allow(inv.Spec.Plugin, r.Clock.Now()) {
+		r.Metrics.eventSuppressed(inv.Spec.Plugin)
+		return
 	}
+	r.Recorder.Eventf(inv, nil, ev.eventType, ev.reason, action, "%s", ev.note)
 }
 
 // transitionLimits are the bounds applyAnswer keeps, from the options.
@@ -466,6 +488,12 @@ func (r *Reconciler) applyDefaults() {
 	if o.MaxConcurrentReconciles == 0 {
 		o.MaxConcurrentReconciles = 16
 	}
+	if o.EventsPerMinute <= 0 {
+		o.EventsPerMinute = DefaultEventsPerMinute
+	}
+	if o.EventBurst <= 0 {
+		o.EventBurst = DefaultEventBurst
+	}
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
 	}
@@ -474,6 +502,7 @@ func (r *Reconciler) applyDefaults() {
 	r.unwritten = newUnwrittenAnswers()
 	r.polls = newPollSchedule()
 	r.schemas = versions.NewCache()
+	r.events = newEventLimiter(o.EventsPerMinute, o.EventBurst)
 	// A quarter of the workers may wait on the archive; the others keep
 	// live invocations moving.
 	r.archiveGate = newArchiveGate(max(o.MaxConcurrentReconciles/4, 1), archivePause)

@@ -162,7 +162,8 @@ type transition struct {
 	// requeueNow asks for another reconcile at once, e.g. to deliver the
 	// next queued callback.
 	requeueNow bool
-	// executed reports whether an execute completed (a transition event is due).
+	// executed reports whether an execute completed: its answer is worth
+	// keeping when the status write fails.
 	executed bool
 	// fallback marks the FAIL written in place of a refused status
 	// (tooLargeFallback), which is not fallen back from again.
