@@ -9,6 +9,9 @@
 //     which executes the first call itself (issue 21);
 //   - schedule: poll executes/s the manager achieves with 1000 pollers;
 //   - callback: callback POST -> SUCCESS round trip on an idle stack;
+//   - neighbour: hello's p99 at c=10 beside a flood of a slow plugin's
+//     invocations against its p99 alone, executes in flight under a cap of
+//     5 and executes/s under a 10/s limit (issue 17, neighbour.go);
 //   - scale: manager RSS per waiting invocation at 10,000 and 50,000;
 //   - lateness: poll lateness p99 with pollers due at 0.3x the baseline's
 //     status updates/s, the waiting ones still there;
@@ -67,10 +70,12 @@ type config struct {
 	soakDuration     time.Duration
 	soakKeepFinished time.Duration
 	soakArchive      string
+	// The neighbour phase (neighbour.go).
+	neighbourFlood, neighbourHello int
 }
 
 // allPhases, in the order they run.
-var allPhases = []string{"baseline", "invoke", "direct", "schedule", "callback", "scale", "lateness", "soak"}
+var allPhases = []string{"baseline", "invoke", "direct", "schedule", "callback", "neighbour", "scale", "lateness", "soak"}
 
 func main() {
 	cmdutil.Tool[config]{
@@ -110,6 +115,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&cfg.soakDuration, "soak-duration", 10*time.Minute, "how long the soak phase invokes (shorten it for a quick check)")
 	fs.DurationVar(&cfg.soakKeepFinished, "soak-keep-finished", time.Minute, "the manager's --keep-finished when the soak phase runs; 0 leaves the manager's default")
 	fs.StringVar(&cfg.soakArchive, "soak-archive", "", "the archive DSN the stack uses, for the insert-rate measurement; empty: localstack's SQLite file in its run folder")
+	fs.IntVar(&cfg.neighbourFlood, "neighbour-flood", 2000, "slow invocations (500 ms executes) flooding in the neighbour phase; cut to what the baseline creates in a minute when the API server is slower")
+	fs.IntVar(&cfg.neighbourHello, "neighbour-hello", 500, "invokes of hello at c=10 in the neighbour phase, without and beside the flood")
 	fs.Var(&cfg.managerArgs, "manager-arg", "an extra argument of the manager (repeatable)")
 	fs.Var(&cfg.shimArgs, "shim-arg", "an extra argument of the shim (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -163,6 +170,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if cfg.soakDuration < 10*time.Second {
 		return config{}, errors.New("--soak-duration must be at least 10s")
 	}
+	if cfg.neighbourFlood < 1 || cfg.neighbourHello < 10 {
+		return config{}, errors.New("--neighbour-flood must be at least 1 and --neighbour-hello at least 10")
+	}
 	if cfg.latenessInterval < time.Second {
 		return config{}, errors.New("--lateness-interval must be at least 1s: the poller's interval is whole seconds")
 	}
@@ -192,6 +202,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer) error {
 		{"schedule", b.schedule},
 		{"baseline", b.baseline},
 		{"callback", b.callback},
+		{"neighbour", b.neighbour},
 		// Scale before lateness: its RSS is measured from a manager that
 		// has not yet held the lateness phase's 10,000 pollers, and the
 		// lateness phase then runs with every waiting invocation present.

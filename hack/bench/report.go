@@ -44,6 +44,8 @@ type results struct {
 	Scale        []scalePoint
 	// Soak is the soak phase's figures; nil when it did not run.
 	Soak *soakResult
+	// Neighbour is the neighbour phase's figures; nil when it did not run.
+	Neighbour *neighbourResult
 
 	// Sums over the baseline\'s runs.
 	baselineRuns         int
@@ -150,6 +152,9 @@ func (r *results) print(w io.Writer, cfg config) error {
 		}
 		row(fmt.Sprintf("poll lateness p99 ms (%.0f polls/s due: %s)", due, r.LatenessLoad), p99, fmt.Sprintf("%.2f of updates due", ratio(due, r.BaselineUpdatesPerS)), fmt.Sprintf("<= %d", targetLatenessP99Ms), yes(r.PollLatenessP99Ms <= targetLatenessP99Ms))
 	}
+	if r.Neighbour != nil {
+		r.Neighbour.rows(row)
+	}
 	for _, p := range r.Scale {
 		row(fmt.Sprintf("manager RSS at %d waiting (MiB)", p.Waiting), fmt.Sprintf("%.1f", float64(p.RSSBytes)/(1<<20)), "", "", nil)
 		row(fmt.Sprintf("manager RSS bytes per waiting (%d)", p.Waiting), fmt.Sprintf("%.0f", p.BytesPerWaiting), "", fmt.Sprintf("<= %d", targetBytesPerWaiting), yes(p.BytesPerWaiting <= targetBytesPerWaiting))
@@ -223,6 +228,9 @@ func (r *results) print(w io.Writer, cfg config) error {
 		fields["archive_rows_per_s"] = round(s.ArchiveRowsPerS)
 		fields["archived_schedule_p99_ms"] = round(s.ArchivedSchedP99)
 		fields["live_schedule_p99_ms"] = round(s.LiveSchedP99)
+	}
+	if r.Neighbour != nil {
+		r.Neighbour.fields(fields, round)
 	}
 	line, err := json.Marshal(fields)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/bkplugin/bk-plugin-operator/internal/cmdutil"
 	"github.com/bkplugin/bk-plugin-operator/internal/identity"
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
+	"github.com/bkplugin/bk-plugin-operator/sdk/tracing"
 )
 
 // CommandOptions are the shim command's options, as its flags give them
@@ -107,6 +108,21 @@ func RunCommand(ctx context.Context, o CommandOptions) error {
 		return fmt.Errorf("load kubeconfig: %w", err)
 	}
 	cfg.QPS, cfg.Burst = float32(o.QPS), o.Burst
+	// Traces go where the OTEL_* environment says; nowhere by default.
+	traces, flush, err := tracing.Setup(ctx, tracing.Options{ServiceName: TracingServiceName, ServiceVersion: o.Version})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := flush(fctx); err != nil {
+			log.Error(err, "flushing traces")
+		}
+	}()
+	if traces.TracerProvider != nil {
+		log.Info("exporting traces as the OTEL_* environment says")
+	}
 	srv, err := New(Options{
 		Config:               cfg,
 		Namespace:            o.Namespace,
@@ -128,6 +144,7 @@ func RunCommand(ctx context.Context, o CommandOptions) error {
 		Version:              o.Version,
 		DebugAPI:             o.DebugAPI,
 		ArchiveDSN:           o.ArchiveDSN,
+		Tracing:              traces,
 	})
 	if err != nil {
 		return err

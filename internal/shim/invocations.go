@@ -26,6 +26,7 @@ import (
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
 	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
+	"github.com/bkplugin/bk-plugin-operator/sdk/tracing"
 )
 
 // maxCallbackDataBytes bounds a callback's data: it travels as an annotation,
@@ -91,7 +92,7 @@ type invokeOutcome struct {
 // invoke creates the invocation of call (or finds the one a retry of the
 // same call created) and waits for its first execute unless call is async.
 func (s *invocations) invoke(ctx context.Context, call invokeCall) (invokeOutcome, error) {
-	plv, err := s.versions.resolve(ctx, call.Code, call.Version)
+	plv, err := s.versions.resolveFor(ctx, call.Code, call.Version, call.TraceID)
 	if err != nil {
 		return invokeOutcome{}, err
 	}
@@ -140,11 +141,23 @@ func (s *invocations) invoke(ctx context.Context, call invokeCall) (invokeOutcom
 			FinishNotification: notification,
 			// The invoke body's timeout extension.
 			ActiveDeadlineSeconds: call.Request.Timeout,
+			// The invoke body's retry extension (retry.go).
+			Retry: retryPolicyOf(call.Request.Retry),
 		},
+	}
+	if call.Request.Priority != nil {
+		// The invoke body's priority extension (docs/api.md).
+		inv.Spec.Priority = *call.Request.Priority
 	}
 	if call.Caller != (bkv1.Caller{}) {
 		caller := call.Caller
 		inv.Spec.Caller = &caller
+	}
+	// The manager's reconciles continue the invoke's trace.
+	annotations := map[string]string{}
+	tracing.InjectAnnotations(ctx, annotations)
+	if len(annotations) > 0 {
+		inv.Annotations = annotations
 	}
 	// The Secret is written only for a call known to be new or a retry of
 	// the same call: a trace id that names another call gets 409 with
@@ -206,8 +219,12 @@ func (s *invocations) invoke(ctx context.Context, call invokeCall) (invokeOutcom
 
 // executed reports whether the first execute has finished: the state has
 // left EMPTY (the manager may also end an invocation FAIL without executing
-// it, for inputs that fail the schema).
+// it, for inputs that fail the schema), or the first attempt failed and a
+// retry is scheduled (the answer is then POLL: the caller polls schedule).
 func executed(inv *bkv1.PluginInvocation) bool {
+	if inv.Status.Attempt > 1 {
+		return true
+	}
 	switch inv.Status.State {
 	case bkv1.StatePoll, bkv1.StateCallback, bkv1.StateSuccess, bkv1.StateFail:
 		return true

@@ -12,6 +12,7 @@ import (
 	"github.com/bkplugin/bk-plugin-operator/internal/archive"
 	"github.com/bkplugin/bk-plugin-operator/internal/callbackkey"
 	"github.com/bkplugin/bk-plugin-operator/internal/identity"
+	"github.com/bkplugin/bk-plugin-operator/sdk/tracing"
 )
 
 // Defaults of Options.
@@ -33,6 +34,9 @@ const (
 	DefaultBodyReadTimeout = 30 * time.Second
 	// DefaultPodTimeout bounds one call to a plugin pod (dispatch, logs).
 	DefaultPodTimeout = 30 * time.Second
+	// TracingServiceName is the shim's service.name in traces, unless
+	// OTEL_SERVICE_NAME says otherwise.
+	TracingServiceName = "bk-plugin-shim"
 )
 
 // Options configure a Server. Config is required; every other field has a
@@ -141,6 +145,12 @@ type Options struct {
 	// then ignored and the caller closes it.
 	Archive archive.Archive
 
+	// Tracing traces each request (a child of the caller's W3C traceparent),
+	// carries the trace to the manager on the invocations it creates
+	// (bkv1.AnnotationTraceparent) and to plugin pods on the calls it makes;
+	// the zero value records nothing but still passes the trace context on.
+	Tracing tracing.Tracing
+
 	// Version is answered in meta as runtime_version: the shim's build.
 	Version string
 	// Now is the clock token expiry is checked against; time.Now when nil.
@@ -168,6 +178,8 @@ func (o *Options) applyDefaults() {
 		c.CheckRedirect = noRedirects
 		o.HTTPClient = &c
 	}
+	// Calls to plugin pods carry the request's trace (traceparent).
+	o.HTTPClient = o.Tracing.Client(o.HTTPClient)
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
 	}

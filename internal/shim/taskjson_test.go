@@ -23,10 +23,10 @@ import (
 	"github.com/bkplugin/bk-plugin-operator/sdk/taskjson"
 )
 
-// pluginPod serves p with its log lines in allLogs.
+// pluginPod serves p as a plugin pod that logs to allLogs and traces to spans.
 func pluginPod(p *plugin.Plugin) http.Handler {
 	GinkgoHelper()
-	srv, err := server.New(p, server.Options{Logger: slog.New(slog.NewTextHandler(allLogs, nil)), ExecuteToken: testenv.ExecuteToken})
+	srv, err := server.New(p, server.Options{Logger: slog.New(slog.NewTextHandler(allLogs, nil)), Tracing: traces, ExecuteToken: testenv.ExecuteToken})
 	Expect(err).NotTo(HaveOccurred())
 	return srv
 }

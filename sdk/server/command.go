@@ -17,6 +17,7 @@ import (
 	"github.com/bkplugin/bk-plugin-operator/sdk/manifest"
 	"github.com/bkplugin/bk-plugin-operator/sdk/plugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
+	"github.com/bkplugin/bk-plugin-operator/sdk/tracing"
 )
 
 // Main is the whole main function of a plugin binary: it runs the command
@@ -88,7 +89,20 @@ func serveCommand(ctx context.Context, p *plugin.Plugin, args []string, stderr i
 	default:
 		logger.Error("no --execute-token-file: every execute will be refused (401); give the pod the manager's token (" + protocol.ExecuteTokenEnv + ") or, on a laptop, --insecure-no-execute-token")
 	}
+	// Traces go where the OTEL_* environment says; nowhere by default.
+	traces, flush, err := tracing.Setup(ctx, tracing.Options{ServiceName: p.Meta().Code})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := flush(fctx); err != nil {
+			logger.Warn("flushing traces failed", "error", err.Error())
+		}
+	}()
 	s, err := New(p, Options{
+		Tracing:                traces,
 		Logger:                 logger,
 		MaxRequestBytes:        *maxBytes,
 		ExecuteTimeout:         *execTimeout,

@@ -17,6 +17,7 @@ import (
 
 	"github.com/bkplugin/bk-plugin-operator/sdk/plugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
+	"github.com/bkplugin/bk-plugin-operator/sdk/tracing"
 )
 
 // Options configure a Server. The zero value is ready to use.
@@ -61,6 +62,11 @@ type Options struct {
 	// skipping the shim's authentication, allow_scope and task.json checks.
 	// A configured token wins over it.
 	InsecureNoExecuteToken bool
+	// Tracing traces each request as a child of the trace context it
+	// carries (the manager's execute span, itself under the caller's invoke)
+	// and each plugin Execute; Main sets it up from the OTEL_* environment
+	// (tracing.Setup). The zero value records nothing.
+	Tracing tracing.Tracing
 }
 
 // Server serves one plugin as a plugin pod. It is an http.Handler.
@@ -119,7 +125,7 @@ func New(p *plugin.Plugin, opts Options) (*Server, error) {
 		execAuth: execAuth,
 	}
 	s.ready.Store(true)
-	s.handler = s.routes()
+	s.handler = opts.Tracing.Handler(s.routes(), p.Meta().Code, isProbe)
 	return s, nil
 }
 
@@ -206,6 +212,15 @@ func (s *Server) routes() http.Handler {
 		writeFail(w, http.StatusNotFound, fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path))
 	})
 	return mux
+}
+
+// isProbe tells the requests that get no span: probes and scrapes.
+func isProbe(r *http.Request) bool {
+	switch r.URL.Path {
+	case "/healthz", "/readyz", "/metrics":
+		return true
+	}
+	return false
 }
 
 func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {

@@ -16,6 +16,8 @@ type Metrics struct {
 	archives    *prometheus.CounterVec
 	pending     prometheus.Gauge
 	suppressed  *prometheus.CounterVec
+	// deferrals counts executes the version's limits deferred (limits_metrics.go).
+	deferrals *prometheus.CounterVec
 
 	// pendingKeys are the finished invocations whose last archive attempt
 	// failed; the pending gauge is their number.
@@ -60,9 +62,10 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "bkplugin_invocation_events_suppressed_total",
 			Help: "Invocation events not recorded because the plugin's invocations used up their event budget (Options.EventsPerMinute), by plugin; the invocations' status still says what happened.",
 		}, []string{"plugin"}),
+		deferrals:   newDeferrals(),
 		pendingKeys: map[types.NamespacedName]struct{}{},
 	}
-	for _, c := range []prometheus.Collector{m.transitions, m.executes, m.pollLate, m.retries, m.archives, m.pending, m.suppressed} {
+	for _, c := range []prometheus.Collector{m.transitions, m.executes, m.pollLate, m.retries, m.archives, m.pending, m.suppressed, m.deferrals} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

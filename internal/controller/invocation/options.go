@@ -6,7 +6,10 @@ import (
 
 	"github.com/bkplugin/bk-plugin-operator/internal/archive"
 	"github.com/bkplugin/bk-plugin-operator/internal/callbackkey"
+	"github.com/bkplugin/bk-plugin-operator/internal/canary"
 	"github.com/bkplugin/bk-plugin-operator/internal/history"
+	"github.com/bkplugin/bk-plugin-operator/internal/versions"
+	"github.com/bkplugin/bk-plugin-operator/sdk/tracing"
 )
 
 // Defaults of Options.
@@ -79,10 +82,27 @@ type Options struct {
 	MaxPreparedCallbacks  int
 	// MaxConcurrentReconciles is how many invocations are reconciled at once.
 	MaxConcurrentReconciles int
+	// Outcomes, when set, counts every invocation that ends SUCCESS or FAIL
+	// per version, for the PluginVersion reconciler's canary rollback (the
+	// same *canary.Window goes into its options).
+	Outcomes *canary.Window
 	// EventsPerMinute and EventBurst bound the events the invocations of
 	// one plugin record (failures, retries, failed cancel hooks): a token
 	// bucket per plugin, EventBurst at once and EventsPerMinute sustained.
 	// Zero means DefaultEventsPerMinute and DefaultEventBurst.
 	EventsPerMinute float64
 	EventBurst      int
+	// MaxWorkersPerPlugin bounds the workers one plugin's invocations hold
+	// at once, so that the others always find one (fair_queue.go); zero
+	// means three quarters of MaxConcurrentReconciles.
+	MaxWorkersPerPlugin int
+	// Tracing traces each reconcile as a child of the trace the shim left on
+	// the invocation (bkv1.AnnotationTraceparent), and each execute, whose
+	// request carries the trace to the plugin pod; the zero value records
+	// nothing but still passes the trace context on.
+	Tracing tracing.Tracing
+	// Reprobe, when set, is told of executes that found a version's endpoint
+	// dead, so that the PluginVersion reconciler probes it at once
+	// (versions.Reprobe); the manager shares one with that reconciler.
+	Reprobe *versions.Reprobe
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -13,16 +14,22 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/retry"
+	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/canary"
+	"github.com/bkplugin/bk-plugin-operator/internal/retire"
 	"github.com/bkplugin/bk-plugin-operator/internal/sensitive"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
@@ -51,6 +58,9 @@ type Reconciler struct {
 	// APIReader reads around the cache, to resolve write conflicts against
 	// the object as it is; nil means the manager's.
 	APIReader client.Reader
+	// Random returns a number in [0,1) for the jitter of retry backoffs;
+	// nil means math/rand/v2. Tests inject a fixed source.
+	Random func() float64
 
 	caller *pluginCaller
 	expect *writeExpectations
@@ -63,6 +73,11 @@ type Reconciler struct {
 	archiveGate *archiveGate
 	// events bounds the events recorded per plugin.
 	events *eventLimiter
+	// gates hold the in-memory half of the versions' limits
+	// (limits_gate.go); wakeups carries invocations a freed execute slot
+	// wakes to the controller.
+	gates   *versionGates
+	wakeups chan event.GenericEvent
 }
 
 // +kubebuilder:rbac:groups=bkplugin.io,resources=plugininvocations,verbs=get;list;watch;patch;delete
@@ -80,6 +95,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 			r.expect.forget(req.NamespacedName)
 			r.polls.forget(req.NamespacedName)
 			r.unwritten.forget(req.NamespacedName)
+			r.gates.forget(req.NamespacedName)
 			r.Metrics.archivePending(req.NamespacedName, false)
 			return reconcile.Result{}, nil
 		}
@@ -95,6 +111,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	}
 	traceID := invocationTraceID(inv)
 	ctx = logf.IntoContext(ctx, logf.FromContext(ctx).WithValues("trace_id", traceID, "plugin", inv.Spec.Plugin))
+	ctx, span := r.startReconcileSpan(ctx, inv, traceID)
+	defer span.End()
 	now := r.Clock.Now()
 
 	// An answer the plugin already gave, whose write failed, is written
@@ -133,8 +151,18 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		if reason, tell := cancelReasonOf(s, inv); tell {
 			r.tellPluginCancelled(ctx, inv, plv, traceID, reason)
 		}
-		return r.write(ctx, inv, traceID, plv.Spec.Version, applyFailure(inv, s.reason, s.message, now), now)
+		t := r.retryAttempt(inv, plv, applyFailure(inv, s.reason, s.message, now), now)
+		return r.write(ctx, inv, traceID, plv.Spec.Version, t, now)
 	}
+
+	// 5b. The version's limits: a slot of its active invocations, an
+	// execute slot and a token; what is not free defers the execute.
+	g := r.gate(ctx, inv, plv, traceID, now)
+	if !g.proceed {
+		return g.result, g.err
+	}
+	defer g.release()
+	inv = g.inv
 
 	// 6. Gather what the execute needs: the version's compiled schemas
 	// and, when it marks fields sensitive, the invocation's Secret, where
@@ -159,10 +187,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 
 	// 8. Call the plugin pod and apply its answer.
 	t, err := r.execute(ctx, inv, plv, traceID, s, pending, now, executeInputs{inputs: inputs, sensitive: sv, sensitiveOutputs: compiled.SensitiveOutputs})
+	// The execute slot is free once the pod answered, before the write.
+	g.release()
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	return r.write(ctx, inv, traceID, plv.Spec.Version, t, now)
+	return r.write(ctx, inv, traceID, plv.Spec.Version, r.retryAttempt(inv, plv, t, r.Clock.Now()), now)
 }
 
 // gatherSensitive reads the invocation's Secret when its version marks
@@ -247,11 +277,14 @@ func (r *Reconciler) execute(ctx context.Context, inv *bkv1.PluginInvocation, pl
 		timeout = time.Duration(*plv.Spec.TimeoutSeconds) * time.Second
 	}
 	start := time.Now()
+	ctx, span := r.startExecuteSpan(ctx, inv, plv)
 	answer, err := r.caller.execute(ctx, baseURL, req, timeout)
 	if err != nil {
+		r.reprobeAfter(ctx, plv, err, now)
 		// A pod's error answer may quote its inputs: scrub it before it is
-		// logged, bounded or written.
+		// traced, logged, bounded or written.
 		err = &scrubbedError{err: err, msg: sensitive.Scrub(err.Error(), in.sensitive.Inputs)}
+		endExecuteSpan(span, nil, err)
 		r.Metrics.execute(inv.Spec.Plugin, "error", time.Since(start).Seconds())
 		if retryable(err) {
 			r.Metrics.retry(inv.Spec.Plugin)
@@ -259,6 +292,7 @@ func (r *Reconciler) execute(ctx context.Context, inv *bkv1.PluginInvocation, pl
 		}
 		return applyExecuteError(inv, err, now, r.retryPolicy()), nil
 	}
+	endExecuteSpan(span, answer, nil)
 	r.Metrics.execute(inv.Spec.Plugin, answer.State.String(), time.Since(start).Seconds())
 	masked, secretOutputs, err := sensitive.SplitOutputs(answer.Outputs, in.sensitiveOutputs)
 	if err != nil {
@@ -302,12 +336,17 @@ func (r *Reconciler) write(ctx context.Context, inv *bkv1.PluginInvocation, trac
 			return r.write(ctx, inv, traceID, version, fb, now)
 		}
 		if keepUnwritten(t, err) {
-			r.unwritten.keep(key, unwrittenAnswer{baseCount: inv.Status.InvokeCount, baseState: inv.Status.State,
+			r.unwritten.keep(key, unwrittenAnswer{baseCount: inv.Status.InvokeCount, baseState: inv.Status.State, baseAttempt: inv.Status.Attempt,
 				traceID: traceID, version: version, t: t, at: now})
 		}
 		return reconcile.Result{}, fmt.Errorf("update status of invocation %s: %w", key, err)
 	}
 	r.unwritten.forget(key)
+	if st.State.Terminal() && !inv.Status.State.Terminal() && st.ResolvedVersion != "" {
+		// The canary's counters: each invocation ends once, here.
+		r.Options.Outcomes.Record(canary.Key{Namespace: inv.Namespace, Plugin: inv.Spec.Plugin, Version: st.ResolvedVersion},
+			st.State == bkv1.StateFail, now)
+	}
 	if !due.IsZero() {
 		r.polls.set(key, due)
 	} else {
@@ -324,7 +363,9 @@ func (r *Reconciler) write(ctx context.Context, inv *bkv1.PluginInvocation, trac
 	if enteredState(&inv.Status, &st) {
 		r.Metrics.transition(written.Spec.Plugin, string(st.State))
 	}
-	if ev, ok := transitionEvent(&inv.Status, &st); ok {
+	if t.retried != nil {
+		r.emit(written, retryEvent(&st, t.retried), "Execute")
+	} else if ev, ok := transitionEvent(&inv.Status, &st); ok {
 		r.emit(written, ev, "Execute")
 	}
 	return reconcile.Result{RequeueAfter: requeueAfterWrite(&st, t, due, r.Clock.Now())}, nil
@@ -351,7 +392,7 @@ func (r *Reconciler) persistStatus(ctx context.Context, inv *bkv1.PluginInvocati
 		if gerr := r.APIReader.Get(ctx, key, fresh); gerr != nil {
 			return gerr
 		}
-		if fresh.Status.InvokeCount != base.InvokeCount || fresh.Status.State != base.State {
+		if fresh.Status.InvokeCount != base.InvokeCount || fresh.Status.State != base.State || fresh.Status.Attempt != base.Attempt {
 			return fmt.Errorf("status of %s was changed by another writer: %w", key, err)
 		}
 		obj = fresh
@@ -412,6 +453,21 @@ func (r *Reconciler) emit(inv *bkv1.PluginInvocation, ev invocationEvent, action
 	r.Recorder.Eventf(inv, nil, ev.eventType, ev.reason, action, "%s", ev.note)
 }
 
+// retryAttempt lets the invocation's retry policy (retry.go) decide what
+// the end of an attempt does: another attempt after a backoff, or the end
+// recorded in status.attempts.
+func (r *Reconciler) retryAttempt(inv *bkv1.PluginInvocation, plv *bkv1.PluginVersion, t transition, now time.Time) transition {
+	policy := effectiveRetryPolicy(inv, plv)
+	if policy == nil || !t.status.State.Terminal() {
+		return t
+	}
+	random := rand.Float64
+	if r.Random != nil {
+		random = r.Random
+	}
+	return applyRetry(inv, t, policy, now, random())
+}
+
 // transitionLimits are the bounds applyAnswer keeps, from the options.
 func (r *Reconciler) transitionLimits() transitionLimits {
 	o := &r.Options
@@ -433,13 +489,27 @@ func (r *Reconciler) SetupWithManager(mgr manager.Manager) error {
 	if r.APIReader == nil {
 		r.APIReader = mgr.GetAPIReader()
 	}
+	groupOf := pluginGroupOf(mgr.GetCache())
 	return builder.ControllerManagedBy(mgr).
 		For(&bkv1.PluginInvocation{}, builder.WithPredicates(predicate.Or(
 			// Status writes are the reconciler's own and it requeues itself
 			// after them; only spec changes (cancel) and callback
 			// annotations come from outside.
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
-		WithOptions(controller.Options{MaxConcurrentReconciles: r.Options.MaxConcurrentReconciles}).
+		// A finished invocation frees a slot of its version's
+		// maxActiveInvocations: wake the waiting ones next in line.
+		Watches(&bkv1.PluginInvocation{}, handler.EnqueueRequestsFromMapFunc(r.wakeQueued),
+			builder.WithPredicates(retire.Finished())).
+		// A freed execute slot wakes the execute deferred first.
+		WatchesRawSource(source.Channel(r.wakeups, &handler.EnqueueRequestForObject{})).
+		WithOptions(controller.Options{
+			MaxConcurrentReconciles: r.Options.MaxConcurrentReconciles,
+			// Fair across plugins: one plugin's flood neither fills the
+			// queue ahead of the others nor holds every worker.
+			NewQueue: func(_ string, rl workqueue.TypedRateLimiter[reconcile.Request]) workqueue.TypedRateLimitingInterface[reconcile.Request] {
+				return newFairQueue(groupOf, r.Options.MaxWorkersPerPlugin, rl)
+			},
+		}).
 		Named("plugininvocation").
 		Complete(r)
 }
@@ -450,7 +520,8 @@ func (r *Reconciler) applyDefaults() {
 	if o.HTTPClient == nil {
 		o.HTTPClient = newPooledHTTPClient()
 	}
-	o.HTTPClient = withoutRedirects(o.HTTPClient)
+	// Executes carry the reconcile's trace to the plugin pod.
+	o.HTTPClient = o.Tracing.Client(withoutRedirects(o.HTTPClient))
 	if o.ClusterDomain == "" {
 		o.ClusterDomain = versions.DefaultClusterDomain
 	}
@@ -494,9 +565,14 @@ func (r *Reconciler) applyDefaults() {
 	if o.EventBurst <= 0 {
 		o.EventBurst = DefaultEventBurst
 	}
+	if o.MaxWorkersPerPlugin <= 0 {
+		o.MaxWorkersPerPlugin = defaultMaxPerPlugin(o.MaxConcurrentReconciles)
+	}
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
 	}
+	r.wakeups = make(chan event.GenericEvent, wakeupBuffer)
+	r.gates = newVersionGates(r.wakeExecute)
 	r.caller = &pluginCaller{http: o.HTTPClient, maxAnswerBytes: int64(o.MaxStatusBytes)*2 + 64<<10, token: o.ExecuteToken}
 	r.expect = newWriteExpectations()
 	r.unwritten = newUnwrittenAnswers()
