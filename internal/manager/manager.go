@@ -173,6 +173,10 @@ func Run(ctx context.Context, o Options) error {
 	if o.CallbackBaseURL == "" || len(callbackKey) == 0 {
 		setupLog.Info("no --callback-base-url or callback key: plugins cannot prepare callbacks")
 	}
+	keys, err := followCallbackKey(callbackKey, o, setupLog)
+	if err != nil {
+		return err
+	}
 	var executeToken func() string
 	if o.ExecuteTokenFile != "" {
 		f, err := protocol.OpenExecuteTokenFile(o.ExecuteTokenFile)
@@ -309,7 +313,7 @@ func Run(ctx context.Context, o Options) error {
 		Options: invocation.Options{
 			ClusterDomain:           o.ClusterDomain,
 			CallbackBaseURL:         o.CallbackBaseURL,
-			CallbackKey:             callbackKey,
+			CallbackKey:             keys,
 			ExecuteToken:            executeToken,
 			Archive:                 history,
 			KeepFinished:            o.KeepFinished,
@@ -344,6 +348,25 @@ func Run(ctx context.Context, o Options) error {
 	setupLog.Info("starting manager", "namespaces", o.Namespaces, "concurrency", o.Concurrency, "qps", o.QPS, "burst", o.Burst,
 		"keepFinished", o.KeepFinished, "historyRetention", o.HistoryRetention)
 	return mgr.Start(ctx)
+}
+
+// followCallbackKey returns the provider of the key each execute is signed
+// with: a callbackkey.Ring following --callback-key-file, so that a key
+// rotated in the Secret is used within seconds of kubelet updating the file,
+// with no restart (key, read at start from the file or the Secret, is the
+// one used until the file exists). Without a file the key never changes.
+func followCallbackKey(key []byte, o Options, log logr.Logger) (callbackkey.Provider, error) {
+	switch {
+	case len(key) == 0:
+		return nil, nil
+	case o.CallbackKeyFile == "":
+		return callbackkey.Static(key), nil
+	}
+	ring, err := callbackkey.NewRing(callbackkey.RingOptions{File: o.CallbackKeyFile, Initial: key, Log: log.WithName("callback-key")})
+	if err != nil {
+		return nil, fmt.Errorf("follow the callback key: %w", err)
+	}
+	return ring, nil
 }
 
 // loadCallbackKey reads the callback key from its file, or, when the file is

@@ -10,6 +10,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/bkplugin/bk-plugin-operator/internal/archive"
+	"github.com/bkplugin/bk-plugin-operator/internal/callbackkey"
 	"github.com/bkplugin/bk-plugin-operator/internal/identity"
 	"github.com/bkplugin/bk-plugin-operator/sdk/tracing"
 )
@@ -53,6 +54,17 @@ type Options struct {
 	// PreviousCallbackKeys are still accepted while keys rotate, so that
 	// tokens handed out before the rotation keep working.
 	PreviousCallbackKeys [][]byte
+	// CallbackKeys, when set, gives the keys accepted now and wins over
+	// CallbackKey and PreviousCallbackKeys: RunCommand sets a
+	// callbackkey.Ring following --callback-key-file, so that the key
+	// rotates with no restart (the replaced key is accepted for
+	// --callback-key-grace).
+	CallbackKeys callbackkey.Verifier
+	// CallbackTokenMaxTTL bounds how far ahead of now a callback token may
+	// expire: a token with a later expiry is refused, so a plugin pod
+	// cannot hand out tokens that outlive it by more. Zero means
+	// protocol.DefaultCallbackTokenTTL (a day).
+	CallbackTokenMaxTTL time.Duration
 
 	// Tokens are the bearer tokens callers may authenticate with, each
 	// standing for an app code (identity.ParseTokens reads a token file).

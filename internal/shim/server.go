@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/callbackkey"
 	"github.com/bkplugin/bk-plugin-operator/internal/shim/apidoc"
 	"github.com/bkplugin/bk-plugin-operator/internal/shim/ui"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
@@ -107,14 +108,9 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("shim: watch invocations: %w", err)
 	}
 
-	keys := [][]byte{}
-	if len(opts.CallbackKey) > 0 {
-		keys = append(keys, opts.CallbackKey)
-	}
-	for _, k := range opts.PreviousCallbackKeys {
-		if len(k) > 0 {
-			keys = append(keys, k)
-		}
+	keys := opts.CallbackKeys
+	if keys == nil {
+		keys = append(callbackkey.StaticKeys{opts.CallbackKey}, opts.PreviousCallbackKeys...)
 	}
 	p := pods{clusterDomain: opts.ClusterDomain, resolveService: opts.ResolveService}
 	s.versions = &versionService{reader: c, namespace: opts.Namespace, runtimeVersion: opts.Version}
@@ -123,7 +119,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s.invocations = &invocations{
 		kube: kube, cache: c, namespace: opts.Namespace, versions: s.versions, compiled: versions.NewCache(), waiters: w,
-		past: s.past, metrics: m, timeout: opts.InvokeTimeout, keys: keys, now: opts.Now,
+		past: s.past, metrics: m, timeout: opts.InvokeTimeout, keys: keys, maxTokenTTL: opts.CallbackTokenMaxTTL, now: opts.Now,
 	}
 	s.logs = &logs{reader: kube, past: s.past, namespace: opts.Namespace, versions: s.versions, pods: p, http: opts.HTTPClient}
 	s.dispatcher = &dispatcher{versions: s.versions, pods: p, http: opts.HTTPClient}

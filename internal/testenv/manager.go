@@ -15,6 +15,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
+	"github.com/bkplugin/bk-plugin-operator/internal/callbackkey"
 	"github.com/bkplugin/bk-plugin-operator/internal/canary"
 	"github.com/bkplugin/bk-plugin-operator/internal/controller/invocation"
 	"github.com/bkplugin/bk-plugin-operator/internal/controller/version"
@@ -46,12 +47,19 @@ func VersionOptions() version.Options {
 	return version.Options{ProbeInterval: 2 * time.Second, MaxProbeBackoff: time.Second, CanaryCheckInterval: 200 * time.Millisecond}
 }
 
+// ExecuteToken is the execute token the suites' managers send
+// (InvocationOptions), as the manager's --execute-token-file does: plugin
+// pods a suite serves with server.New pass it as Options.ExecuteToken.
+const ExecuteToken = "testenv-execute-token"
+
 // InvocationOptions retry fast, so that failure cases end within seconds;
-// callbacks go to callbackBaseURL, signed by key.
+// callbacks go to callbackBaseURL, signed by key; every execute carries
+// ExecuteToken.
 func InvocationOptions(callbackBaseURL string, key []byte) invocation.Options {
 	return invocation.Options{
+		ExecuteToken:            func() string { return ExecuteToken },
 		CallbackBaseURL:         callbackBaseURL,
-		CallbackKey:             key,
+		CallbackKey:             callbackkey.Static(key),
 		RetryBudget:             3 * time.Second,
 		RetryInitialInterval:    100 * time.Millisecond,
 		RetryMaxInterval:        500 * time.Millisecond,

@@ -33,11 +33,17 @@ func buildExecuteRequest(inv *bkv1.PluginInvocation, plv *bkv1.PluginVersion, tr
 	if cb != nil {
 		req.Callback = &protocol.Callback{ID: cb.ID, Data: cb.Data}
 	}
-	if opts.CallbackBaseURL != "" && len(opts.CallbackKey) > 0 {
+	var master []byte
+	if opts.CallbackKey != nil {
+		// The key now: after a rotation, new tokens use the new key (the
+		// shim still accepts the replaced one for its grace period).
+		master = opts.CallbackKey.Current()
+	}
+	if opts.CallbackBaseURL != "" && len(master) > 0 {
 		req.CallbackBaseURL = CallbackBaseURL(opts.CallbackBaseURL, inv.Spec.Plugin)
 		// Bound to the UID too: a later invocation reusing the trace id
 		// accepts none of this one's tokens.
-		req.CallbackKey = protocol.DeriveBoundKey(opts.CallbackKey, traceID, string(inv.UID))
+		req.CallbackKey = protocol.DeriveBoundKey(master, traceID, string(inv.UID))
 		req.CallbackTokenTTLSeconds = opts.CallbackTokenTTL.Seconds()
 	}
 	return req

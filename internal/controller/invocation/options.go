@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/bkplugin/bk-plugin-operator/internal/archive"
+	"github.com/bkplugin/bk-plugin-operator/internal/callbackkey"
 	"github.com/bkplugin/bk-plugin-operator/internal/canary"
 	"github.com/bkplugin/bk-plugin-operator/internal/history"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
@@ -36,8 +37,11 @@ type Options struct {
 	// http://bk-plugin-shim.bk-plugin.svc:8080; callback URLs are built under
 	// it as /plugins/<code>/bk_plugin/callback/<token>/.
 	CallbackBaseURL string
-	// CallbackKey is the master key callback tokens are derived from.
-	CallbackKey []byte
+	// CallbackKey gives the master key callback tokens are derived from,
+	// read at each execute so that a rotated key is used with no restart
+	// (the manager's callbackkey.Ring; callbackkey.Static for a fixed key).
+	// Nil: plugins cannot prepare callbacks.
+	CallbackKey callbackkey.Provider
 	// CallbackTokenTTL is how long the callback tokens a plugin signs stay
 	// valid; zero means protocol.DefaultCallbackTokenTTL. The shim refuses
 	// tokens that expire further ahead than its own bound (a day).
