@@ -65,6 +65,9 @@ const (
 	// ReasonRetrying (Retrying True, or Notified False while the finish
 	// notification is retried): a call failed and is retried.
 	ReasonRetrying = "CallFailed"
+	// ReasonRetryScheduled (Succeeded Unknown): an attempt failed and its
+	// retry policy (retry_types.go) runs another at status.nextAttemptTime.
+	ReasonRetryScheduled = "RetryScheduled"
 	// ReasonNotificationSent (Notified True): the finish notification was sent.
 	ReasonNotificationSent = "Sent"
 	// ReasonNotifyFailed (Notified False): the finish notification failed.
@@ -161,3 +164,44 @@ const (
 // VersionReasonServerUnavailable is the reason of a PluginVersion's Ready
 // condition when the PluginServer it names is missing or not Available.
 const VersionReasonServerUnavailable = "ServerUnavailable"
+
+// EventReasonRetrying is the reason of the Warning event an invocation gets
+// each time a failed attempt is retried under its retry policy; the note
+// says what failed and when the next attempt starts.
+const EventReasonRetrying = "Retrying"
+// Condition types of a PluginVersion besides Ready (docs/versioning.md).
+const (
+	// ConditionCompatible is False on a PluginVersion that breaks the
+	// callers of the previous version of its major (sdk/compat); a range
+	// such as "^1.2" never resolves to it. Where the admission webhook runs,
+	// such a version is refused instead and the condition stays True.
+	ConditionCompatible = "Compatible"
+	// ConditionCanary is present on a PluginVersion with spec.canary: True
+	// while it takes its weight of the invocations its ranges resolve, False
+	// once the manager rolled it back.
+	ConditionCanary = "Canary"
+)
+
+// Reasons of a PluginVersion's Compatible condition.
+const (
+	// VersionReasonCompatible (Compatible True): the version breaks no
+	// caller of the previous version of its major, or has none.
+	VersionReasonCompatible = "Compatible"
+	// VersionReasonBreaking (Compatible False): the message lists the
+	// breaking changes against the previous version (field path: rule).
+	VersionReasonBreaking = "BreaksPreviousVersion"
+	// VersionReasonUncomparable (Compatible False): a schema of this or the
+	// previous version is not JSON, so nothing can be promised.
+	VersionReasonUncomparable = "Uncomparable"
+)
+
+// Reasons of a PluginVersion's Canary condition, also status.canary.state.
+const (
+	// CanaryStateActive (Canary True): ranges resolve to the version for its
+	// weight of the invocations.
+	CanaryStateActive = "Active"
+	// CanaryStateRolledBack (Canary False): its FAIL rate over the window
+	// passed the threshold; ranges resolve to the previous version until
+	// spec.canary changes.
+	CanaryStateRolledBack = "RolledBack"
+)

@@ -45,6 +45,7 @@ func main() {
 	flag.Float64Var(&o.QPS, "kube-api-qps", 2000, "Sustained queries per second to the API server.")
 	flag.IntVar(&o.Burst, "kube-api-burst", 4000, "Burst of queries to the API server.")
 	flag.IntVar(&o.Concurrency, "max-concurrent-reconciles", 32, "PluginInvocations reconciled at once.")
+	flag.IntVar(&o.MaxWorkersPerPlugin, "max-workers-per-plugin", 0, "Of those, how many one plugin's invocations may hold at once, so that the others always find one; 0 means three quarters.")
 	flag.StringVar(&o.Archive, "archive", manager.DefaultArchiveDSN, "History archive DSN: sqlite:///path/file.db (one host) or postgres://user:password@host:5432/db (clusters). Finished invocations are archived there, then deleted from the cluster.")
 	flag.DurationVar(&o.KeepFinished, "keep-finished", manager.DefaultKeepFinished, "How long a finished invocation stays in the cluster after it is archived (its spec.ttlSecondsAfterFinished wins).")
 	flag.DurationVar(&o.HistoryRetention, "history-retention", manager.DefaultHistoryRetention, "How long the archive keeps an invocation after it finished.")
@@ -57,6 +58,8 @@ func main() {
 	flag.StringVar(&o.ClusterDomain, "cluster-domain", versions.DefaultClusterDomain, "DNS domain of Services.")
 	flag.DurationVar(&o.ProbeInterval, "probe-interval", 5*time.Minute, "How often a Ready PluginVersion's plugin pod is probed again.")
 	flag.DurationVar(&o.RetireGracePeriod, "retire-grace-period", time.Hour, "How long a deleted PluginVersion or PluginServer waits for its live invocations when it sets no retireGracePeriodSeconds.")
+	flag.IntVar(&o.WebhookPort, "webhook-port", 0, "Serve the PluginVersion admission webhook on this port (TLS); 0 serves none, and breaking versions are marked Compatible=False instead.")
+	flag.StringVar(&o.WebhookCertDir, "webhook-cert-dir", "", "Directory holding the webhook's tls.crt and tls.key (default: controller-runtime's).")
 	flag.StringVar(&o.PprofAddr, "pprof-addr", "", "Serve net/http/pprof on this address (off when empty); for profiling, never expose it.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)

@@ -20,10 +20,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 	"github.com/bkplugin/bk-plugin-operator/internal/archive"
 	"github.com/bkplugin/bk-plugin-operator/internal/callbackkey"
+	"github.com/bkplugin/bk-plugin-operator/internal/canary"
 	"github.com/bkplugin/bk-plugin-operator/internal/cmdutil"
 	"github.com/bkplugin/bk-plugin-operator/internal/controller/invocation"
 	"github.com/bkplugin/bk-plugin-operator/internal/controller/retirement"
@@ -31,6 +33,7 @@ import (
 	"github.com/bkplugin/bk-plugin-operator/internal/controller/version"
 	"github.com/bkplugin/bk-plugin-operator/internal/retire"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
+	bkwebhook "github.com/bkplugin/bk-plugin-operator/internal/webhook"
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
 	"github.com/bkplugin/bk-plugin-operator/sdk/tracing"
 )
@@ -68,6 +71,10 @@ type Options struct {
 	Burst int
 	// Concurrency is how many PluginInvocations are reconciled at once.
 	Concurrency int
+	// MaxWorkersPerPlugin bounds the workers one plugin's invocations hold
+	// at once (invocation.Options.MaxWorkersPerPlugin); zero means three
+	// quarters of Concurrency.
+	MaxWorkersPerPlugin int
 	// RetryBudget, CallbackBaseURL and ClusterDomain are as in
 	// invocation.Options.
 	RetryBudget     time.Duration
@@ -102,6 +109,14 @@ type Options struct {
 	HistoryRetention time.Duration
 	// PprofAddr serves net/http/pprof when set.
 	PprofAddr string
+	// WebhookPort serves the PluginVersion admission webhook
+	// (internal/webhook) over TLS on this port; 0 serves none, and
+	// breaking versions are then marked Compatible=False instead.
+	WebhookPort int
+	// WebhookCertDir holds the webhook server's tls.crt and tls.key (from
+	// cert-manager in config/overlays/webhook); controller-runtime's
+	// default directory when empty.
+	WebhookCertDir string
 	// Config returns how to reach the API server; it is called after the
 	// key file is read, so that a bad file is reported first.
 	Config func() *rest.Config
@@ -128,6 +143,8 @@ func (o *Options) validate() error {
 		return fmt.Errorf("--callback-token-ttl must be between 0 and %s (the shim refuses tokens that live longer), got %s", protocol.DefaultCallbackTokenTTL, o.CallbackTokenTTL)
 	case o.MaxCallbacksPerAnswer < 0 || o.MaxPreparedCallbacks < 0:
 		return fmt.Errorf("--max-callbacks-per-answer and --max-callbacks-per-invocation must not be negative")
+	case o.WebhookPort < 0 || o.WebhookPort > 65535:
+		return fmt.Errorf("--webhook-port must be between 0 (no webhook) and 65535, got %d", o.WebhookPort)
 	}
 	return nil
 }
@@ -210,6 +227,13 @@ func Run(ctx context.Context, o Options) error {
 	// updates and merge patches, which keep them on the server).
 	// Deployments, Services and autoscalers are cached only when a
 	// PluginServer owns them.
+	if o.WebhookPort > 0 {
+		mgrOpts.WebhookServer = webhook.NewServer(webhook.Options{
+			Port:    o.WebhookPort,
+			CertDir: o.WebhookCertDir,
+			TLSOpts: []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }},
+		})
+	}
 	mgrOpts.Cache = cache.Options{DefaultTransform: cache.TransformStripManagedFields(), ByObject: server.CacheByObject()}
 	if len(o.Namespaces) > 0 {
 		mgrOpts.Cache.DefaultNamespaces = map[string]cache.Config{}
@@ -256,13 +280,21 @@ func Run(ctx context.Context, o Options) error {
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up PluginVersion retirement controller: %w", err)
 	}
+	if o.WebhookPort > 0 {
+		if err := (&bkwebhook.PluginVersionValidator{}).SetupWithManager(mgr); err != nil {
+			return fmt.Errorf("set up PluginVersion webhook: %w", err)
+		}
+	}
+	// The invocation reconciler counts outcomes per version into outcomes;
+	// the version reconciler reads them to roll a canary back.
+	outcomes := canary.NewWindow()
 	// An execute that finds a plugin pod dead has its version probed at
 	// once, so that Ready turns False within seconds (versions.Reprobe).
 	reprobe := versions.NewReprobe(versions.DefaultReprobeGap)
 	if err := (&version.Reconciler{
 		Client:   mgr.GetClient(),
 		Recorder: mgr.GetEventRecorder("pluginversion-controller"),
-		Options:  version.Options{ClusterDomain: o.ClusterDomain, ProbeInterval: o.ProbeInterval, Reprobe: reprobe},
+		Options:  version.Options{ClusterDomain: o.ClusterDomain, ProbeInterval: o.ProbeInterval, Outcomes: outcomes, Reprobe: reprobe},
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up PluginVersion controller: %w", err)
 	}
@@ -288,6 +320,8 @@ func Run(ctx context.Context, o Options) error {
 			MaxCallbacksPerAnswer:   o.MaxCallbacksPerAnswer,
 			MaxPreparedCallbacks:    o.MaxPreparedCallbacks,
 			MaxConcurrentReconciles: o.Concurrency,
+			MaxWorkersPerPlugin:     o.MaxWorkersPerPlugin,
+			Outcomes:                outcomes,
 			Tracing:                 traces,
 			Reprobe:                 reprobe,
 		},

@@ -77,7 +77,7 @@ type invokeOutcome struct {
 // invoke creates the invocation of call (or finds the one a retry of the
 // same call created) and waits for its first execute unless call is async.
 func (s *invocations) invoke(ctx context.Context, call invokeCall) (invokeOutcome, error) {
-	plv, err := s.versions.resolve(ctx, call.Code, call.Version)
+	plv, err := s.versions.resolveFor(ctx, call.Code, call.Version, call.TraceID)
 	if err != nil {
 		return invokeOutcome{}, err
 	}
@@ -126,7 +126,13 @@ func (s *invocations) invoke(ctx context.Context, call invokeCall) (invokeOutcom
 			FinishNotification: notification,
 			// The invoke body's timeout extension.
 			ActiveDeadlineSeconds: call.Request.Timeout,
+			// The invoke body's retry extension (retry.go).
+			Retry: retryPolicyOf(call.Request.Retry),
 		},
+	}
+	if call.Request.Priority != nil {
+		// The invoke body's priority extension (docs/api.md).
+		inv.Spec.Priority = *call.Request.Priority
 	}
 	if call.Caller != (bkv1.Caller{}) {
 		caller := call.Caller
@@ -198,8 +204,12 @@ func (s *invocations) invoke(ctx context.Context, call invokeCall) (invokeOutcom
 
 // executed reports whether the first execute has finished: the state has
 // left EMPTY (the manager may also end an invocation FAIL without executing
-// it, for inputs that fail the schema).
+// it, for inputs that fail the schema), or the first attempt failed and a
+// retry is scheduled (the answer is then POLL: the caller polls schedule).
 func executed(inv *bkv1.PluginInvocation) bool {
+	if inv.Status.Attempt > 1 {
+		return true
+	}
 	switch inv.Status.State {
 	case bkv1.StatePoll, bkv1.StateCallback, bkv1.StateSuccess, bkv1.StateFail:
 		return true

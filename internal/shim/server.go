@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/shim/apidoc"
 	"github.com/bkplugin/bk-plugin-operator/internal/shim/ui"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
@@ -256,9 +257,24 @@ func (s *Server) httpServer(h http.Handler) *http.Server {
 	}
 }
 
-// routes builds the router: the standard API under /plugins, the probes and
-// metrics, and the middleware every request passes.
+// routes builds the handler: the router and the middleware every request
+// passes.
 func (s *Server) routes() http.Handler {
+	var h http.Handler = s.router()
+	h = s.authenticate(h)
+	h = s.limitBody(h)
+	h = s.recoverPanics(h)
+	h = s.observe(h)
+	// Outermost, so that the access log, the handlers and the invocation
+	// they create all see the request's span.
+	h = s.opts.Tracing.Handler(h, "shim", isProbe)
+	return h
+}
+
+// router routes the standard API under /plugins, the probes and metrics,
+// the OpenAPI document and the debug panel. Every route it adds must be in
+// apidoc's openapi.yaml: openapi_test.go walks it and fails otherwise.
+func (s *Server) router() *mux.Router {
 	r := mux.NewRouter()
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		s.fail(w, req, errorf(http.StatusNotFound, "no route %s %s; plugin routes live under /plugins/{code}/bk_plugin/", req.Method, req.URL.Path))
@@ -270,6 +286,7 @@ func (s *Server) routes() http.Handler {
 
 	r.HandleFunc(HealthzPath, func(w http.ResponseWriter, _ *http.Request) { writeText(w, http.StatusOK, "ok") })
 	r.HandleFunc(ReadyzPath, s.readyz)
+	r.Handle(apidoc.Path, apidoc.Handler()).Methods(http.MethodGet)
 	if s.opts.MetricsAddr == "" {
 		r.Handle(MetricsPath, promhttp.HandlerFor(s.opts.Registry, promhttp.HandlerOpts{}))
 	}
@@ -303,16 +320,7 @@ func (s *Server) routes() http.Handler {
 	if s.opts.DebugAPI {
 		r.HandleFunc(DebugInvocationRoute, s.debugInvocation).Methods(get)
 	}
-
-	var h http.Handler = r
-	h = s.authenticate(h)
-	h = s.limitBody(h)
-	h = s.recoverPanics(h)
-	h = s.observe(h)
-	// Outermost, so that the access log, the handlers and the invocation
-	// they create all see the request's span.
-	h = s.opts.Tracing.Handler(h, "shim", isProbe)
-	return h
+	return r
 }
 
 // isProbe tells the requests that get no span: probes and scrapes, which

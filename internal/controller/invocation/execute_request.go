@@ -24,6 +24,7 @@ func buildExecuteRequest(inv *bkv1.PluginInvocation, plv *bkv1.PluginVersion, tr
 		PluginVersion:   plv.Spec.Version,
 		State:           wirestate.Of(inv.Status.State),
 		InvokeCount:     int(inv.Status.InvokeCount) + 1,
+		Attempt:         int(max(inv.Status.Attempt, 1)),
 		Inputs:          raw(inv.Spec.Inputs),
 		Context:         raw(inv.Spec.Context),
 		Storage:         raw(inv.Status.Storage),

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/bkplugin/bk-plugin-operator/internal/archive"
+	"github.com/bkplugin/bk-plugin-operator/internal/canary"
 	"github.com/bkplugin/bk-plugin-operator/internal/history"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 	"github.com/bkplugin/bk-plugin-operator/sdk/tracing"
@@ -86,4 +87,18 @@ type Options struct {
 	// dead, so that the PluginVersion reconciler probes it at once
 	// (versions.Reprobe); the manager shares one with that reconciler.
 	Reprobe *versions.Reprobe
+	// Outcomes, when set, counts every invocation that ends SUCCESS or FAIL
+	// per version, for the PluginVersion reconciler's canary rollback (the
+	// same *canary.Window goes into its options).
+	Outcomes *canary.Window
+	// EventsPerMinute and EventBurst bound the events the invocations of
+	// one plugin record (failures, retries, failed cancel hooks): a token
+	// bucket per plugin, EventBurst at once and EventsPerMinute sustained.
+	// Zero means DefaultEventsPerMinute and DefaultEventBurst.
+	EventsPerMinute float64
+	EventBurst      int
+	// MaxWorkersPerPlugin bounds the workers one plugin's invocations hold
+	// at once, so that the others always find one (fair_queue.go); zero
+	// means three quarters of MaxConcurrentReconciles.
+	MaxWorkersPerPlugin int
 }

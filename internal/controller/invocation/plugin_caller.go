@@ -30,6 +30,21 @@ type callError struct {
 	// reset, unreachable, timed out): the endpoint may be dead, which the
 	// version's Ready condition should say soon (needsReprobe).
 	Unanswered bool
+	// Timeout is true when the call got no answer within its timeout.
+	Timeout bool
+}
+
+// timedOut reports whether a failed call to a plugin pod got no answer in
+// time (a callError with Timeout set).
+func timedOut(callErr error) bool {
+	var ce *callError
+	return errors.As(callErr, &ce) && ce.Timeout
+}
+
+// isTimeout reports whether a transport error is a timeout.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }
 
 func (e *callError) Error() string {
@@ -92,12 +107,12 @@ func (c *pluginCaller) execute(ctx context.Context, baseURL string, req *protoco
 
 	resp, err := c.http.Do(hreq)
 	if err != nil {
-		return nil, &callError{Endpoint: endpoint, Cause: transportCause(err, timeout), Retryable: true, Unanswered: true}
+		return nil, &callError{Endpoint: endpoint, Cause: transportCause(err, timeout), Retryable: true, Unanswered: true, Timeout: isTimeout(err)}
 	}
 	defer func() { _ = resp.Body.Close() }()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, c.maxAnswerBytes+1))
 	if err != nil {
-		return nil, &callError{Endpoint: endpoint, Cause: fmt.Errorf("read answer: %w", transportCause(err, timeout)), Retryable: true, Unanswered: true}
+		return nil, &callError{Endpoint: endpoint, Cause: fmt.Errorf("read answer: %w", transportCause(err, timeout)), Retryable: true, Unanswered: true, Timeout: isTimeout(err)}
 	}
 	if int64(len(raw)) > c.maxAnswerBytes {
 		return nil, &callError{Endpoint: endpoint, Cause: &answerTooLargeError{limit: c.maxAnswerBytes}}
@@ -120,8 +135,7 @@ func (c *pluginCaller) execute(ctx context.Context, baseURL string, req *protoco
 
 // transportCause names a transport failure in words an operator acts on.
 func transportCause(err error, timeout time.Duration) error {
-	var ne net.Error
-	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+	if isTimeout(err) {
 		return fmt.Errorf("no answer within the %s timeout: %w", timeout, err)
 	}
 	return err
