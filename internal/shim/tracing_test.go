@@ -31,12 +31,17 @@ var _ = Describe("Tracing", func() {
 		// The invocation carries the trace for the manager.
 		Expect(getInvocation(name).Annotations).To(HaveKeyWithValue(bkv1.AnnotationTraceparent, HavePrefix("00-"+traceHex+"-")))
 
-		// Wait for the second execute (after the poll): the spans of both
-		// reconciles that executed are then recorded.
+		// Wait for the second execute (after the poll) and for the
+		// reconciles around both executes to end: a span is recorded when it
+		// ends, and a reconcile ends after its status write.
 		var got []tracetest.SpanStub
 		Eventually(func(g Gomega) {
 			got = spansOf(traceHex)
 			g.Expect(countNamed(got, "plugin Execute")).To(BeNumerically(">=", 2))
+			ids := spanIDs(named(got, "reconcile PluginInvocation"))
+			for _, e := range named(got, "execute poller") {
+				g.Expect(ids).To(ContainElement(e.Parent.SpanID()))
+			}
 		}).Should(Succeed())
 
 		invoke := only(got, "POST "+stdapi.InvokeRoute)
