@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/pluginexec"
 	"github.com/bkplugin/bk-plugin-operator/internal/shim/ui"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
@@ -58,6 +59,9 @@ func New(opts Options) (*Server, error) {
 		return nil, errors.New("shim: Options.Config is required")
 	}
 	opts.applyDefaults()
+	if _, err := ParseSyncInvoke(opts.SyncInvoke); err != nil {
+		return nil, fmt.Errorf("shim: %w", err)
+	}
 	auth, err := newAuthState(opts)
 	if err != nil {
 		return nil, err
@@ -122,7 +126,14 @@ func New(opts Options) (*Server, error) {
 	}
 	s.invocations = &invocations{
 		kube: kube, cache: c, namespace: opts.Namespace, versions: s.versions, compiled: versions.NewCache(), waiters: w,
-		past: s.past, metrics: m, timeout: opts.InvokeTimeout, keys: keys, now: opts.Now,
+		past: s.past, metrics: m, timeout: opts.InvokeTimeout, keys: keys, now: opts.Now, logger: opts.Logger.WithName("invoke"),
+		direct: &directExec{
+			mode:     opts.SyncInvoke,
+			caller:   &pluginexec.Caller{HTTP: opts.ExecuteHTTPClient, MaxAnswerBytes: pluginexec.MaxAnswerBytesFor(opts.ExecuteLimits.MaxStatusBytes), Token: opts.ExecuteToken},
+			callback: pluginexec.CallbackOptions{BaseURL: opts.CallbackBaseURL, Key: opts.CallbackKey, TokenTTL: opts.CallbackTokenTTL},
+			limits:   opts.ExecuteLimits, clusterDomain: opts.ClusterDomain, resolveService: opts.ResolveService,
+			locks: newKeyedLocks(), afterExecute: opts.AfterDirectExecute,
+		},
 	}
 	s.logs = &logs{reader: kube, past: s.past, namespace: opts.Namespace, versions: s.versions, pods: p, http: opts.HTTPClient}
 	s.dispatcher = &dispatcher{versions: s.versions, pods: p, http: opts.HTTPClient}

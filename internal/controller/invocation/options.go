@@ -6,6 +6,7 @@ import (
 
 	"github.com/bkplugin/bk-plugin-operator/internal/archive"
 	"github.com/bkplugin/bk-plugin-operator/internal/history"
+	"github.com/bkplugin/bk-plugin-operator/internal/pluginexec"
 )
 
 // Defaults of Options.
@@ -17,7 +18,7 @@ const (
 	DefaultKeepFinished = 10 * time.Minute
 	// DefaultMaxStatusBytes bounds outputs plus storage so that an
 	// invocation stays well below the API server's 1.5 MiB object limit.
-	DefaultMaxStatusBytes = 1 << 20
+	DefaultMaxStatusBytes = pluginexec.DefaultMaxStatusBytes
 )
 
 // Options configures the PluginInvocation reconciler.

@@ -17,12 +17,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/pluginexec"
 	"github.com/bkplugin/bk-plugin-operator/internal/sensitive"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
@@ -51,7 +53,7 @@ type Reconciler struct {
 	// the object as it is; nil means the manager's.
 	APIReader client.Reader
 
-	caller *pluginCaller
+	caller *pluginexec.Caller
 	expect *writeExpectations
 	// unwritten keeps answers whose status write failed, to write them
 	// again without another execute.
@@ -228,16 +230,13 @@ func (r *Reconciler) execute(ctx context.Context, inv *bkv1.PluginInvocation, pl
 	}
 	req := buildExecuteRequest(inv, plv, traceID, s.callback, r.Options)
 	req.Inputs = in.inputs
-	timeout := 30 * time.Second
-	if plv.Spec.TimeoutSeconds != nil {
-		timeout = time.Duration(*plv.Spec.TimeoutSeconds) * time.Second
-	}
+	timeout := pluginexec.Timeout(plv.Spec.TimeoutSeconds)
 	start := time.Now()
-	answer, err := r.caller.execute(ctx, baseURL, req, timeout)
+	answer, err := r.caller.Execute(ctx, baseURL, req, timeout)
 	if err != nil {
 		// A pod's error answer may quote its inputs: scrub it before it is
 		// logged, bounded or written.
-		err = &scrubbedError{err: err, msg: sensitive.Scrub(err.Error(), in.sensitive.Inputs)}
+		err = pluginexec.Scrubbed(err, in.sensitive.Inputs)
 		r.Metrics.execute(inv.Spec.Plugin, "error", time.Since(start).Seconds())
 		if retryable(err) {
 			r.Metrics.retry(inv.Spec.Plugin)
@@ -246,19 +245,14 @@ func (r *Reconciler) execute(ctx context.Context, inv *bkv1.PluginInvocation, pl
 		return applyExecuteError(inv, err, now, r.retryPolicy()), nil
 	}
 	r.Metrics.execute(inv.Spec.Plugin, answer.State.String(), time.Since(start).Seconds())
-	masked, secretOutputs, err := sensitive.SplitOutputs(answer.Outputs, in.sensitiveOutputs)
+	secretOutputs, err := pluginexec.MaskAnswer(answer, in.sensitive.Inputs, in.sensitiveOutputs)
 	if err != nil {
-		return transition{}, fmt.Errorf("mask sensitive outputs of invocation %s: %w", inv.Name, err)
+		return transition{}, fmt.Errorf("invocation %s: %w", inv.Name, err)
 	}
 	if len(secretOutputs) > 0 {
 		if err := sensitive.StoreOutputs(ctx, r.Client, inv, in.sensitive, secretOutputs); err != nil {
 			return transition{}, err
 		}
-	}
-	answer.Outputs = masked
-	answer.Error = sensitive.Scrub(answer.Error, in.sensitive.Inputs, secretOutputs)
-	for i, line := range answer.Logs {
-		answer.Logs[i] = sensitive.Scrub(line, in.sensitive.Inputs, secretOutputs)
 	}
 	rest := pending
 	if s.callback != nil && len(rest) > 0 {
@@ -416,19 +410,36 @@ func (r *Reconciler) SetupWithManager(mgr manager.Manager) error {
 			// Status writes are the reconciler's own and it requeues itself
 			// after them; only spec changes (cancel) and callback
 			// annotations come from outside.
-			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+			// The exception is the shim recording a first execute it made
+			// (the direct path), which this reconciler carries on from.
+			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, shimRecordedPredicate()))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.Options.MaxConcurrentReconciles}).
 		Named("plugininvocation").
 		Complete(r)
+}
+
+// shimRecordedPredicate passes the updates firstExecuteRecorded names and
+// nothing else.
+func shimRecordedPredicate() predicate.Funcs {
+	return predicate.Funcs{
+		CreateFunc:  func(event.CreateEvent) bool { return false },
+		DeleteFunc:  func(event.DeleteEvent) bool { return false },
+		GenericFunc: func(event.GenericEvent) bool { return false },
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			before, ok1 := e.ObjectOld.(*bkv1.PluginInvocation)
+			after, ok2 := e.ObjectNew.(*bkv1.PluginInvocation)
+			return ok1 && ok2 && firstExecuteRecorded(before, after)
+		},
+	}
 }
 
 // applyDefaults fills in unset options and the reconciler's internals.
 func (r *Reconciler) applyDefaults() {
 	o := &r.Options
 	if o.HTTPClient == nil {
-		o.HTTPClient = newPooledHTTPClient()
+		o.HTTPClient = pluginexec.NewPooledHTTPClient()
 	}
-	o.HTTPClient = withoutRedirects(o.HTTPClient)
+	o.HTTPClient = pluginexec.WithoutRedirects(o.HTTPClient)
 	if o.ClusterDomain == "" {
 		o.ClusterDomain = versions.DefaultClusterDomain
 	}
@@ -469,7 +480,7 @@ func (r *Reconciler) applyDefaults() {
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
 	}
-	r.caller = &pluginCaller{http: o.HTTPClient, maxAnswerBytes: int64(o.MaxStatusBytes)*2 + 64<<10, token: o.ExecuteToken}
+	r.caller = &pluginexec.Caller{HTTP: o.HTTPClient, MaxAnswerBytes: pluginexec.MaxAnswerBytesFor(o.MaxStatusBytes), Token: o.ExecuteToken}
 	r.expect = newWriteExpectations()
 	r.unwritten = newUnwrittenAnswers()
 	r.polls = newPollSchedule()
