@@ -242,7 +242,7 @@ var _ = Describe("callback", func() {
 	It("refuses a callback id the plugin did not prepare", func() {
 		traceID, _, _ := waitingCallbacker()
 		inv := getInvocation(traceID)
-		token, err := protocol.SignToken(protocol.DeriveBoundKey(callbackKey, traceID, string(inv.UID)),
+		token, err := protocol.SignToken(protocol.DeriveBoundKey(callbackKey, traceID, inv.CallbackBindingID()),
 			protocol.TokenClaims{TraceID: traceID, CallbackID: "stray", ExpiresAt: time.Now().Add(time.Hour).Unix()})
 		Expect(err).NotTo(HaveOccurred())
 		a := post(stdapi.CallbackPath("callbacker", token), `{"n":1}`)
@@ -272,7 +272,7 @@ var _ = Describe("callback", func() {
 
 	It("accepts a token signed with the previous key during a rotation", func() {
 		traceID, id, _ := waitingCallbacker()
-		token, err := protocol.SignToken(protocol.DeriveBoundKey(previousKey, traceID, string(getInvocation(traceID).UID)),
+		token, err := protocol.SignToken(protocol.DeriveBoundKey(previousKey, traceID, getInvocation(traceID).CallbackBindingID()),
 			protocol.TokenClaims{TraceID: traceID, CallbackID: id, ExpiresAt: time.Now().Add(time.Hour).Unix()})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(c().Callback(suiteCtx, "callbacker", token, nil)).To(Succeed())
@@ -291,7 +291,7 @@ var _ = Describe("callback", func() {
 			if cl.ExpiresAt == 0 {
 				cl.ExpiresAt = time.Now().Add(time.Hour).Unix()
 			}
-			t, err := protocol.SignToken(protocol.DeriveBoundKey(key, keyTrace, string(getInvocation(keyTrace).UID)), cl)
+			t, err := protocol.SignToken(protocol.DeriveBoundKey(key, keyTrace, getInvocation(keyTrace).CallbackBindingID()), cl)
 			Expect(err).NotTo(HaveOccurred())
 			return t
 		}

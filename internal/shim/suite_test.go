@@ -83,6 +83,13 @@ var (
 	allLogs = &syncbuf.Buffer{}
 )
 
+// syncInvoke is the suite shim's --sync-invoke, from
+// BKPLUGIN_TEST_SYNC_INVOKE (direct when unset).
+var syncInvoke = testenv.SyncInvokeMode()
+
+// directMode reports whether the suite's shim makes first executes itself.
+func directMode() bool { return syncInvoke == shim.SyncInvokeDirect }
+
 func TestShim(t *testing.T) {
 	RegisterFailHandler(Fail)
 	RunSpecs(t, "Shim suite")
@@ -118,6 +125,11 @@ var _ = BeforeSuite(func() {
 		// defaults, where only verified credentials count.
 		TrustIdentityHeaders: true,
 		Archive:              historyArchive,
+		// Both modes run every spec: BKPLUGIN_TEST_SYNC_INVOKE=cluster
+		// (make test runs the suite once more that way) keeps every
+		// invoke a PluginInvocation, as before the direct path.
+		SyncInvoke:      syncInvoke,
+		CallbackBaseURL: shimURL,
 	})
 	Expect(err).NotTo(HaveOccurred())
 	shimCtx, cancel := context.WithCancel(suiteCtx)
