@@ -65,6 +65,9 @@ const (
 	// ReasonRetrying (Retrying True, or Notified False while the finish
 	// notification is retried): a call failed and is retried.
 	ReasonRetrying = "CallFailed"
+	// ReasonRetryScheduled (Succeeded Unknown): an attempt failed and its
+	// retry policy (retry_types.go) runs another at status.nextAttemptTime.
+	ReasonRetryScheduled = "RetryScheduled"
 	// ReasonNotificationSent (Notified True): the finish notification was sent.
 	ReasonNotificationSent = "Sent"
 	// ReasonNotifyFailed (Notified False): the finish notification failed.
@@ -161,3 +164,8 @@ const (
 // VersionReasonServerUnavailable is the reason of a PluginVersion's Ready
 // condition when the PluginServer it names is missing or not Available.
 const VersionReasonServerUnavailable = "ServerUnavailable"
+
+// EventReasonRetrying is the reason of the Warning event an invocation gets
+// each time a failed attempt is retried under its retry policy; the note
+// says what failed and when the next attempt starts.
+const EventReasonRetrying = "Retrying"

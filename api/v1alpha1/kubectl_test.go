@@ -58,7 +58,7 @@ var _ = Describe("kubectl against the CRDs", Ordered, func() {
 		Expect(out).To(MatchRegexp(`hello-1-1-0\s+hello\s+1\.1\.0`))
 
 		out = kubectl("get", "pinv")
-		Expect(strings.Fields(strings.SplitN(out, "\n", 2)[0])).To(Equal([]string{"NAME", "PLUGIN", "VERSION", "STATE", "INVOKES", "AGE"}))
+		Expect(strings.Fields(strings.SplitN(out, "\n", 2)[0])).To(Equal([]string{"NAME", "PLUGIN", "VERSION", "STATE", "INVOKES", "ATTEMPT", "QUEUED", "AGE"}))
 		Expect(out).To(MatchRegexp(`0123456789abcdef0123456789abcdef\s+hello`))
 	})
 

@@ -34,6 +34,7 @@ func (s InvocationState) Terminal() bool { return s == StateSuccess || s == Stat
 // +kubebuilder:validation:XValidation:rule="has(self.inputs) == has(oldSelf.inputs) && (!has(self.inputs) || self.inputs == oldSelf.inputs)",message="inputs are immutable",fieldPath=".inputs"
 // +kubebuilder:validation:XValidation:rule="has(self.context) == has(oldSelf.context) && (!has(self.context) || self.context == oldSelf.context)",message="context is immutable",fieldPath=".context"
 // +kubebuilder:validation:XValidation:rule="!has(oldSelf.cancel) || !oldSelf.cancel || (has(self.cancel) && self.cancel)",message="cancel cannot be undone",fieldPath=".cancel"
+// +kubebuilder:validation:XValidation:rule="has(self.retry) == has(oldSelf.retry) && (!has(self.retry) || self.retry == oldSelf.retry)",message="retry is immutable",fieldPath=".retry"
 type PluginInvocationSpec struct {
 	// Plugin is the code of the plugin to call.
 	// +required
@@ -109,6 +110,20 @@ type PluginInvocationSpec struct {
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=31536000
 	TTLSecondsAfterFinished *int32 `json:"ttlSecondsAfterFinished,omitempty"`
+
+	// Retry runs a failed attempt again (retry_types.go); it wins over the
+	// version's spec.retry as a whole. The shim sets it from the invoke
+	// body's retry extension.
+	// +optional
+	Retry *RetryPolicy `json:"retry,omitempty"`
+	// Priority orders the invocations waiting for a slot of their version's
+	// limits.maxActiveInvocations: a higher one starts first, equal ones in
+	// creation order. It may be changed while the invocation waits. The
+	// invoke body's priority extension sets it.
+	// +optional
+	// +kubebuilder:validation:Minimum=-1000
+	// +kubebuilder:validation:Maximum=1000
+	Priority int32 `json:"priority,omitempty"`
 }
 
 // Caller identifies the caller of an invocation.
@@ -248,7 +263,40 @@ type PluginInvocationStatus struct {
 	// +optional
 	ArchivedTime *metav1.Time `json:"archivedTime,omitempty"`
 
-	// Conditions hold Succeeded, Notified, Retrying and Archived.
+	// Attempt is the number of the current attempt (retry_types.go), 1 for
+	// the first; unset means 1.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	Attempt int32 `json:"attempt,omitempty"`
+
+	// NextAttemptTime is when the next attempt starts, while a failed
+	// attempt waits out its retry backoff (rounded up to the second, so
+	// the attempt never starts before it).
+	// +optional
+	NextAttemptTime *metav1.Time `json:"nextAttemptTime,omitempty"`
+
+	// AttemptStartTime is when the current attempt's first execute began;
+	// unset on the first attempt, whose start is startTime.
+	// +optional
+	AttemptStartTime *metav1.Time `json:"attemptStartTime,omitempty"`
+
+	// Attempts are the results of the ended attempts of an invocation that
+	// has a retry policy, oldest first; only the last 10 are kept.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=10
+	Attempts []AttemptStatus `json:"attempts,omitempty"`
+
+	// QueuePosition is the invocation's place (1 = next) among those
+	// waiting for a slot of its version's limits.maxActiveInvocations, as
+	// last evaluated; it is refreshed as the invocation moves up (each time
+	// it halves) and cleared once it starts.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	QueuePosition int32 `json:"queuePosition,omitempty"`
+
+	// Conditions hold Succeeded, Notified, Retrying, Archived and, for a
+	// version with limits.maxActiveInvocations, Queued.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -267,9 +315,13 @@ type PluginInvocationStatus struct {
 // +kubebuilder:printcolumn:name="Version",type=string,JSONPath=`.status.resolvedVersion`
 // +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.status.state`
 // +kubebuilder:printcolumn:name="Invokes",type=integer,JSONPath=`.status.invokeCount`
+// +kubebuilder:printcolumn:name="Attempt",type=integer,JSONPath=`.status.attempt`
+// +kubebuilder:printcolumn:name="Queued",type=string,JSONPath=`.status.conditions[?(@.type=="Queued")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:printcolumn:name="Requested",type=string,JSONPath=`.spec.version`,priority=1
 // +kubebuilder:printcolumn:name="Error",type=string,JSONPath=`.status.error`,priority=1
+// +kubebuilder:printcolumn:name="Position",type=integer,JSONPath=`.status.queuePosition`,priority=1
+// +kubebuilder:printcolumn:name="Priority",type=integer,JSONPath=`.spec.priority`,priority=1
 type PluginInvocation struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`

@@ -107,6 +107,15 @@ type PluginVersionSpec struct {
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=64
 	AllowScopes []AllowScope `json:"allowScopes,omitempty"`
+
+	// Retry is the retry policy of this version's invocations
+	// (retry_types.go); an invocation's own spec.retry wins over it.
+	// +optional
+	Retry *RetryPolicy `json:"retry,omitempty"`
+	// Limits bound how many of this version's invocations run at once and
+	// how fast its plugin pods are called (ExecutionLimits).
+	// +optional
+	Limits *ExecutionLimits `json:"limits,omitempty"`
 }
 
 // PluginEndpoint locates a plugin pod: a PluginServer or a Service in the

@@ -171,6 +171,20 @@ var _ = Describe("PluginInvocation validation", func() {
 		Entry("a finish notification to a non-http url", func(i *bkv1.PluginInvocation) {
 			i.Spec.FinishNotification = &bkv1.FinishNotification{URL: "mailto:ops@example.com"}
 		}, "spec.finishNotification.url", "url must be an absolute http or https URL"),
+		Entry("a retry limit over 100", func(i *bkv1.PluginInvocation) { i.Spec.Retry = &bkv1.RetryPolicy{Limit: 101} },
+			"spec.retry.limit", "less than or equal to 100"),
+		Entry("an unknown retryOn kind", func(i *bkv1.PluginInvocation) {
+			i.Spec.Retry = &bkv1.RetryPolicy{Limit: 1, RetryOn: []bkv1.RetryOn{"Always"}}
+		}, "spec.retry.retryOn[0]", "Unsupported value"),
+		Entry("a backoff factor of 0", func(i *bkv1.PluginInvocation) {
+			i.Spec.Retry = &bkv1.RetryPolicy{Limit: 1, Backoff: &bkv1.RetryBackoff{Factor: ptr.To[int32](0)}}
+		}, "spec.retry.backoff.factor", "greater than or equal to 1"),
+		Entry("a jitter over 100%", func(i *bkv1.PluginInvocation) {
+			i.Spec.Retry = &bkv1.RetryPolicy{Limit: 1, Backoff: &bkv1.RetryBackoff{JitterPercent: ptr.To[int32](101)}}
+		}, "spec.retry.backoff.jitterPercent", "less than or equal to 100"),
+		Entry("an initial backoff over the max delay", func(i *bkv1.PluginInvocation) {
+			i.Spec.Retry = &bkv1.RetryPolicy{Limit: 1, Backoff: &bkv1.RetryBackoff{InitialSeconds: ptr.To[int32](60), MaxDelaySeconds: ptr.To[int32](10)}}
+		}, "spec.retry.backoff", "backoff.initialSeconds must not exceed backoff.maxDelaySeconds"),
 	)
 
 	DescribeTable("refuses to change the call once made",
@@ -197,6 +211,8 @@ var _ = Describe("PluginInvocation validation", func() {
 		Entry("removed inputs", func(i *bkv1.PluginInvocation) { i.Spec.Inputs = nil }, "spec.inputs", "inputs are immutable"),
 		Entry("context", func(i *bkv1.PluginInvocation) { i.Spec.Context = testenv.RawJSON(`{"executor":"mallory"}`) },
 			"spec.context", "context is immutable"),
+		Entry("an added retry policy", func(i *bkv1.PluginInvocation) { i.Spec.Retry = &bkv1.RetryPolicy{Limit: 3} },
+			"spec.retry", "retry is immutable"),
 	)
 
 	It("lets cancel be set but never unset", func() {

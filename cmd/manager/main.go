@@ -45,6 +45,7 @@ func main() {
 	flag.Float64Var(&o.QPS, "kube-api-qps", 2000, "Sustained queries per second to the API server.")
 	flag.IntVar(&o.Burst, "kube-api-burst", 4000, "Burst of queries to the API server.")
 	flag.IntVar(&o.Concurrency, "max-concurrent-reconciles", 32, "PluginInvocations reconciled at once.")
+	flag.IntVar(&o.MaxWorkersPerPlugin, "max-workers-per-plugin", 0, "Of those, how many one plugin's invocations may hold at once, so that the others always find one; 0 means three quarters.")
 	flag.StringVar(&o.Archive, "archive", manager.DefaultArchiveDSN, "History archive DSN: sqlite:///path/file.db (one host) or postgres://user:password@host:5432/db (clusters). Finished invocations are archived there, then deleted from the cluster.")
 	flag.DurationVar(&o.KeepFinished, "keep-finished", manager.DefaultKeepFinished, "How long a finished invocation stays in the cluster after it is archived (its spec.ttlSecondsAfterFinished wins).")
 	flag.DurationVar(&o.HistoryRetention, "history-retention", manager.DefaultHistoryRetention, "How long the archive keeps an invocation after it finished.")

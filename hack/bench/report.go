@@ -18,19 +18,34 @@ type results struct {
 	InvokeP50Ms         float64
 	InvokeP95Ms         float64
 	InvokeP99Ms         float64
-	SchedulePerS        float64
-	CallbackP50Ms       float64
-	CallbackP99Ms       float64
-	LatenessPollers     int
-	LatenessIntervalS   int
-	PollLatenessP50Ms   float64
-	PollLatenessP99Ms   float64
+	// InvokeClusterCPUMs is the CPU per cluster-path invoke, summed over
+	// the shim, hello, the manager, kube-apiserver and etcd.
+	InvokeClusterCPUMs float64
+	// The direct path (a second shim with --sync-invoke=direct).
+	InvokeDirectPerS  float64
+	InvokeDirectP99Ms float64
+	// InvokeDirectCPUMs is the CPU per direct invoke, summed over the same
+	// processes (the manager, API server and etcd only where used).
+	InvokeDirectCPUMs float64
+	// DirectNote says why the direct path was not measured.
+	DirectNote        string
+	SchedulePerS      float64
+	CallbackP50Ms     float64
+	CallbackP99Ms     float64
+	LatenessPollers   int
+	LatenessIntervalS int
+	PollLatenessP50Ms float64
+	PollLatenessP99Ms float64
 	// PollLatenessOver is set when p99 is beyond the histogram's largest
 	// bound, which PollLatenessP99Ms then is.
 	PollLatenessOver bool
-	Scale            []scalePoint
+	// LatenessLoad says how the lateness phase's load was chosen.
+	LatenessLoad string
+	Scale        []scalePoint
 	// Soak is the soak phase's figures; nil when it did not run.
 	Soak *soakResult
+	// Neighbour is the neighbour phase's figures; nil when it did not run.
+	Neighbour *neighbourResult
 
 	// Sums over the baseline\'s runs.
 	baselineRuns         int
@@ -45,14 +60,25 @@ type scalePoint struct {
 	HeapBytesPerWaiting float64
 }
 
-// Targets of issue 8.
+// Targets of issue 8, as issue 21 revised them: the cluster path's invoke
+// against the baseline's pairs, its p99 against the pair's p99 (the
+// absolute 100 ms p99 target is withdrawn: at c=50 the raw API server is
+// above it).
 const (
-	targetInvokeRatio     = 0.8
+	targetInvokeRatio     = 0.85
+	targetInvokeP99Ratio  = 1.3
 	targetScheduleRatio   = 0.7
-	targetInvokeP99Ms     = 100
 	targetCallbackP99Ms   = 100
 	targetLatenessP99Ms   = 1000
 	targetBytesPerWaiting = 10 << 10
+)
+
+// Targets of issue 21 (the direct path): three times the baseline's pairs
+// (one Python process reached 2.1x, eight 2.9x, on the same machine) and
+// at most 1.5 ms of CPU per invoke (Python: 2.7).
+const (
+	targetDirectRatio = 3
+	targetDirectCPUMs = 1.5
 )
 
 // Targets of issue 14 (the soak phase).
@@ -93,9 +119,21 @@ func (r *results) print(w io.Writer, cfg config) error {
 	}
 	if cfg.phases["invoke"] {
 		q := ratio(r.InvokePerS, r.BaselinePairsPerS)
-		row(fmt.Sprintf("invoke hello/s (c=%d, n=%d)", cfg.concurrency, cfg.invokes), fmt.Sprintf("%.0f", r.InvokePerS), fmt.Sprintf("%.2f of pairs", q), fmt.Sprintf(">= %.1f x pairs", targetInvokeRatio), yes(q >= targetInvokeRatio))
-		row("invoke p50 / p95 ms", fmt.Sprintf("%.1f / %.1f", r.InvokeP50Ms, r.InvokeP95Ms), "", "", nil)
-		row("invoke p99 ms", fmt.Sprintf("%.1f", r.InvokeP99Ms), "", fmt.Sprintf("<= %d", targetInvokeP99Ms), yes(r.InvokeP99Ms <= targetInvokeP99Ms))
+		row(fmt.Sprintf("invoke hello/s, cluster path (c=%d, n=%d)", cfg.concurrency, cfg.invokes), fmt.Sprintf("%.0f", r.InvokePerS), fmt.Sprintf("%.2f of pairs", q), fmt.Sprintf(">= %.2f x pairs", targetInvokeRatio), yes(q >= targetInvokeRatio))
+		row("invoke p50 / p95 ms, cluster path", fmt.Sprintf("%.1f / %.1f", r.InvokeP50Ms, r.InvokeP95Ms), "", "", nil)
+		p := ratio(r.InvokeP99Ms, r.BaselinePairP99Ms)
+		row("invoke p99 ms, cluster path", fmt.Sprintf("%.1f", r.InvokeP99Ms), fmt.Sprintf("%.2f of pair p99", p), fmt.Sprintf("<= %.1f x pair p99", targetInvokeP99Ratio), yes(p <= targetInvokeP99Ratio))
+		row("invoke CPU ms per call, cluster path (all processes)", fmt.Sprintf("%.2f", r.InvokeClusterCPUMs), "", "", nil)
+	}
+	if cfg.phases["direct"] {
+		if r.DirectNote != "" {
+			row("invoke hello/s, direct path", "not measured", "", "", nil)
+		} else {
+			q := ratio(r.InvokeDirectPerS, r.BaselinePairsPerS)
+			row(fmt.Sprintf("invoke hello/s, direct path (c=%d, n=%d)", cfg.concurrency, cfg.invokes), fmt.Sprintf("%.0f", r.InvokeDirectPerS), fmt.Sprintf("%.2f of pairs", q), fmt.Sprintf(">= %d x pairs", targetDirectRatio), yes(q >= targetDirectRatio))
+			row("invoke p99 ms, direct path", fmt.Sprintf("%.1f", r.InvokeDirectP99Ms), fmt.Sprintf("%.2f of pair p99", ratio(r.InvokeDirectP99Ms, r.BaselinePairP99Ms)), "", nil)
+			row("invoke CPU ms per call, direct path (all processes)", fmt.Sprintf("%.2f", r.InvokeDirectCPUMs), "", fmt.Sprintf("<= %.1f", targetDirectCPUMs), yes(r.InvokeDirectCPUMs <= targetDirectCPUMs))
+		}
 	}
 	if cfg.phases["schedule"] {
 		q := ratio(r.SchedulePerS, r.BaselineUpdatesPerS)
@@ -112,7 +150,10 @@ func (r *results) print(w io.Writer, cfg config) error {
 		if r.PollLatenessOver {
 			p99 = "> " + p99
 		}
-		row(fmt.Sprintf("poll lateness p99 ms (%.0f polls/s due)", due), p99, fmt.Sprintf("%.2f of updates due", ratio(due, r.BaselineUpdatesPerS)), fmt.Sprintf("<= %d", targetLatenessP99Ms), yes(r.PollLatenessP99Ms <= targetLatenessP99Ms))
+		row(fmt.Sprintf("poll lateness p99 ms (%.0f polls/s due: %s)", due, r.LatenessLoad), p99, fmt.Sprintf("%.2f of updates due", ratio(due, r.BaselineUpdatesPerS)), fmt.Sprintf("<= %d", targetLatenessP99Ms), yes(r.PollLatenessP99Ms <= targetLatenessP99Ms))
+	}
+	if r.Neighbour != nil {
+		r.Neighbour.rows(row)
 	}
 	for _, p := range r.Scale {
 		row(fmt.Sprintf("manager RSS at %d waiting (MiB)", p.Waiting), fmt.Sprintf("%.1f", float64(p.RSSBytes)/(1<<20)), "", "", nil)
@@ -121,7 +162,7 @@ func (r *results) print(w io.Writer, cfg config) error {
 	}
 	if s := r.Soak; s != nil {
 		bound := int(s.RatePerS*s.KeepFinishedS) + 500 // + what may be in flight
-		row(fmt.Sprintf("soak invocations (hello at %.0f/s for %.0fs, keep-finished %.0fs)", s.RatePerS, s.DurationS, s.KeepFinishedS), fmt.Sprintf("%d (%d failed, %d not sent)", s.Invocations, s.Failed, s.NotSent), "", "", nil)
+		row(fmt.Sprintf("soak invocations (hello at %.0f/s, %s, for %.0fs, keep-finished %.0fs)", s.RatePerS, s.Load, s.DurationS, s.KeepFinishedS), fmt.Sprintf("%d (%d failed, %d not sent)", s.Invocations, s.Failed, s.NotSent), "", "", nil)
 		row("soak PluginInvocations at most at once", fmt.Sprintf("%d", s.LiveMax), "", fmt.Sprintf("<= rate x keep + in flight (%d)", bound), yes(s.LiveMax <= bound))
 		row(fmt.Sprintf("soak manager RSS growth (last %.0fs - first after warm-up, MiB)", s.rssWindowS), fmt.Sprintf("%+.1f", float64(s.ManagerRSSGrowth)/(1<<20)), "", fmt.Sprintf("<= %d", targetRSSGrowth>>20), yes(s.ManagerRSSGrowth <= targetRSSGrowth))
 		row(fmt.Sprintf("soak shim RSS growth (last %.0fs - first after warm-up, MiB)", s.rssWindowS), fmt.Sprintf("%+.1f", float64(s.ShimRSSGrowth)/(1<<20)), "", fmt.Sprintf("<= %d", targetRSSGrowth>>20), yes(s.ShimRSSGrowth <= targetRSSGrowth))
@@ -138,6 +179,9 @@ func (r *results) print(w io.Writer, cfg config) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if r.DirectNote != "" {
+		fmt.Fprintln(w, "note: "+r.DirectNote)
+	}
 	if r.Soak != nil && r.Soak.ArchivedNotice != "" {
 		fmt.Fprintln(w, "note: "+r.Soak.ArchivedNotice)
 	}
@@ -151,15 +195,30 @@ func (r *results) print(w io.Writer, cfg config) error {
 		}
 		return math.Round(v*10) / 10
 	}
+	round2 := func(v float64) float64 {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return 0
+		}
+		return math.Round(v*100) / 100
+	}
 	fields := map[string]float64{
-		"baseline_pairs_per_s":   round(r.BaselinePairsPerS),
-		"baseline_updates_per_s": round(r.BaselineUpdatesPerS),
-		"invoke_per_s":           round(r.InvokePerS),
-		"invoke_p99_ms":          round(r.InvokeP99Ms),
-		"schedule_per_s":         round(r.SchedulePerS),
-		"callback_rtt_p99_ms":    round(r.CallbackP99Ms),
-		"poll_lateness_p99_ms":   round(r.PollLatenessP99Ms),
-		"rss_bytes_per_waiting":  round(perWaiting),
+		"baseline_pairs_per_s":    round(r.BaselinePairsPerS),
+		"baseline_updates_per_s":  round(r.BaselineUpdatesPerS),
+		"invoke_per_s":            round(r.InvokePerS),
+		"invoke_p99_ms":           round(r.InvokeP99Ms),
+		"invoke_per_pair":         round2(ratio(r.InvokePerS, r.BaselinePairsPerS)),
+		"invoke_p99_per_pair_p99": round2(ratio(r.InvokeP99Ms, r.BaselinePairP99Ms)),
+		"invoke_cluster_cpu_ms":   round2(r.InvokeClusterCPUMs),
+		"schedule_per_s":          round(r.SchedulePerS),
+		"callback_rtt_p99_ms":     round(r.CallbackP99Ms),
+		"poll_lateness_p99_ms":    round(r.PollLatenessP99Ms),
+		"rss_bytes_per_waiting":   round(perWaiting),
+	}
+	if cfg.phases["direct"] && r.DirectNote == "" {
+		fields["invoke_direct_per_s"] = round(r.InvokeDirectPerS)
+		fields["invoke_direct_p99_ms"] = round(r.InvokeDirectP99Ms)
+		fields["invoke_direct_per_pair"] = round2(ratio(r.InvokeDirectPerS, r.BaselinePairsPerS))
+		fields["invoke_cpu_ms"] = round2(r.InvokeDirectCPUMs)
 	}
 	if s := r.Soak; s != nil {
 		fields["soak_invocations"] = float64(s.Invocations)
@@ -169,6 +228,9 @@ func (r *results) print(w io.Writer, cfg config) error {
 		fields["archive_rows_per_s"] = round(s.ArchiveRowsPerS)
 		fields["archived_schedule_p99_ms"] = round(s.ArchivedSchedP99)
 		fields["live_schedule_p99_ms"] = round(s.LiveSchedP99)
+	}
+	if r.Neighbour != nil {
+		r.Neighbour.fields(fields, round)
 	}
 	line, err := json.Marshal(fields)
 	if err != nil {

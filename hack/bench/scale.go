@@ -20,9 +20,24 @@ const (
 // lateness measures how late polls run with many pollers: lateness-pollers
 // poller invocations with lateness-interval between polls, recorded by the
 // manager's bkplugin_poll_lateness_seconds histogram once all are polling.
+//
+// The polls due per second are --lateness-fraction (0.3) of the
+// baseline's status updates/s, each poll being one status update: a fixed
+// number of pollers offered a machine 2.5x slower three quarters of its
+// capacity, and measured the machine.
 func (b *bench) lateness(ctx context.Context, r *results) error {
-	n, interval := b.cfg.latenessPollers, int(b.cfg.latenessInterval.Seconds())
-	progress("lateness: %d pollers every %ds: %.0f executes/s due", n, interval, float64(n)/float64(interval))
+	interval := int(b.cfg.latenessInterval.Seconds())
+	n := b.cfg.latenessPollers
+	load := sized{perS: float64(n) / float64(interval)}
+	if n == 0 {
+		var err error
+		if load, err = sizeRate("lateness", 0, b.cfg.latenessFraction, r.BaselineUpdatesPerS); err != nil {
+			return err
+		}
+		n = pollersFor(load.perS, b.cfg.latenessInterval)
+	}
+	r.LatenessLoad = load.describe("status updates/s")
+	progress("lateness: %d pollers every %ds: %.0f executes/s due (%s)", n, interval, float64(n)/float64(interval), r.LatenessLoad)
 	start, err := b.st.scrape(ctx)
 	if err != nil {
 		return err

@@ -54,10 +54,12 @@ type soakResult struct {
 	ArchivedSchedN   int
 	LiveSchedN       int
 	RatePerS         float64
-	DurationS        float64
-	KeepFinishedS    float64
-	ArchivedNotice   string
-	rssWindowS       float64
+	// Load says how RatePerS was chosen.
+	Load           string
+	DurationS      float64
+	KeepFinishedS  float64
+	ArchivedNotice string
+	rssWindowS     float64
 }
 
 type rssSample struct {
@@ -70,8 +72,17 @@ type rssSample struct {
 // bounded by rate x keep-finished, RSS must not grow with the history, and a
 // finished invocation's schedule, read from the archive, must stay within 2x
 // a live one's.
+//
+// The rate is --soak-fraction (0.3) of the baseline's create+status
+// pairs/s, unless --soak-rate gives it.
 func (b *bench) soak(ctx context.Context, r *results) error {
 	cfg := b.cfg
+	load, err := sizeRate("soak", cfg.soakRate, cfg.soakFraction, r.BaselinePairsPerS)
+	if err != nil {
+		return err
+	}
+	cfg.soakRate = load.perS
+	progress("soak: hello at %.1f/s (%s)", load.perS, load.describe("create+status pairs/s"))
 	shimPID, err := readPID(filepath.Join(b.st.logsDir, "pids"), "shim")
 	if err != nil {
 		return err
@@ -180,7 +191,7 @@ loop:
 
 	res := soakResult{
 		Invocations: int(done.Load()), Failed: int(failed.Load()), NotSent: int(dropped.Load()), LiveMax: liveMax,
-		RatePerS: cfg.soakRate, DurationS: wall.Seconds(), KeepFinishedS: cfg.soakKeepFinished.Seconds(),
+		RatePerS: cfg.soakRate, Load: load.describe("create+status pairs/s"), DurationS: wall.Seconds(), KeepFinishedS: cfg.soakKeepFinished.Seconds(),
 	}
 	if e, ok := firstErr.Load().(error); ok {
 		progress("soak: first failed invoke: %v", e)

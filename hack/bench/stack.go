@@ -28,7 +28,9 @@ type stack struct {
 	metricsURL string // the manager's /metrics
 	managerPID int
 	pprofURLs  map[string]string // "manager", "shim" -> http://addr
-	http       *http.Client
+	// extraPIDs are processes the bench started beside the stack, by name.
+	extraPIDs map[string]int
+	http      *http.Client
 }
 
 // startStack runs bin/localstack and waits for its READY line.
@@ -41,6 +43,7 @@ func startStack(ctx context.Context, cfg config) (*stack, error) {
 	st := &stack{
 		metricsURL: "http://" + addr(1) + "/metrics",
 		pprofURLs:  map[string]string{},
+		extraPIDs:  map[string]int{},
 		http:       &http.Client{Timeout: 2 * time.Minute},
 	}
 	args := []string{
@@ -61,6 +64,11 @@ func startStack(ctx context.Context, cfg config) (*stack, error) {
 	}
 	if cfg.phases["soak"] && cfg.soakKeepFinished > 0 {
 		args = append(args, "--manager-arg=--keep-finished="+cfg.soakKeepFinished.String())
+	}
+	if shimFlags(cfg.binDir, "sync-invoke")["sync-invoke"] {
+		// The stack's shim runs the cluster path (a PluginInvocation per
+		// call); the direct phase starts a second shim for the other.
+		args = append(args, "--shim-arg=--sync-invoke=cluster")
 	}
 	for _, a := range cfg.managerArgs {
 		args = append(args, "--manager-arg="+a)
@@ -184,6 +192,14 @@ func (st *stack) saveProfile(ctx context.Context, dir, who, path, file string) {
 	progress("wrote %s", filepath.Join(dir, file))
 }
 
+// phaseShim is the shim a phase runs against.
+func phaseShim(phase string) string {
+	if phase == "direct" {
+		return directShimName
+	}
+	return "shim"
+}
+
 // profileCPU takes CPU profiles of the manager and the shim for d, in the
 // background; wait on the returned channel.
 func (st *stack) profileCPU(ctx context.Context, dir, phase string, d time.Duration) <-chan struct{} {
@@ -196,7 +212,7 @@ func (st *stack) profileCPU(ctx context.Context, dir, phase string, d time.Durat
 	go func() {
 		defer close(done)
 		ch := make(chan struct{}, 2)
-		for _, who := range []string{"manager", "shim"} {
+		for _, who := range []string{"manager", phaseShim(phase)} {
 			go func() {
 				st.saveProfile(ctx, dir, who, fmt.Sprintf("/debug/pprof/profile?seconds=%d", int(d.Seconds())), fmt.Sprintf("%s-%s.cpu.pprof", phase, who))
 				ch <- struct{}{}

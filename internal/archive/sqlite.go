@@ -45,8 +45,12 @@ type sqliteArchive struct {
 	upsert         *sql.Stmt
 	deleteLogs     *sql.Stmt
 	insertLog      *sql.Stmt
-	batch          *batcher
-	opts           Options
+	// get is prepared on the readers (each connection prepares it once):
+	// a schedule of a finished invocation is a Get, and the pure-Go SQLite
+	// parsed and planned its SQL again for every read.
+	get   *sql.Stmt
+	batch *batcher
+	opts  Options
 }
 
 // openSQLite opens (creating if needed) the database file at path,
@@ -94,6 +98,9 @@ func openSQLite(ctx context.Context, path string, opts Options) (_ *sqliteArchiv
 		if *p.stmt, err = writer.PrepareContext(ctx, p.sql); err != nil {
 			return nil, fmt.Errorf("archive %s: prepare: %w", path, err)
 		}
+	}
+	if a.get, err = a.reader.PrepareContext(ctx, sqliteGet); err != nil {
+		return nil, fmt.Errorf("archive %s: prepare: %w", path, err)
 	}
 	a.batch = newBatcher(1, opts.MaxBatch, a.writeBatch, func(ctx context.Context, r Record) error {
 		return a.writeBatch(ctx, []Record{r})
@@ -161,7 +168,7 @@ func (a *sqliteArchive) writeBatch(ctx context.Context, recs []Record) error {
 // Get implements Archive.
 func (a *sqliteArchive) Get(ctx context.Context, key Key) (Record, error) {
 	return getRecord(key, sql.ErrNoRows, func() (Record, error) {
-		return sqliteScan(a.reader.QueryRowContext(ctx, sqliteGet, key.Namespace, key.TraceID))
+		return sqliteScan(a.get.QueryRowContext(ctx, key.Namespace, key.TraceID))
 	})
 }
 

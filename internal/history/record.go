@@ -92,8 +92,15 @@ func Record(inv *bkv1.PluginInvocation, m Masking) (archive.Record, error) {
 	if c := inv.Spec.Caller; c != nil {
 		rec.Caller = archive.Caller{AppCode: c.AppCode, Username: c.Username}
 	}
-	// Attempts stays empty until retries are recorded per attempt; the
-	// Retrying condition in the timeline says what the last failure was.
+	// The attempts of an invocation that ran under a retry policy, as
+	// status.attempts holds them (bounded, errors scrubbed there).
+	if len(st.Attempts) > 0 {
+		attempts, err := json.Marshal(st.Attempts)
+		if err != nil {
+			return archive.Record{}, fmt.Errorf("invocation %s/%s: status.attempts: %w", inv.Namespace, inv.Name, err)
+		}
+		rec.Attempts = attempts
+	}
 	return rec, nil
 }
 

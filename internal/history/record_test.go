@@ -71,6 +71,31 @@ func TestRecord(t *testing.T) {
 			}
 		},
 	}, {
+		name: "attempts: a retried invocation's attempts go to the record as JSON",
+		edit: func(inv *bkv1.PluginInvocation) {
+			inv.Status.Attempt = 2
+			inv.Status.Attempts = []bkv1.AttemptStatus{
+				{Attempt: 1, State: bkv1.StateFail, Reason: bkv1.ReasonPluginFailed, Error: "boom", InvokeCount: 1, StartTime: at(time.Second), CompletionTime: at(2 * time.Second)},
+				{Attempt: 2, State: bkv1.StateSuccess, Reason: bkv1.ReasonSucceeded, InvokeCount: 1, StartTime: at(3 * time.Second), CompletionTime: at(3 * time.Second)},
+			}
+		},
+		check: func(t *testing.T, r archive.Record) {
+			var got []bkv1.AttemptStatus
+			if err := json.Unmarshal(r.Attempts, &got); err != nil {
+				t.Fatalf("attempts %s: %v", r.Attempts, err)
+			}
+			if len(got) != 2 || got[0].Error != "boom" || got[0].Reason != bkv1.ReasonPluginFailed || got[1].State != bkv1.StateSuccess {
+				t.Errorf("attempts = %s", r.Attempts)
+			}
+		},
+	}, {
+		name: "no attempts without a retry policy",
+		check: func(t *testing.T, r archive.Record) {
+			if r.Attempts != nil {
+				t.Errorf("attempts = %s, want none", r.Attempts)
+			}
+		},
+	}, {
 		name: "timeline: created, started, conditions, end; oldest first; Archived left out",
 		check: func(t *testing.T, r archive.Record) {
 			var got []string

@@ -63,6 +63,10 @@ type Options struct {
 	Burst int
 	// Concurrency is how many PluginInvocations are reconciled at once.
 	Concurrency int
+	// MaxWorkersPerPlugin bounds the workers one plugin's invocations hold
+	// at once (invocation.Options.MaxWorkersPerPlugin); zero means three
+	// quarters of Concurrency.
+	MaxWorkersPerPlugin int
 	// RetryBudget, CallbackBaseURL and ClusterDomain are as in
 	// invocation.Options.
 	RetryBudget     time.Duration
@@ -262,6 +266,7 @@ func Run(ctx context.Context, o Options) error {
 			MaxCallbacksPerAnswer:   o.MaxCallbacksPerAnswer,
 			MaxPreparedCallbacks:    o.MaxPreparedCallbacks,
 			MaxConcurrentReconciles: o.Concurrency,
+			MaxWorkersPerPlugin:     o.MaxWorkersPerPlugin,
 		},
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up PluginInvocation controller: %w", err)

@@ -29,6 +29,21 @@ type CallError struct {
 	// 5xx, 429) that another attempt may get past; false for answers that
 	// break the protocol, which a retry would only repeat.
 	Retryable bool
+	// Timeout is true when the call got no answer within its timeout.
+	Timeout bool
+}
+
+// TimedOut reports whether a failed call to a plugin pod got no answer in
+// time (a CallError with Timeout set).
+func TimedOut(err error) bool {
+	var ce *CallError
+	return errors.As(err, &ce) && ce.Timeout
+}
+
+// isTimeout reports whether a transport error is a timeout.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }
 
 func (e *CallError) Error() string {
@@ -121,12 +136,12 @@ func (c *Caller) Execute(ctx context.Context, baseURL string, req *protocol.Exec
 
 	resp, err := c.HTTP.Do(hreq)
 	if err != nil {
-		return nil, &CallError{Endpoint: endpoint, Cause: transportCause(err, timeout), Retryable: true}
+		return nil, &CallError{Endpoint: endpoint, Cause: transportCause(err, timeout), Retryable: true, Timeout: isTimeout(err)}
 	}
 	defer func() { _ = resp.Body.Close() }()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, c.MaxAnswerBytes+1))
 	if err != nil {
-		return nil, &CallError{Endpoint: endpoint, Cause: fmt.Errorf("read answer: %w", transportCause(err, timeout)), Retryable: true}
+		return nil, &CallError{Endpoint: endpoint, Cause: fmt.Errorf("read answer: %w", transportCause(err, timeout)), Retryable: true, Timeout: isTimeout(err)}
 	}
 	if int64(len(raw)) > c.MaxAnswerBytes {
 		return nil, &CallError{Endpoint: endpoint, Cause: &AnswerTooLargeError{Limit: c.MaxAnswerBytes}}
@@ -158,8 +173,7 @@ func Timeout(seconds *int32) time.Duration {
 
 // transportCause names a transport failure in words an operator acts on.
 func transportCause(err error, timeout time.Duration) error {
-	var ne net.Error
-	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+	if isTimeout(err) {
 		return fmt.Errorf("no answer within the %s timeout: %w", timeout, err)
 	}
 	return err

@@ -38,6 +38,7 @@ func NewRequest(inv *bkv1.PluginInvocation, version, traceID string, cb *protoco
 		PluginVersion:   version,
 		State:           wirestate.Of(inv.Status.State),
 		InvokeCount:     int(inv.Status.InvokeCount) + 1,
+		Attempt:         int(max(inv.Status.Attempt, 1)),
 		Inputs:          raw(inv.Spec.Inputs),
 		Context:         raw(inv.Spec.Context),
 		Storage:         raw(inv.Status.Storage),

@@ -176,7 +176,8 @@ func Apply(prev *bkv1.PluginInvocationStatus, answer *protocol.ExecuteResponse, 
 }
 
 // Finalize is the status written for st: st with what every write records
-// (trace id, resolved version, start time, observed generation).
+// (trace id, resolved version, start time, the attempt's start, observed
+// generation).
 func Finalize(st bkv1.PluginInvocationStatus, traceID, version string, generation int64, now time.Time) bkv1.PluginInvocationStatus {
 	st = *st.DeepCopy()
 	st.TraceID = traceID
@@ -189,6 +190,14 @@ func Finalize(st bkv1.PluginInvocationStatus, traceID, version string, generatio
 	if st.StartTime == nil {
 		start := metav1.NewTime(now)
 		st.StartTime = &start
+	}
+	if st.NextAttemptTime != nil && !now.Before(st.NextAttemptTime.Time) {
+		// The attempt that waited for it has begun.
+		st.NextAttemptTime = nil
+	}
+	if st.Attempt > 1 && st.AttemptStartTime == nil && st.NextAttemptTime == nil {
+		start := metav1.NewTime(now)
+		st.AttemptStartTime = &start
 	}
 	st.ObservedGeneration = generation
 	return st

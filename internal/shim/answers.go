@@ -91,6 +91,7 @@ func scheduleData(inv *bkv1.PluginInvocation) stdapi.ScheduleData {
 		Err:           inv.Status.Error,
 		CreatedAt:     stdapi.NewTimestamp(inv.CreationTimestamp.Time),
 		FinishAt:      stdapi.NewTimestamp(finishOf(inv)),
+		Attempt:       attemptOf(inv),
 	}
 }
 
@@ -104,6 +105,7 @@ func scheduleFromRecord(rec *archive.Record) stdapi.ScheduleData {
 		Err:           rec.Error,
 		CreatedAt:     stdapi.NewTimestamp(rec.CreatedAt),
 		FinishAt:      stdapi.NewTimestamp(rec.FinishedAt),
+		Attempt:       recordAttempt(rec),
 	}
 }
 

@@ -40,11 +40,22 @@ type directChoice struct {
 	Notification *bkv1.FinishNotification
 	// Deadline is set when the call bounds its run (the invoke's timeout).
 	Deadline bool
+	// Retry is set when the call may run more than one attempt (mayRetry):
+	// the manager alone retries.
+	Retry bool
 	// Archive is set when the shim has an archive to write a finished
 	// call to.
 	Archive bool
 	// Version is the version the call resolved to.
 	Version *bkv1.PluginVersion
+}
+
+// limited reports whether plv caps its invocations or its executes
+// (spec.limits): the manager alone counts what runs, so the shim must not
+// call such a version behind its back.
+func limited(plv *bkv1.PluginVersion) bool {
+	l := plv.Spec.Limits
+	return l != nil && (l.MaxActiveInvocations != nil || l.MaxExecutesInFlight != nil || l.ExecutesPerSecond != nil)
 }
 
 // needsCluster decides whether an invoke must go through the cluster from
@@ -53,9 +64,9 @@ type directChoice struct {
 // does around an execute that the shim does not is a reason: an async
 // call (nothing waits for the execute), a finish notification, a deadline
 // (the manager ends the invocation when it passes, and cancels), and no
-// archive to put a finished call in. Retry policies and versions with
-// concurrency caps or rate limits join this list when they exist: the
-// manager alone counts what runs.
+// archive to put a finished call in, a call that may be retried (a retry
+// policy), and a version with concurrency caps or rate limits: the manager
+// alone counts what runs. A new reason is one more case here.
 func needsCluster(c directChoice) (bool, string) {
 	switch {
 	case c.Mode != SyncInvokeDirect:
@@ -66,6 +77,10 @@ func needsCluster(c directChoice) (bool, string) {
 		return true, "notification"
 	case c.Deadline:
 		return true, "deadline"
+	case c.Retry:
+		return true, "retry"
+	case c.Version != nil && limited(c.Version):
+		return true, "limits"
 	case !c.Archive:
 		return true, "no_archive"
 	}

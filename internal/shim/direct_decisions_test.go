@@ -3,6 +3,8 @@ package shim
 import (
 	"testing"
 
+	"k8s.io/utils/ptr"
+
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 )
 
@@ -20,6 +22,16 @@ func TestNeedsCluster(t *testing.T) {
 		{"async: nothing waits for the execute", with(func(c *directChoice) { c.Async = true }), true, "async"},
 		{"a finish notification is the manager's", with(func(c *directChoice) { c.Notification = &bkv1.FinishNotification{URL: "http://x"} }), true, "notification"},
 		{"a deadline is the manager's", with(func(c *directChoice) { c.Deadline = true }), true, "deadline"},
+		{"a retry policy: the manager retries", with(func(c *directChoice) { c.Retry = true }), true, "retry"},
+		{"a capped version: the manager counts what runs", with(func(c *directChoice) {
+			c.Version = &bkv1.PluginVersion{Spec: bkv1.PluginVersionSpec{Limits: &bkv1.ExecutionLimits{MaxActiveInvocations: ptr.To[int32](2)}}}
+		}), true, "limits"},
+		{"a rate-limited version: the manager counts what runs", with(func(c *directChoice) {
+			c.Version = &bkv1.PluginVersion{Spec: bkv1.PluginVersionSpec{Limits: &bkv1.ExecutionLimits{ExecutesPerSecond: ptr.To[int32](5)}}}
+		}), true, "limits"},
+		{"empty limits cap nothing", with(func(c *directChoice) {
+			c.Version = &bkv1.PluginVersion{Spec: bkv1.PluginVersionSpec{Limits: &bkv1.ExecutionLimits{}}}
+		}), false, ""},
 		{"no archive: no place for a finished call", with(func(c *directChoice) { c.Archive = false }), true, "no_archive"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

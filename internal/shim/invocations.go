@@ -125,14 +125,20 @@ func (s *invocations) invoke(ctx context.Context, call invokeCall) (invokeOutcom
 			FinishNotification: notification,
 			// The invoke body's timeout extension.
 			ActiveDeadlineSeconds: call.Request.Timeout,
+			// The invoke body's retry extension (retry.go).
+			Retry: retryPolicyOf(call.Request.Retry),
 		},
+	}
+	if call.Request.Priority != nil {
+		// The invoke body's priority extension (docs/api.md).
+		inv.Spec.Priority = *call.Request.Priority
 	}
 	if call.Caller != (bkv1.Caller{}) {
 		caller := call.Caller
 		inv.Spec.Caller = &caller
 	}
 	cluster, why := needsCluster(directChoice{Mode: s.direct.mode, Async: call.Async, Notification: notification,
-		Deadline: call.Request.Timeout != nil, Archive: s.past.configured(), Version: plv})
+		Deadline: call.Request.Timeout != nil, Retry: mayRetry(call.Request.Retry, plv), Archive: s.past.configured(), Version: plv})
 	if !cluster {
 		return s.invokeDirect(ctx, directInvoke{call: call, plv: plv, inv: inv, secretInputs: secretInputs, sensitiveNames: sensitiveInputs})
 	}
@@ -216,8 +222,12 @@ func (s *invocations) invokeCluster(ctx context.Context, call invokeCall, inv *b
 
 // executed reports whether the first execute has finished: the state has
 // left EMPTY (the manager may also end an invocation FAIL without executing
-// it, for inputs that fail the schema).
+// it, for inputs that fail the schema), or the first attempt failed and a
+// retry is scheduled (the answer is then POLL: the caller polls schedule).
 func executed(inv *bkv1.PluginInvocation) bool {
+	if inv.Status.Attempt > 1 {
+		return true
+	}
 	switch inv.Status.State {
 	case bkv1.StatePoll, bkv1.StateCallback, bkv1.StateSuccess, bkv1.StateFail:
 		return true

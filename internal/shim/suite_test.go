@@ -154,6 +154,7 @@ var _ = BeforeSuite(func() {
 	formapi := serve(server.Handler(formapiplugin.Plugin()))
 	notifier := serve(server.Handler(notifierplugin.Plugin()))
 	stopper := serve(server.Handler(stopperPlugin()))
+	secondTry := serve(server.Handler(secondTryPlugin()))
 	var all []bkv1.PluginVersion
 	all = append(all, suite.RegisterVersions(namespace, helloplugin.Plugin(), hello.URL)...)
 	all = append(all, suite.RegisterVersions(namespace, pollerplugin.Plugin(), poller.URL)...)
@@ -165,6 +166,7 @@ var _ = BeforeSuite(func() {
 	all = append(all, suite.RegisterVersions(namespace, formapiplugin.Plugin(), formapi.URL)...)
 	all = append(all, suite.RegisterVersions(namespace, notifierplugin.Plugin(), notifier.URL)...)
 	all = append(all, suite.RegisterVersions(namespace, stopperPlugin(), stopper.URL)...)
+	all = append(all, suite.RegisterVersions(namespace, secondTryPlugin(), secondTry.URL)...)
 	suite.WaitReady(all)
 })
 

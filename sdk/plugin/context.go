@@ -29,8 +29,14 @@ type Context[In, Ctx, Out any] struct {
 	PluginCode, Version string
 	// State is EMPTY on the first execute, then POLL or CALLBACK.
 	State State
-	// InvokeCount is 1 on the first execute and grows by one each time.
+	// InvokeCount is 1 on the first execute and grows by one each time;
+	// each attempt of a retried invocation starts again at 1.
 	InvokeCount int
+	// Attempt is 1 on the invocation's first attempt and one more on each
+	// retry of a failed one (the invocation's retry policy); every attempt
+	// starts from a clean state, so a plugin that must not repeat a side
+	// effect can tell a retry by Attempt > 1.
+	Attempt int
 	// Inputs are the invocation's inputs, validated, with defaults filled in.
 	Inputs In
 	// ContextInputs are the context inputs the platform passed (the Python

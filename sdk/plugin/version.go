@@ -153,6 +153,7 @@ func newContext[In, Ctx, Out any](goctx context.Context, st *execState) *Context
 		Version:     st.req.PluginVersion,
 		State:       st.req.State,
 		InvokeCount: st.req.InvokeCount,
+		Attempt:     max(st.req.Attempt, 1),
 		Storage:     st.storage,
 		Log:         st.logger,
 		st:          st,

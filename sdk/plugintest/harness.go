@@ -73,6 +73,15 @@ func (h *Harness) Clock() *Clock { return h.clock }
 // JSON as json.RawMessage, or nil for none) and runs the first execute.
 func (h *Harness) Start(version string, inputs, context any) *Invocation {
 	h.t.Helper()
+	return h.StartAttempt(version, 1, inputs, context)
+}
+
+// StartAttempt is Start as attempt number attempt of an invocation that a
+// retry policy runs again after a failed attempt: the plugin sees
+// ctx.Attempt == attempt, and, as in the cluster, a clean state (EMPTY,
+// invoke count 1, no storage or outputs).
+func (h *Harness) StartAttempt(version string, attempt int, inputs, context any) *Invocation {
+	h.t.Helper()
 	var id [16]byte
 	_, _ = rand.Read(id[:])
 	inv := &Invocation{
@@ -83,6 +92,7 @@ func (h *Harness) Start(version string, inputs, context any) *Invocation {
 		inputs:  h.raw("inputs", inputs),
 		context: h.raw("context", context),
 		state:   plugin.StateEmpty,
+		attempt: max(attempt, 1),
 	}
 	inv.execute(nil)
 	return inv
@@ -125,6 +135,7 @@ type Invocation struct {
 	context json.RawMessage
 
 	state       plugin.State
+	attempt     int
 	invokeCount int
 	outputs     json.RawMessage
 	storage     json.RawMessage
@@ -254,6 +265,7 @@ func (inv *Invocation) execute(cb *protocol.Callback) {
 		PluginVersion:   inv.version,
 		State:           inv.state,
 		InvokeCount:     inv.invokeCount + 1,
+		Attempt:         inv.attempt,
 		Inputs:          inv.inputs,
 		Context:         inv.context,
 		Storage:         inv.storage,

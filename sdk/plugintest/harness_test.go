@@ -84,3 +84,33 @@ func TestClockMovesOnlyByPolls(t *testing.T) {
 		t.Errorf("clock = %s, want %s", got, want)
 	}
 }
+
+// The attempt a retry policy runs reaches the plugin's context, with the
+// invoke count starting again at 1.
+func TestStartAttemptReachesTheContext(t *testing.T) {
+	type out struct {
+		Attempt     int `json:"attempt"`
+		InvokeCount int `json:"invoke_count"`
+	}
+	p := plugin.MustNew(plugin.Meta{Code: "attempts"})
+	plugin.MustAddVersion(p, plugin.Version[plugin.None, plugin.None, out]{
+		Version: "1.0.0",
+		Execute: func(ctx *plugin.Context[plugin.None, plugin.None, out]) error {
+			ctx.Outputs = out{Attempt: ctx.Attempt, InvokeCount: ctx.InvokeCount}
+			if ctx.Attempt < 2 {
+				return fmt.Errorf("attempt %d fails", ctx.Attempt)
+			}
+			return nil
+		},
+	})
+	h := plugintest.New(t, p, plugintest.Options{})
+	first := h.Start("1.0.0", nil, nil)
+	first.AssertState(plugin.StateFail)
+	first.AssertOutputs(out{Attempt: 1, InvokeCount: 1})
+	second := h.StartAttempt("1.0.0", 2, nil, nil)
+	second.AssertState(plugin.StateSuccess)
+	second.AssertOutputs(out{Attempt: 2, InvokeCount: 1})
+	if got := second.Steps()[0].Request.Attempt; got != 2 {
+		t.Errorf("request attempt = %d, want 2", got)
+	}
+}

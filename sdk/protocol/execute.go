@@ -60,7 +60,12 @@ type ExecuteRequest struct {
 	// execute, then POLL or CALLBACK.
 	State State `json:"state"`
 	// InvokeCount is 1 on the first execute and grows by one each time.
+	// Each attempt of a retried invocation starts again at 1.
 	InvokeCount int `json:"invoke_count"`
+	// Attempt is the number of the invocation's attempt this execute
+	// belongs to: 1 on the first, one more on each retry of a failed
+	// attempt (the invocation's retry policy). Absent means 1.
+	Attempt int `json:"attempt,omitempty"`
 	// Inputs are the invocation's inputs as the caller sent them.
 	Inputs json.RawMessage `json:"inputs,omitempty"`
 	// Context is the invocation's context inputs (the seeds' context.data).

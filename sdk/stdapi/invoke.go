@@ -22,7 +22,21 @@ type InvokeRequest struct {
 	// invocation ends FAIL "timeout" and the plugin is told, as on cancel.
 	// Unset means no bound.
 	Timeout *int64 `json:"timeout,omitempty"`
+	// Retry runs a failed attempt again (an extension; see RetryPolicy).
+	// Unset means the version's policy, if any.
+	Retry *RetryPolicy `json:"retry,omitempty"`
+	// Priority orders the invocation among those waiting for a slot of
+	// their version's limits.maxActiveInvocations, higher first (an
+	// extension: the Python framework has none). Unset means 0; bounds
+	// MinPriority..MaxPriority.
+	Priority *int32 `json:"priority,omitempty"`
 }
+
+// Bounds of InvokeRequest.Priority, the PluginInvocation's spec.priority.
+const (
+	MinPriority = -1000
+	MaxPriority = 1000
+)
 
 // MaxTimeoutSeconds bounds InvokeRequest.Timeout (a year, the CRD's limit).
 const MaxTimeoutSeconds = 31536000
@@ -76,6 +90,12 @@ func (r InvokeRequest) Validate() error {
 	}
 	if r.Timeout != nil && (*r.Timeout < 1 || *r.Timeout > MaxTimeoutSeconds) {
 		return fmt.Errorf("timeout must be between 1 and %d seconds, got %d", MaxTimeoutSeconds, *r.Timeout)
+	}
+	if err := r.Retry.Validate(); err != nil {
+		return err
+	}
+	if r.Priority != nil && (*r.Priority < MinPriority || *r.Priority > MaxPriority) {
+		return fmt.Errorf("priority must be between %d and %d, got %d", MinPriority, MaxPriority, *r.Priority)
 	}
 	return checkObject("context", r.Context)
 }

@@ -25,6 +25,9 @@ type ScheduleData struct {
 	// framework answers "" (not null) while it runs; Timestamp does the same
 	// and also reads null.
 	FinishAt Timestamp `json:"finish_at"`
+	// Attempt is the number of the invocation's current (or last) attempt
+	// when it runs under a retry policy: an extension, absent otherwise.
+	Attempt int32 `json:"attempt,omitempty"`
 }
 
 // ScheduleNotFoundPrefix starts the message of a schedule answer for a trace

@@ -66,6 +66,27 @@ func (r *Reconciler) archive(ctx context.Context, inv *bkv1.PluginInvocation, no
 	return out, nil
 }
 
+// archivedWith archives inv as it will be once st is written, when
+// nothing comes first (a finish notification), and returns st with the
+// archive's mark, so that finishing and archiving cost one status write,
+// not two. Crash-safe as archiving after the write is: the archive is an
+// upsert, and a status write that fails is redone (or the execute is, as
+// after any manager crash) and archived again over the same row. Any other
+// outcome returns st unchanged: reconcileFinished archives it after the
+// write, recording the archive's failure as it does.
+func (r *Reconciler) archivedWith(ctx context.Context, inv *bkv1.PluginInvocation, st bkv1.PluginInvocationStatus, now time.Time) bkv1.PluginInvocationStatus {
+	next := inv.DeepCopy()
+	next.Status = st
+	if !planFinished(next, now, r.Options.KeepFinished).archive {
+		return st
+	}
+	out, err := r.archive(ctx, next, now)
+	if err != nil || out.kind != archiveOK {
+		return st
+	}
+	return out.status
+}
+
 // masking gathers what history.Record masks: the sensitive fields of the
 // invocation's version, when it is still known, and the inputs its Secret
 // holds. The Secret is read (around the cache) only when the version
@@ -101,7 +122,7 @@ func (r *Reconciler) compiledVersion(ctx context.Context, inv *bkv1.PluginInvoca
 		return nil, false
 	}
 	var list bkv1.PluginVersionList
-	if err := r.List(ctx, &list, client.InNamespace(inv.Namespace), client.MatchingFields{versions.IndexPluginVersionPlugin: inv.Spec.Plugin}); err != nil {
+	if err := r.listVersions(ctx, &list, inv); err != nil {
 		return nil, false
 	}
 	for i := range list.Items {

@@ -47,7 +47,8 @@ func (r *Reconciler) tellPluginCancelled(ctx context.Context, inv *bkv1.PluginIn
 		return
 	}
 	logf.FromContext(ctx).Info("could not tell the plugin pod that the invocation ended", "reason", reason, "error", err.Error())
-	r.Recorder.Eventf(inv, nil, corev1.EventTypeWarning, "CancelHookFailed", "Cancel", "telling the plugin pod (%s): %v", reason, err)
+	r.emit(inv, invocationEvent{eventType: corev1.EventTypeWarning, reason: "CancelHookFailed",
+		note: fmt.Sprintf("telling the plugin pod (%s): %v", reason, err)}, "Cancel")
 }
 
 func (r *Reconciler) postCancel(ctx context.Context, inv *bkv1.PluginInvocation, plv *bkv1.PluginVersion, traceID, reason string) error {

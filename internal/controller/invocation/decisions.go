@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 	"github.com/bkplugin/bk-plugin-operator/internal/pluginexec"
@@ -213,50 +214,38 @@ func requeueAfterWrite(st *bkv1.PluginInvocationStatus, t transition, due, now t
 // invocationEvent is an event transitionEvent decided to emit.
 type invocationEvent struct {
 	eventType, reason, note string
-	// state is the state the invocation is in after the transition.
-	state bkv1.InvocationState
-	// entered is true when the invocation entered a new state, which the
-	// transitions metric counts.
-	entered bool
+}
+
+// enteredState reports whether a written transition from before to after
+// entered a new state, which the transitions metric counts. EMPTY is where
+// every invocation starts, not a state it enters.
+func enteredState(before, after *bkv1.PluginInvocationStatus) bool {
+	return before.State != after.State && after.State != bkv1.StateEmpty && after.State != ""
 }
 
 // transitionEvent decides whether a written transition from before to after
-// is an event, and which. executed tells whether an execute completed.
-func transitionEvent(before, after *bkv1.PluginInvocationStatus, executed bool) (invocationEvent, bool) {
-	if before.State == after.State && !executed && after.RetryCount == 0 {
-		return invocationEvent{}, false
-	}
-	if before.State == bkv1.StatePoll && after.State == bkv1.StatePoll && after.RetryCount == 0 {
-		// Another poll of a poller: an event per poll would double the
-		// API writes of every poll (events of one object do not merge,
-		// each names a new resourceVersion). Entering POLL and leaving it
-		// are events; the polls between are counted in status.invokeCount
-		// and the plugin's own log lines.
-		return invocationEvent{}, false
-	}
-	ev := invocationEvent{eventType: corev1.EventTypeNormal, state: after.State, entered: before.State != after.State}
-	switch after.State {
-	case bkv1.StateSuccess:
-		ev.reason, ev.note = bkv1.ReasonSucceeded, fmt.Sprintf("succeeded after %d executes", after.InvokeCount)
-	case bkv1.StateFail:
-		ev.eventType, ev.reason = corev1.EventTypeWarning, "Failed"
-		ev.note = fmt.Sprintf("failed after %d executes: %s", after.InvokeCount, truncate(after.Error, 512))
-	case bkv1.StatePoll:
-		next := "now"
-		if after.NextPollTime != nil {
-			next = after.NextPollTime.UTC().Format(time.RFC3339)
+// is an event, and which. Events are for what an operator must notice: an
+// invocation that failed (cancel, deadline and callback timeout included:
+// the reason says which) and a call to the plugin pod that failed and is
+// retried. The ordinary life cycle (started, polling, waiting for a
+// callback, succeeded) is no event: each would be one more API-server
+// write per invocation, as costly as the status write itself, and status
+// (its conditions and times, which `kubectl describe` shows) and the history
+// archive's timeline already say it.
+func transitionEvent(before, after *bkv1.PluginInvocationStatus) (invocationEvent, bool) {
+	switch {
+	case after.State == bkv1.StateFail && before.State != bkv1.StateFail:
+		reason := ""
+		if c := apimeta.FindStatusCondition(after.Conditions, bkv1.ConditionSucceeded); c != nil {
+			reason = c.Reason + ": "
 		}
-		ev.reason, ev.note = "Polling", fmt.Sprintf("execute %d: polling again at %s", after.InvokeCount, next)
-	case bkv1.StateCallback:
-		ev.reason, ev.note = "WaitingForCallback", fmt.Sprintf("execute %d: waiting for a callback", after.InvokeCount)
-	default:
-		if after.RetryCount == 0 {
-			return invocationEvent{}, false
-		}
-		ev.eventType, ev.reason = corev1.EventTypeWarning, bkv1.ReasonRetrying
-		ev.note = fmt.Sprintf("calling the plugin pod failed %d times; retrying", after.RetryCount)
+		return invocationEvent{eventType: corev1.EventTypeWarning, reason: "Failed",
+			note: fmt.Sprintf("failed after %d executes: %s%s", after.InvokeCount, reason, truncate(after.Error, 512))}, true
+	case after.RetryCount > before.RetryCount && !after.State.Terminal():
+		return invocationEvent{eventType: corev1.EventTypeWarning, reason: bkv1.ReasonRetrying,
+			note: fmt.Sprintf("calling the plugin pod failed %d times; retrying", after.RetryCount)}, true
 	}
-	return ev, true
+	return invocationEvent{}, false
 }
 
 // finishStep is what planFinished decided for a finished invocation.

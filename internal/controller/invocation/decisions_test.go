@@ -355,58 +355,70 @@ func TestTransitionEvent(t *testing.T) {
 		}
 		return s
 	}
-	retried := func(s *bkv1.PluginInvocationStatus) { s.RetryCount = 3 }
+	retried := func(n int32) func(*bkv1.PluginInvocationStatus) {
+		return func(s *bkv1.PluginInvocationStatus) { s.RetryCount = n }
+	}
+	failed := func(reason, msg string) func(*bkv1.PluginInvocationStatus) {
+		return func(s *bkv1.PluginInvocationStatus) {
+			s.Error = msg
+			s.Conditions = []metav1.Condition{{Type: bkv1.ConditionSucceeded, Status: metav1.ConditionFalse, Reason: reason}}
+		}
+	}
+	polling := func(s *bkv1.PluginInvocationStatus) { s.NextPollTime = at(time.Minute) }
 	cases := []struct {
 		name       string
 		before     *bkv1.PluginInvocationStatus
 		after      *bkv1.PluginInvocationStatus
-		executed   bool
 		wantEmit   bool
-		wantType   string
 		wantReason string
 		wantNote   string
 		entered    bool
 	}{
-		{name: "EMPTY -> SUCCESS", before: st(bkv1.StateEmpty), after: st(bkv1.StateSuccess), executed: true,
-			wantEmit: true, wantType: corev1.EventTypeNormal, wantReason: bkv1.ReasonSucceeded, wantNote: "succeeded after 2 executes", entered: true},
-		{name: "POLL -> FAIL is a warning with the error", before: st(bkv1.StatePoll),
-			after:    st(bkv1.StateFail, func(s *bkv1.PluginInvocationStatus) { s.Error = "boom" }),
-			executed: true, wantEmit: true, wantType: corev1.EventTypeWarning, wantReason: "Failed", wantNote: "failed after 2 executes: boom", entered: true},
+		// The life cycle is status, not events: each would be a write.
+		{name: "EMPTY -> SUCCESS is no event", before: st(bkv1.StateEmpty), after: st(bkv1.StateSuccess), entered: true},
+		{name: "EMPTY -> POLL is no event", before: st(bkv1.StateEmpty), after: st(bkv1.StatePoll, polling), entered: true},
+		{name: "EMPTY -> CALLBACK is no event", before: st(bkv1.StateEmpty), after: st(bkv1.StateCallback), entered: true},
+		{name: "POLL -> POLL is no event", before: st(bkv1.StatePoll), after: st(bkv1.StatePoll, polling)},
+		{name: "CALLBACK -> CALLBACK is no event", before: st(bkv1.StateCallback), after: st(bkv1.StateCallback)},
+		{name: "POLL -> SUCCESS is no event", before: st(bkv1.StatePoll), after: st(bkv1.StateSuccess), entered: true},
+		{name: "a first write of EMPTY is no event", before: st(""), after: st(bkv1.StateEmpty)},
+		// What an operator must notice is a warning.
+		{name: "POLL -> FAIL names the reason and the error", before: st(bkv1.StatePoll),
+			after:    st(bkv1.StateFail, failed(bkv1.ReasonPluginFailed, "boom")),
+			wantEmit: true, wantReason: "Failed", wantNote: "failed after 2 executes: PluginFailed: boom", entered: true},
+		{name: "a wait gone wrong: callback timeout", before: st(bkv1.StateCallback),
+			after:    st(bkv1.StateFail, failed(bkv1.ReasonCallbackTimeout, "no callback within 1s")),
+			wantEmit: true, wantReason: "Failed", wantNote: "failed after 2 executes: CallbackTimeout: no callback within 1s", entered: true},
+		{name: "cancel", before: st(bkv1.StatePoll),
+			after:    st(bkv1.StateFail, failed(bkv1.ReasonCancelled, "cancelled")),
+			wantEmit: true, wantReason: "Failed", wantNote: "failed after 2 executes: Cancelled: cancelled", entered: true},
 		{name: "a long error is truncated", before: st(bkv1.StatePoll),
 			after:    st(bkv1.StateFail, func(s *bkv1.PluginInvocationStatus) { s.Error = strings.Repeat("x", 600) }),
-			wantEmit: true, wantType: corev1.EventTypeWarning, wantReason: "Failed",
-			wantNote: "failed after 2 executes: " + strings.Repeat("x", 512) + "…", entered: true},
-		{name: "EMPTY -> POLL says when", before: st(bkv1.StateEmpty),
-			after:    st(bkv1.StatePoll, func(s *bkv1.PluginInvocationStatus) { s.NextPollTime = at(time.Minute) }),
-			executed: true, wantEmit: true, wantType: corev1.EventTypeNormal, wantReason: "Polling",
-			wantNote: "execute 2: polling again at 2026-11-21T10:01:00Z", entered: true},
-		{name: "POLL -> POLL is no event", before: st(bkv1.StatePoll),
-			after: st(bkv1.StatePoll, func(s *bkv1.PluginInvocationStatus) { s.NextPollTime = at(time.Minute) }), executed: true},
-		{name: "POLL -> POLL after retries is an event", before: st(bkv1.StatePoll, retried),
-			after:    st(bkv1.StatePoll, retried, func(s *bkv1.PluginInvocationStatus) { s.NextPollTime = at(time.Minute) }),
-			wantEmit: true, wantType: corev1.EventTypeNormal, wantReason: "Polling", wantNote: "execute 2: polling again at 2026-11-21T10:01:00Z"},
-		{name: "CALLBACK -> CALLBACK after a delivered callback is an event", before: st(bkv1.StateCallback),
-			after: st(bkv1.StateCallback), executed: true,
-			wantEmit: true, wantType: corev1.EventTypeNormal, wantReason: "WaitingForCallback", wantNote: "execute 2: waiting for a callback"},
-		{name: "a failed call is a warning", before: st(bkv1.StateEmpty), after: st(bkv1.StateEmpty, retried),
-			wantEmit: true, wantType: corev1.EventTypeWarning, wantReason: bkv1.ReasonRetrying, wantNote: "calling the plugin pod failed 3 times; retrying"},
+			wantEmit: true, wantReason: "Failed", wantNote: "failed after 2 executes: " + strings.Repeat("x", 512) + "…", entered: true},
+		{name: "FAIL written again is no event", before: st(bkv1.StateFail, failed(bkv1.ReasonPluginFailed, "boom")),
+			after: st(bkv1.StateFail, failed(bkv1.ReasonPluginFailed, "boom"))},
+		{name: "a failed call is a warning", before: st(bkv1.StateEmpty), after: st(bkv1.StateEmpty, retried(1)),
+			wantEmit: true, wantReason: bkv1.ReasonRetrying, wantNote: "calling the plugin pod failed 1 times; retrying"},
+		{name: "each further failed call is one", before: st(bkv1.StatePoll, retried(2)), after: st(bkv1.StatePoll, retried(3)),
+			wantEmit: true, wantReason: bkv1.ReasonRetrying, wantNote: "calling the plugin pod failed 3 times; retrying"},
+		{name: "a call that works again after retries is no event", before: st(bkv1.StatePoll, retried(3)),
+			after: st(bkv1.StatePoll, polling)},
 		{name: "a write that changes nothing is no event", before: st(bkv1.StateEmpty), after: st(bkv1.StateEmpty)},
-		{name: "a first write of EMPTY is no event", before: st(""), after: st(bkv1.StateEmpty)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			ev, ok := transitionEvent(tc.before, tc.after, tc.executed)
+			if got := enteredState(tc.before, tc.after); got != tc.entered {
+				t.Errorf("enteredState = %v, want %v", got, tc.entered)
+			}
+			ev, ok := transitionEvent(tc.before, tc.after)
 			if ok != tc.wantEmit {
 				t.Fatalf("emit = %v, want %v (%+v)", ok, tc.wantEmit, ev)
 			}
 			if !ok {
 				return
 			}
-			if ev.eventType != tc.wantType || ev.reason != tc.wantReason || ev.note != tc.wantNote || ev.entered != tc.entered {
-				t.Errorf("event = %+v, want %s %s %q entered=%v", ev, tc.wantType, tc.wantReason, tc.wantNote, tc.entered)
-			}
-			if ev.state != tc.after.State {
-				t.Errorf("event state = %s, want %s", ev.state, tc.after.State)
+			if ev.eventType != corev1.EventTypeWarning || ev.reason != tc.wantReason || ev.note != tc.wantNote {
+				t.Errorf("event = %+v, want Warning %s %q", ev, tc.wantReason, tc.wantNote)
 			}
 		})
 	}

@@ -47,3 +47,7 @@ func raw(j *apiextensionsv1.JSON) json.RawMessage {
 	}
 	return j.Raw
 }
+
+// timedOut reports whether a failed call to a plugin pod got no answer in
+// time (pluginexec.TimedOut).
+func timedOut(callErr error) bool { return pluginexec.TimedOut(callErr) }

@@ -24,7 +24,10 @@ type expectedStatus struct {
 	// id reused after deletion) owes nothing to its predecessor's writes.
 	uid         types.UID
 	invokeCount int32
-	terminal    bool
+	// attempt orders writes across retried attempts (retry.go), each of
+	// which starts its invoke count again.
+	attempt  int32
+	terminal bool
 }
 
 func newWriteExpectations() *writeExpectations {
@@ -35,7 +38,7 @@ func newWriteExpectations() *writeExpectations {
 func (e *writeExpectations) wrote(key types.NamespacedName, uid types.UID, st *bkv1.PluginInvocationStatus) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.seen[key] = expectedStatus{uid: uid, invokeCount: st.InvokeCount, terminal: st.State.Terminal()}
+	e.seen[key] = expectedStatus{uid: uid, invokeCount: st.InvokeCount, attempt: max(st.Attempt, 1), terminal: st.State.Terminal()}
 }
 
 // stale reports whether cached is older than the last status written for
@@ -51,7 +54,9 @@ func (e *writeExpectations) stale(key types.NamespacedName, uid types.UID, cache
 		delete(e.seen, key)
 		return false
 	}
-	if cached.InvokeCount < want.invokeCount || (want.terminal && !cached.State.Terminal()) {
+	attempt := max(cached.Attempt, 1)
+	if attempt < want.attempt || (attempt == want.attempt && cached.InvokeCount < want.invokeCount) ||
+		(want.terminal && !cached.State.Terminal()) {
 		return true
 	}
 	delete(e.seen, key)

@@ -42,7 +42,12 @@ func (r *Reconciler) reconcileFinished(ctx context.Context, inv *bkv1.PluginInvo
 			r.Metrics.retry(inv.Spec.Plugin)
 		}
 		t := applyNotification(inv, err, now, r.Options.RetryBudget, r.Options.RetryInitialInterval, r.Options.RetryMaxInterval)
-		written, uerr := r.persistStatus(ctx, inv, t.status)
+		st := t.status
+		if t.requeueAfter == 0 {
+			// Notified: archive now and record both in one write.
+			st = r.archivedWith(ctx, inv, st, now)
+		}
+		written, uerr := r.persistStatus(ctx, inv, st)
 		if uerr != nil {
 			return reconcile.Result{}, fmt.Errorf("record finish notification of invocation %s/%s: %w", inv.Namespace, inv.Name, uerr)
 		}

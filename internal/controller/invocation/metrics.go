@@ -15,6 +15,9 @@ type Metrics struct {
 	retries     *prometheus.CounterVec
 	archives    *prometheus.CounterVec
 	pending     prometheus.Gauge
+	suppressed  *prometheus.CounterVec
+	// deferrals counts executes the version's limits deferred (limits_metrics.go).
+	deferrals *prometheus.CounterVec
 
 	// pendingKeys are the finished invocations whose last archive attempt
 	// failed; the pending gauge is their number.
@@ -36,9 +39,12 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 16),
 		}, []string{"plugin", "outcome"}),
 		pollLate: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "bkplugin_poll_lateness_seconds",
-			Help:    "How long after its nextPollTime a POLL invocation was executed.",
-			Buckets: prometheus.ExponentialBuckets(0.001, 2, 16),
+			Name: "bkplugin_poll_lateness_seconds",
+			Help: "How long after its nextPollTime a POLL invocation was executed.",
+			// 1 ms to 70 minutes: an overloaded manager is late by
+			// minutes, and a histogram whose top bucket is below that
+			// says only "more than".
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 23),
 		}),
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bkplugin_call_retries_total",
@@ -52,9 +58,14 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "bkplugin_archive_pending",
 			Help: "Finished invocations waiting in the cluster because the history archive could not be written.",
 		}),
+		suppressed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bkplugin_invocation_events_suppressed_total",
+			Help: "Invocation events not recorded because the plugin's invocations used up their event budget (Options.EventsPerMinute), by plugin; the invocations' status still says what happened.",
+		}, []string{"plugin"}),
+		deferrals:   newDeferrals(),
 		pendingKeys: map[types.NamespacedName]struct{}{},
 	}
-	for _, c := range []prometheus.Collector{m.transitions, m.executes, m.pollLate, m.retries, m.archives, m.pending} {
+	for _, c := range []prometheus.Collector{m.transitions, m.executes, m.pollLate, m.retries, m.archives, m.pending, m.suppressed, m.deferrals} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -65,6 +76,12 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 func (m *Metrics) transition(plugin, state string) {
 	if m != nil {
 		m.transitions.WithLabelValues(plugin, state).Inc()
+	}
+}
+
+func (m *Metrics) eventSuppressed(plugin string) {
+	if m != nil {
+		m.suppressed.WithLabelValues(plugin).Inc()
 	}
 }
 

@@ -76,4 +76,14 @@ type Options struct {
 	MaxPreparedCallbacks  int
 	// MaxConcurrentReconciles is how many invocations are reconciled at once.
 	MaxConcurrentReconciles int
+	// EventsPerMinute and EventBurst bound the events the invocations of
+	// one plugin record (failures, retries, failed cancel hooks): a token
+	// bucket per plugin, EventBurst at once and EventsPerMinute sustained.
+	// Zero means DefaultEventsPerMinute and DefaultEventBurst.
+	EventsPerMinute float64
+	EventBurst      int
+	// MaxWorkersPerPlugin bounds the workers one plugin's invocations hold
+	// at once, so that the others always find one (fair_queue.go); zero
+	// means three quarters of MaxConcurrentReconciles.
+	MaxWorkersPerPlugin int
 }

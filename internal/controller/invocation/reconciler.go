@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -13,18 +14,22 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/retry"
+	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 	"github.com/bkplugin/bk-plugin-operator/internal/pluginexec"
+	"github.com/bkplugin/bk-plugin-operator/internal/retire"
 	"github.com/bkplugin/bk-plugin-operator/internal/sensitive"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
@@ -41,7 +46,8 @@ const cacheLagGrace = 5 * time.Second
 // where all of an invocation's state lives.
 type Reconciler struct {
 	client.Client
-	// Recorder emits an event per transition.
+	// Recorder records the events an operator must notice (transitionEvent),
+	// within the per-plugin bound of Options.EventsPerMinute.
 	Recorder events.EventRecorder
 	// Options configures the reconciler; zero values take defaults.
 	Options Options
@@ -52,6 +58,9 @@ type Reconciler struct {
 	// APIReader reads around the cache, to resolve write conflicts against
 	// the object as it is; nil means the manager's.
 	APIReader client.Reader
+	// Random returns a number in [0,1) for the jitter of retry backoffs;
+	// nil means math/rand/v2. Tests inject a fixed source.
+	Random func() float64
 
 	caller *pluginexec.Caller
 	expect *writeExpectations
@@ -62,6 +71,13 @@ type Reconciler struct {
 	schemas   *versions.Cache
 	// archiveGate bounds the Puts in flight and pauses them after a failure.
 	archiveGate *archiveGate
+	// events bounds the events recorded per plugin.
+	events *eventLimiter
+	// gates hold the in-memory half of the versions' limits
+	// (limits_gate.go); wakeups carries invocations a freed execute slot
+	// wakes to the controller.
+	gates   *versionGates
+	wakeups chan event.GenericEvent
 }
 
 // +kubebuilder:rbac:groups=bkplugin.io,resources=plugininvocations,verbs=get;list;watch;patch;delete
@@ -79,6 +95,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 			r.expect.forget(req.NamespacedName)
 			r.polls.forget(req.NamespacedName)
 			r.unwritten.forget(req.NamespacedName)
+			r.gates.forget(req.NamespacedName)
 			r.Metrics.archivePending(req.NamespacedName, false)
 			return reconcile.Result{}, nil
 		}
@@ -132,8 +149,18 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		if reason, tell := cancelReasonOf(s, inv); tell {
 			r.tellPluginCancelled(ctx, inv, plv, traceID, reason)
 		}
-		return r.write(ctx, inv, traceID, plv.Spec.Version, applyFailure(inv, s.reason, s.message, now), now)
+		t := r.retryAttempt(inv, plv, applyFailure(inv, s.reason, s.message, now), now)
+		return r.write(ctx, inv, traceID, plv.Spec.Version, t, now)
 	}
+
+	// 5b. The version's limits: a slot of its active invocations, an
+	// execute slot and a token; what is not free defers the execute.
+	g := r.gate(ctx, inv, plv, traceID, now)
+	if !g.proceed {
+		return g.result, g.err
+	}
+	defer g.release()
+	inv = g.inv
 
 	// 6. Gather what the execute needs: the version's compiled schemas
 	// and, when it marks fields sensitive, the invocation's Secret, where
@@ -158,10 +185,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 
 	// 8. Call the plugin pod and apply its answer.
 	t, err := r.execute(ctx, inv, plv, traceID, s, pending, now, executeInputs{inputs: inputs, sensitive: sv, sensitiveOutputs: compiled.SensitiveOutputs})
+	// The execute slot is free once the pod answered, before the write.
+	g.release()
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	return r.write(ctx, inv, traceID, plv.Spec.Version, t, now)
+	return r.write(ctx, inv, traceID, plv.Spec.Version, r.retryAttempt(inv, plv, t, r.Clock.Now()), now)
 }
 
 // gatherSensitive reads the invocation's Secret when its version marks
@@ -200,12 +229,23 @@ func (r *Reconciler) withPollDue(inv *bkv1.PluginInvocation) *bkv1.PluginInvocat
 // chooseVersion pick the one the invocation runs.
 func (r *Reconciler) resolve(ctx context.Context, inv *bkv1.PluginInvocation, now time.Time) versionChoice {
 	var list bkv1.PluginVersionList
-	if err := r.List(ctx, &list, client.InNamespace(inv.Namespace), client.MatchingFields{versions.IndexPluginVersionPlugin: inv.Spec.Plugin}); err != nil {
+	if err := r.listVersions(ctx, &list, inv); err != nil {
 		// The cache cannot fail a list but for a missing index: a bug, not the invocation's fault.
 		logf.FromContext(ctx).Error(err, "cannot list the plugin's versions; retrying")
 		return versionChoice{wait: time.Second}
 	}
 	return chooseVersion(list.Items, inv, now)
+}
+
+// listVersions lists the plugin's versions in inv's namespace from the
+// cache without deep-copying them: every reconcile resolves the version,
+// and copying each version's schemas and task.json for it was the largest
+// allocation of a reconcile. The objects are the cache's own; nothing
+// here writes to a PluginVersion (chooseVersion, the execute request, the
+// compiled schemas and the archive's masking only read them).
+func (r *Reconciler) listVersions(ctx context.Context, list *bkv1.PluginVersionList, inv *bkv1.PluginInvocation) error {
+	return r.List(ctx, list, client.InNamespace(inv.Namespace),
+		client.MatchingFields{versions.IndexPluginVersionPlugin: inv.Spec.Plugin}, client.UnsafeDisableDeepCopy)
 }
 
 // executeInputs are the inputs of one execute and the sensitive values
@@ -271,6 +311,9 @@ func (r *Reconciler) execute(ctx context.Context, inv *bkv1.PluginInvocation, pl
 func (r *Reconciler) write(ctx context.Context, inv *bkv1.PluginInvocation, traceID, version string, t transition, now time.Time) (reconcile.Result, error) {
 	key := client.ObjectKeyFromObject(inv)
 	st := finalStatus(inv, traceID, version, t, now)
+	if st.State.Terminal() {
+		st = r.archivedWith(ctx, inv, st, now)
+	}
 	due := pollDue(&st)
 
 	written, err := r.persistStatus(ctx, inv, st)
@@ -279,7 +322,7 @@ func (r *Reconciler) write(ctx context.Context, inv *bkv1.PluginInvocation, trac
 			return r.write(ctx, inv, traceID, version, fb, now)
 		}
 		if keepUnwritten(t, err) {
-			r.unwritten.keep(key, unwrittenAnswer{baseCount: inv.Status.InvokeCount, baseState: inv.Status.State,
+			r.unwritten.keep(key, unwrittenAnswer{baseCount: inv.Status.InvokeCount, baseState: inv.Status.State, baseAttempt: inv.Status.Attempt,
 				traceID: traceID, version: version, t: t, at: now})
 		}
 		return reconcile.Result{}, fmt.Errorf("update status of invocation %s: %w", key, err)
@@ -298,8 +341,13 @@ func (r *Reconciler) write(ctx context.Context, inv *bkv1.PluginInvocation, trac
 	if err := r.patchMetadata(ctx, written, written.Spec.Plugin, st.ResolvedVersion, consumed); err != nil {
 		return reconcile.Result{}, err
 	}
-	if ev, ok := transitionEvent(&inv.Status, &st, t.executed); ok {
-		r.emit(written, ev)
+	if enteredState(&inv.Status, &st) {
+		r.Metrics.transition(written.Spec.Plugin, string(st.State))
+	}
+	if t.retried != nil {
+		r.emit(written, retryEvent(&st, t.retried), "Execute")
+	} else if ev, ok := transitionEvent(&inv.Status, &st); ok {
+		r.emit(written, ev, "Execute")
 	}
 	return reconcile.Result{RequeueAfter: requeueAfterWrite(&st, t, due, r.Clock.Now())}, nil
 }
@@ -325,7 +373,7 @@ func (r *Reconciler) persistStatus(ctx context.Context, inv *bkv1.PluginInvocati
 		if gerr := r.APIReader.Get(ctx, key, fresh); gerr != nil {
 			return gerr
 		}
-		if fresh.Status.InvokeCount != base.InvokeCount || fresh.Status.State != base.State {
+		if fresh.Status.InvokeCount != base.InvokeCount || fresh.Status.State != base.State || fresh.Status.Attempt != base.Attempt {
 			return fmt.Errorf("status of %s was changed by another writer: %w", key, err)
 		}
 		obj = fresh
@@ -373,15 +421,32 @@ func (r *Reconciler) patchMetadata(ctx context.Context, inv *bkv1.PluginInvocati
 	return nil
 }
 
-// emit records the event transitionEvent decided and counts the state the
-// invocation entered.
-func (r *Reconciler) emit(inv *bkv1.PluginInvocation, ev invocationEvent) {
-	if ev.entered {
-		r.Metrics.transition(inv.Spec.Plugin, string(ev.state))
+// emit records ev about inv, when the invocation's plugin has not used up
+// its event budget (eventLimiter); an event over budget is counted instead.
+func (r *Reconciler) emit(inv *bkv1.PluginInvocation, ev invocationEvent, action string) {
+	if r.Recorder == nil {
+		return
 	}
-	if r.Recorder != nil {
-		r.Recorder.Eventf(inv, nil, ev.eventType, ev.reason, "Execute", "%s", ev.note)
+	if !r.events.allow(inv.Spec.Plugin, r.Clock.Now()) {
+		r.Metrics.eventSuppressed(inv.Spec.Plugin)
+		return
 	}
+	r.Recorder.Eventf(inv, nil, ev.eventType, ev.reason, action, "%s", ev.note)
+}
+
+// retryAttempt lets the invocation's retry policy (retry.go) decide what
+// the end of an attempt does: another attempt after a backoff, or the end
+// recorded in status.attempts.
+func (r *Reconciler) retryAttempt(inv *bkv1.PluginInvocation, plv *bkv1.PluginVersion, t transition, now time.Time) transition {
+	policy := effectiveRetryPolicy(inv, plv)
+	if policy == nil || !t.status.State.Terminal() {
+		return t
+	}
+	random := rand.Float64
+	if r.Random != nil {
+		random = r.Random
+	}
+	return applyRetry(inv, t, policy, now, random())
 }
 
 // transitionLimits are the bounds applyAnswer keeps, from the options.
@@ -405,6 +470,7 @@ func (r *Reconciler) SetupWithManager(mgr manager.Manager) error {
 	if r.APIReader == nil {
 		r.APIReader = mgr.GetAPIReader()
 	}
+	groupOf := pluginGroupOf(mgr.GetCache())
 	return builder.ControllerManagedBy(mgr).
 		For(&bkv1.PluginInvocation{}, builder.WithPredicates(predicate.Or(
 			// Status writes are the reconciler's own and it requeues itself
@@ -413,7 +479,20 @@ func (r *Reconciler) SetupWithManager(mgr manager.Manager) error {
 			// The exception is the shim recording a first execute it made
 			// (the direct path), which this reconciler carries on from.
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, shimRecordedPredicate()))).
-		WithOptions(controller.Options{MaxConcurrentReconciles: r.Options.MaxConcurrentReconciles}).
+		// A finished invocation frees a slot of its version's
+		// maxActiveInvocations: wake the waiting ones next in line.
+		Watches(&bkv1.PluginInvocation{}, handler.EnqueueRequestsFromMapFunc(r.wakeQueued),
+			builder.WithPredicates(retire.Finished())).
+		// A freed execute slot wakes the execute deferred first.
+		WatchesRawSource(source.Channel(r.wakeups, &handler.EnqueueRequestForObject{})).
+		WithOptions(controller.Options{
+			MaxConcurrentReconciles: r.Options.MaxConcurrentReconciles,
+			// Fair across plugins: one plugin's flood neither fills the
+			// queue ahead of the others nor holds every worker.
+			NewQueue: func(_ string, rl workqueue.TypedRateLimiter[reconcile.Request]) workqueue.TypedRateLimitingInterface[reconcile.Request] {
+				return newFairQueue(groupOf, r.Options.MaxWorkersPerPlugin, rl)
+			},
+		}).
 		Named("plugininvocation").
 		Complete(r)
 }
@@ -477,14 +556,26 @@ func (r *Reconciler) applyDefaults() {
 	if o.MaxConcurrentReconciles == 0 {
 		o.MaxConcurrentReconciles = 16
 	}
+	if o.EventsPerMinute <= 0 {
+		o.EventsPerMinute = DefaultEventsPerMinute
+	}
+	if o.EventBurst <= 0 {
+		o.EventBurst = DefaultEventBurst
+	}
+	if o.MaxWorkersPerPlugin <= 0 {
+		o.MaxWorkersPerPlugin = defaultMaxPerPlugin(o.MaxConcurrentReconciles)
+	}
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
 	}
+	r.wakeups = make(chan event.GenericEvent, wakeupBuffer)
+	r.gates = newVersionGates(r.wakeExecute)
 	r.caller = &pluginexec.Caller{HTTP: o.HTTPClient, MaxAnswerBytes: pluginexec.MaxAnswerBytesFor(o.MaxStatusBytes), Token: o.ExecuteToken}
 	r.expect = newWriteExpectations()
 	r.unwritten = newUnwrittenAnswers()
 	r.polls = newPollSchedule()
 	r.schemas = versions.NewCache()
+	r.events = newEventLimiter(o.EventsPerMinute, o.EventBurst)
 	// A quarter of the workers may wait on the archive; the others keep
 	// live invocations moving.
 	r.archiveGate = newArchiveGate(max(o.MaxConcurrentReconciles/4, 1), archivePause)

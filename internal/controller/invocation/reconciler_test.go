@@ -23,10 +23,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/archive"
 	"github.com/bkplugin/bk-plugin-operator/internal/testenv"
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/callbacker/callbackerplugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/hello/helloplugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/poller/pollerplugin"
+	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
 	"github.com/bkplugin/bk-plugin-operator/sdk/server"
 	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
 )
@@ -139,7 +141,6 @@ var _ = Describe("PluginInvocation", func() {
 			Expect(succeededCondition(got)).To(HaveField("Status", metav1.ConditionTrue))
 			Eventually(func() map[string]string { return get(inv).Labels }).Should(And(
 				HaveKeyWithValue(bkv1.LabelPlugin, "hello"), HaveKeyWithValue(bkv1.LabelVersion, "1.0.0")))
-			Eventually(eventReasons(ns, inv)).Should(ContainElement("Succeeded"))
 		})
 
 		It("resolves ^1.0 to the newest Ready version and records it", func() {
@@ -156,6 +157,8 @@ var _ = Describe("PluginInvocation", func() {
 			Expect(got.Status.Error).To(Equal("no version of hello matches ^2.0"))
 			Expect(got.Status.InvokeCount).To(BeZero())
 			Expect(succeededCondition(got)).To(HaveField("Reason", "NoMatchingVersion"))
+			// A failure is what an operator must notice: a Warning event.
+			Eventually(eventReasons(ns, inv)).Should(ContainElement("Failed"))
 		})
 
 		It("fails invalid inputs before any execute, naming the field", func() {
@@ -173,12 +176,14 @@ var _ = Describe("PluginInvocation", func() {
 			})
 			// The object may be gone before a poll sees SUCCESS (a loaded
 			// machine can take longer than the TTL between two polls), so
-			// the deletion is awaited and the success read from its event,
-			// which outlives the object.
+			// the deletion is awaited and the success read from the
+			// history archive, which outlives the object.
 			Eventually(func() bool {
 				return apierrors.IsNotFound(k8sClient.Get(suiteCtx, client.ObjectKeyFromObject(inv), &bkv1.PluginInvocation{}))
 			}).Should(BeTrue())
-			Eventually(eventReasons(ns, inv)).Should(ContainElement("Succeeded"))
+			rec, err := suiteArchive.Get(suiteCtx, archive.Key{Namespace: ns, TraceID: inv.Name})
+			Expect(err).NotTo(HaveOccurred())
+			Expect(rec.State).To(Equal(protocol.StateSuccess))
 		})
 
 		It("posts the finish notification with the result", func() {

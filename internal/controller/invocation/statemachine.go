@@ -95,6 +95,11 @@ func planStep(inv *bkv1.PluginInvocation, pending []pendingCallback, now time.Ti
 			// (the direct path); executing now would run it twice.
 			return wait(&until)
 		}
+		if st.NextAttemptTime != nil && now.Before(st.NextAttemptTime.Time) {
+			// A retried attempt waits out its backoff (retry.go).
+			at := st.NextAttemptTime.Time
+			return wait(&at)
+		}
 		return step{kind: stepExecute}
 	case bkv1.StatePoll:
 		if st.NextPollTime == nil || !now.Before(st.NextPollTime.Time) {
@@ -196,11 +201,18 @@ type transition struct {
 	// requeueNow asks for another reconcile at once, e.g. to deliver the
 	// next queued callback.
 	requeueNow bool
-	// executed reports whether an execute completed (a transition event is due).
+	// executed reports whether an execute completed: its answer is worth
+	// keeping when the status write fails.
 	executed bool
 	// fallback marks the FAIL written in place of a refused status
 	// (tooLargeFallback), which is not fallen back from again.
 	fallback bool
+	// timedOut marks a transport failure whose last call got no answer in
+	// time, which a retry policy counts as Timeout (failureKind).
+	timedOut bool
+	// retried is set when a failed attempt was turned into a new attempt
+	// (applyRetry); the Retrying event follows the write.
+	retried *retryDecision
 }
 
 // applyAnswer applies the plugin's answer to one execute
@@ -236,7 +248,7 @@ func applyCallError(inv *bkv1.PluginInvocation, callErr error, now time.Time, bu
 	if now.Sub(first) >= budget {
 		msg := fmt.Sprintf("%v (gave up after %d attempts in %s)", callErr, st.RetryCount, now.Sub(first).Round(time.Millisecond))
 		clearRetry(&st)
-		return transition{status: failed(st, bkv1.ReasonUnreachable, msg, now)}
+		return transition{status: failed(st, bkv1.ReasonUnreachable, msg, now), timedOut: timedOut(callErr)}
 	}
 	apimeta.SetStatusCondition(&st.Conditions, metav1.Condition{
 		Type: bkv1.ConditionRetrying, Status: metav1.ConditionTrue, Reason: bkv1.ReasonRetrying,
@@ -338,4 +350,13 @@ func ttlExpiry(inv *bkv1.PluginInvocation, keepFinished time.Duration) time.Time
 func setConditionKeepingTime(conds []metav1.Condition, c metav1.Condition) []metav1.Condition {
 	apimeta.RemoveStatusCondition(&conds, c.Type)
 	return append(conds, c)
+}
+
+func appendUnique(list []string, id string) []string {
+	for _, s := range list {
+		if s == id {
+			return list
+		}
+	}
+	return append(list, id)
 }

@@ -71,6 +71,7 @@ func relayPlugin() *plugin.Plugin {
 type executeRecord struct {
 	TraceID     string
 	InvokeCount int
+	Attempt     int
 	State       protocol.State
 	At          time.Time
 }
@@ -89,7 +90,7 @@ func (p *recordingPod) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		var req protocol.ExecuteRequest
 		if json.Unmarshal(body, &req) == nil {
 			p.mu.Lock()
-			p.records = append(p.records, executeRecord{TraceID: req.TraceID, InvokeCount: req.InvokeCount, State: req.State, At: time.Now()})
+			p.records = append(p.records, executeRecord{TraceID: req.TraceID, InvokeCount: req.InvokeCount, Attempt: max(req.Attempt, 1), State: req.State, At: time.Now()})
 			p.mu.Unlock()
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))

@@ -25,10 +25,12 @@ type unwrittenAnswer struct {
 	// the answer applies only to an invocation still in that status.
 	baseCount int32
 	baseState bkv1.InvocationState
-	traceID   string
-	version   string
-	t         transition
-	at        time.Time
+	// baseAttempt is the attempt (retry.go) the answer belongs to.
+	baseAttempt int32
+	traceID     string
+	version     string
+	t           transition
+	at          time.Time
 }
 
 func newUnwrittenAnswers() *unwrittenAnswers {
@@ -60,7 +62,7 @@ func (u *unwrittenAnswers) take(key types.NamespacedName, st *bkv1.PluginInvocat
 	if base == "" {
 		base = bkv1.StateEmpty
 	}
-	return a, st.InvokeCount == a.baseCount && state == base
+	return a, st.InvokeCount == a.baseCount && state == base && max(st.Attempt, 1) == max(a.baseAttempt, 1)
 }
 
 // forget drops key, once its status is written or it is deleted.

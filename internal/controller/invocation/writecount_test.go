@@ -1,0 +1,205 @@
+//go:build envtest
+
+package invocation_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"k8s.io/client-go/rest"
+
+	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/sdk/examples/hello/helloplugin"
+	"github.com/bkplugin/bk-plugin-operator/sdk/server"
+)
+
+// writeCounter counts the API-server writes the manager makes about each
+// invocation, as seen on the wire: every request that is not a read, on a
+// PluginInvocation (object or subresource) or an event regarding one. Each
+// write costs the API server and etcd far more than anything the manager
+// does itself, so the count is what the cluster path's cost is judged by.
+type writeCounter struct {
+	mu     sync.Mutex
+	writes map[string][]string // "namespace/name" -> "VERB resource[/sub]"
+}
+
+func newWriteCounter() *writeCounter { return &writeCounter{writes: map[string][]string{}} }
+
+// wrap installs the counter in front of cfg's transport.
+func (c *writeCounter) wrap(cfg *rest.Config) *rest.Config {
+	cfg = rest.CopyConfig(cfg)
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+			c.observe(req)
+			return rt.RoundTrip(req)
+		})
+	})
+	return cfg
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
+// observe records req when it writes about an invocation.
+func (c *writeCounter) observe(req *http.Request) {
+	if req.Method == http.MethodGet || req.Method == http.MethodHead {
+		return
+	}
+	// .../namespaces/<ns>/<resource>[/<name>[/<sub>]]
+	parts := strings.Split(strings.Trim(req.URL.Path, "/"), "/")
+	i := -1
+	for j, p := range parts {
+		if p == "namespaces" {
+			i = j
+		}
+	}
+	if i < 0 || len(parts) < i+3 {
+		return
+	}
+	ns, resource, rest := parts[i+1], parts[i+2], parts[i+3:]
+	var name, what string
+	switch resource {
+	case "plugininvocations":
+		if len(rest) == 0 {
+			name = c.createdName(req)
+		} else {
+			name = rest[0]
+		}
+		what = "plugininvocations"
+		if len(rest) > 1 {
+			what += "/" + rest[1]
+		}
+	case "events":
+		what = "events"
+		if len(rest) == 0 {
+			name = c.regardingName(req)
+		} else if dot := strings.Index(rest[0], "."); dot > 0 {
+			name = rest[0][:dot] // an event is named <object>.<suffix>
+		}
+	default:
+		return
+	}
+	if name == "" {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.writes[ns+"/"+name] = append(c.writes[ns+"/"+name], req.Method+" "+what)
+}
+
+// createdName reads the name of an object a POST creates.
+func (c *writeCounter) createdName(req *http.Request) string {
+	var obj struct {
+		Metadata struct{ Name string } `json:"metadata"`
+	}
+	c.peek(req, &obj)
+	return obj.Metadata.Name
+}
+
+// regardingName reads whom a new event is about (events.k8s.io/v1 or core/v1).
+func (c *writeCounter) regardingName(req *http.Request) string {
+	var ev struct {
+		Regarding      struct{ Kind, Name string } `json:"regarding"`
+		InvolvedObject struct{ Kind, Name string } `json:"involvedObject"`
+	}
+	c.peek(req, &ev)
+	if ev.Regarding.Kind == "PluginInvocation" {
+		return ev.Regarding.Name
+	}
+	if ev.InvolvedObject.Kind == "PluginInvocation" {
+		return ev.InvolvedObject.Name
+	}
+	return ""
+}
+
+// peek decodes req's JSON body into v and leaves the body readable.
+func (c *writeCounter) peek(req *http.Request, v any) {
+	if req.Body == nil {
+		return
+	}
+	body, err := io.ReadAll(req.Body)
+	_ = req.Body.Close()
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	if err == nil {
+		_ = json.Unmarshal(body, v)
+	}
+}
+
+// of returns the writes recorded about inv.
+func (c *writeCounter) of(inv *bkv1.PluginInvocation) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.writes[inv.Namespace+"/"+inv.Name]...)
+}
+
+// The cluster path's cost in API-server writes, counted on the wire: the
+// create (the caller's) plus the manager's writes. Reaching POLL or
+// CALLBACK costs one status write carrying the first execute's answer and
+// nothing else (no life-cycle event); a SUCCESS costs one status write
+// that carries the answer and the archive mark together, before the
+// deletion --keep-finished later.
+var _ = Describe("API-server writes per invocation", Ordered, func() {
+	var ns string
+	var counter *writeCounter
+	BeforeAll(func() {
+		counter = newWriteCounter()
+		stopRunningManager()
+		cfg := managerCfg
+		managerCfg = counter.wrap(managerCfg)
+		startManager(invocationOptions())
+		DeferCleanup(func() {
+			stopRunningManager()
+			managerCfg = cfg
+			startManager(invocationOptions())
+		})
+		ns = suite.NewNamespace()
+		relay := httptest.NewServer(server.Handler(relayPlugin()))
+		DeferCleanup(relay.Close)
+		suite.WaitReady(suite.RegisterVersions(ns, relayPlugin(), relay.URL))
+		suite.WaitReady(suite.RegisterVersions(ns, helloplugin.Plugin(), helloPod.URL))
+	})
+
+	// settled waits until the manager has nothing left to write about inv
+	// for a while (the event broadcaster writes asynchronously) and
+	// returns its writes.
+	settled := func(inv *bkv1.PluginInvocation) []string {
+		GinkgoHelper()
+		var last []string
+		Eventually(func() bool {
+			now := counter.of(inv)
+			same := fmt.Sprint(now) == fmt.Sprint(last)
+			last = now
+			return same
+		}).WithPolling(1500 * time.Millisecond).Should(BeTrue())
+		return last
+	}
+
+	It("reaches POLL with one status write and no event", func() {
+		inv := invoke(ns, relayCode, "1.0.0", `{"poll_first_seconds":3600}`)
+		waitState(inv, bkv1.StatePoll)
+		Expect(settled(inv)).To(Equal([]string{"PUT plugininvocations/status"}))
+	})
+
+	It("reaches CALLBACK with one status write and no event", func() {
+		inv := invoke(ns, relayCode, "1.0.0", `{"callback_timeout_seconds":3600}`)
+		waitState(inv, bkv1.StateCallback)
+		Expect(settled(inv)).To(Equal([]string{"PUT plugininvocations/status"}))
+	})
+
+	It("ends SUCCESS, archived, with one status write and no event", func() {
+		inv := invoke(ns, "hello", "1.0.0", `{"name":"writes"}`)
+		got := waitState(inv, bkv1.StateSuccess)
+		Expect(got.Status.ArchivedTime).NotTo(BeNil(), "archived in the same write as the answer")
+		Expect(settled(inv)).To(Equal([]string{"PUT plugininvocations/status"}))
+	})
+})
