@@ -139,7 +139,9 @@ var _ = Describe("the direct synchronous path (issue 21)", Ordered, func() {
 		Expect(rec.State).To(Equal(protocol.StateSuccess))
 		Expect(rec.InvokeCount).To(BeEquivalentTo(1))
 		Expect(rec.ResolvedVersion).To(Equal("1.0.0"))
-		Expect(rec.Logs).To(ContainElement(ContainSubstring("execute")), "the plugin's log lines are archived")
+		page, err := historyArchive.Logs(suiteCtx, archive.Key{Namespace: namespace, TraceID: trace}, 0, 100)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(page.Lines).To(ContainElement(ContainSubstring("execute")), "the plugin's log lines are archived")
 		Expect(rec.Timeline).NotTo(BeEmpty())
 
 		By("schedule reads the archive; a retry answers it and never executes again")
