@@ -35,7 +35,7 @@ help: ## Display this help.
 
 .PHONY: manifests
 manifests: controller-gen ## Generate CRDs and RBAC from the markers in the code.
-	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./api/..." paths="./internal/controller/..." paths="./internal/manager/..." output:crd:artifacts:config=config/crd/bases
+	$(CONTROLLER_GEN) rbac:roleName=manager-role crd webhook paths="./api/..." paths="./internal/controller/..." paths="./internal/manager/..." paths="./internal/webhook/..." output:crd:artifacts:config=config/crd/bases
 	$(CONTROLLER_GEN) rbac:roleName=shim-role paths="./internal/shim/..." output:rbac:artifacts:config=config/rbac/shim
 	@$(MAKE) --no-print-directory chart-sync
 
@@ -48,12 +48,13 @@ generate: controller-gen ## Generate DeepCopy methods from the markers in the co
 CHART = charts/bk-plugin-operator
 
 .PHONY: chart-sync
-chart-sync: ## Copy the CRDs, the generated RBAC rules and the alerts from config/ into the Helm chart.
+chart-sync: ## Copy the CRDs, the generated RBAC rules, the webhook configuration and the alerts from config/ into the Helm chart.
 	@mkdir -p $(CHART)/crds $(CHART)/files
 	@rm -f $(CHART)/crds/*.yaml && cp config/crd/bases/*.yaml $(CHART)/crds/
 	@cp config/rbac/role.yaml $(CHART)/files/manager-role.yaml
 	@cp config/rbac/shim/role.yaml $(CHART)/files/shim-role.yaml
 	@cp config/prometheus/alerts.yaml $(CHART)/files/alerts.yaml
+	@cp config/webhook/manifests.yaml $(CHART)/files/webhook-manifests.yaml
 
 .PHONY: fmt
 fmt: ## Run go fmt against code.
@@ -118,7 +119,7 @@ fuzz: ## Run every fuzz target for FUZZTIME (default 30s) each.
 # CLI, the example plugins and the local stack.
 BINARIES = ./cmd/manager ./cmd/apiserver ./cmd/bkplugin \
 	./sdk/examples/hello ./sdk/examples/poller ./sdk/examples/callbacker ./sdk/examples/deployer \
-	./sdk/examples/formapi ./sdk/examples/notifier \
+	./sdk/examples/formapi ./sdk/examples/notifier ./sdk/examples/shipper \
 	./hack/localstack ./hack/demo
 
 .PHONY: build

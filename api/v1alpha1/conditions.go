@@ -169,3 +169,40 @@ const VersionReasonServerUnavailable = "ServerUnavailable"
 // each time a failed attempt is retried under its retry policy; the note
 // says what failed and when the next attempt starts.
 const EventReasonRetrying = "Retrying"
+
+// Condition types of a PluginVersion besides Ready (docs/versioning.md).
+const (
+	// ConditionCompatible is False on a PluginVersion that breaks the
+	// callers of the previous version of its major (sdk/compat); a range
+	// such as "^1.2" never resolves to it. Where the admission webhook runs,
+	// such a version is refused instead and the condition stays True.
+	ConditionCompatible = "Compatible"
+	// ConditionCanary is present on a PluginVersion with spec.canary: True
+	// while it takes its weight of the invocations its ranges resolve, False
+	// once the manager rolled it back.
+	ConditionCanary = "Canary"
+)
+
+// Reasons of a PluginVersion's Compatible condition.
+const (
+	// VersionReasonCompatible (Compatible True): the version breaks no
+	// caller of the previous version of its major, or has none.
+	VersionReasonCompatible = "Compatible"
+	// VersionReasonBreaking (Compatible False): the message lists the
+	// breaking changes against the previous version (field path: rule).
+	VersionReasonBreaking = "BreaksPreviousVersion"
+	// VersionReasonUncomparable (Compatible False): a schema of this or the
+	// previous version is not JSON, so nothing can be promised.
+	VersionReasonUncomparable = "Uncomparable"
+)
+
+// Reasons of a PluginVersion's Canary condition, also status.canary.state.
+const (
+	// CanaryStateActive (Canary True): ranges resolve to the version for its
+	// weight of the invocations.
+	CanaryStateActive = "Active"
+	// CanaryStateRolledBack (Canary False): its FAIL rate over the window
+	// passed the threshold; ranges resolve to the previous version until
+	// spec.canary changes.
+	CanaryStateRolledBack = "RolledBack"
+)

@@ -54,8 +54,11 @@ var _ = Describe("kubectl against the CRDs", Ordered, func() {
 
 	It("shows the printer columns under the short names", func() {
 		out := kubectl("get", "plv")
-		Expect(strings.Fields(strings.SplitN(out, "\n", 2)[0])).To(Equal([]string{"NAME", "PLUGIN", "VERSION", "READY", "AGE"}))
+		Expect(strings.Fields(strings.SplitN(out, "\n", 2)[0])).To(Equal([]string{"NAME", "PLUGIN", "VERSION", "READY", "COMPATIBLE", "WEIGHT", "CANARY", "AGE"}))
 		Expect(out).To(MatchRegexp(`hello-1-1-0\s+hello\s+1\.1\.0`))
+		// -o wide adds why a canary was rolled back (docs/versioning.md).
+		out = kubectl("get", "plv", "-o", "wide")
+		Expect(strings.Fields(strings.SplitN(out, "\n", 2)[0])).To(Equal([]string{"NAME", "PLUGIN", "VERSION", "READY", "COMPATIBLE", "WEIGHT", "CANARY", "WHY", "AGE"}))
 
 		out = kubectl("get", "pinv")
 		Expect(strings.Fields(strings.SplitN(out, "\n", 2)[0])).To(Equal([]string{"NAME", "PLUGIN", "VERSION", "STATE", "INVOKES", "ATTEMPT", "QUEUED", "AGE"}))

@@ -116,6 +116,13 @@ type PluginVersionSpec struct {
 	// how fast its plugin pods are called (ExecutionLimits).
 	// +optional
 	Limits *ExecutionLimits `json:"limits,omitempty"`
+
+	// Canary, on the newest version of a range, gives it Weight percent of
+	// the range's invocations and rolls it back automatically when its FAIL
+	// rate passes the threshold. It is an operational field: it may change
+	// on a served version.
+	// +optional
+	Canary *CanarySpec `json:"canary,omitempty"`
 }
 
 // PluginEndpoint locates a plugin pod: a PluginServer or a Service in the
@@ -193,6 +200,42 @@ type AllowScope struct {
 	ScopeValues []string `json:"scopeValues"`
 }
 
+// CanarySpec gives the newest version of a range a share of the range's
+// invocations while the manager watches its FAIL rate (docs/versioning.md).
+type CanarySpec struct {
+	// Weight is the percentage of new invocations of a range (such as
+	// "^1.2") resolved to this version while it is the newest match; the
+	// others go to the previous matching version. The split is decided
+	// from the invocation's trace id, so a retry lands on the same version.
+	// +required
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	Weight int32 `json:"weight"`
+
+	// FailureThresholdPercent rolls the canary back when the percentage of
+	// its invocations that ended FAIL within the window exceeds it.
+	// +optional
+	// +kubebuilder:default=50
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	FailureThresholdPercent int32 `json:"failureThresholdPercent,omitempty"`
+
+	// Window is how far back the manager counts finished invocations of
+	// this version, such as "5m"; at most 1h.
+	// +optional
+	// +kubebuilder:default="5m"
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s') && duration(self) <= duration('1h')",message="window must be between 1s and 1h"
+	Window *metav1.Duration `json:"window,omitempty"`
+
+	// MinSamples is how many invocations of this version must have finished
+	// within the window before its FAIL rate is judged.
+	// +optional
+	// +kubebuilder:default=20
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100000
+	MinSamples int32 `json:"minSamples,omitempty"`
+}
+
 // PluginVersionStatus is what the manager last observed of the version.
 type PluginVersionStatus struct {
 	// ObservedGeneration is the generation the status reflects.
@@ -209,6 +252,42 @@ type PluginVersionStatus struct {
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// ServedSince is when the version was first Ready. From then on its
+	// contract (schemas, forms, task.json, callback mode) is immutable: the
+	// admission webhook refuses changes to it.
+	// +optional
+	ServedSince *metav1.Time `json:"servedSince,omitempty"`
+
+	// Canary is what the manager observed of spec.canary: the counts over
+	// the window and whether it rolled the version back.
+	// +optional
+	Canary *CanaryStatus `json:"canary,omitempty"`
+}
+
+// CanaryStatus is the manager's view of a canary version.
+type CanaryStatus struct {
+	// State is Active or RolledBack.
+	// +optional
+	State string `json:"state,omitempty"`
+	// Spec is the spec.canary the state refers to; a rollback holds until
+	// spec.canary differs from it.
+	// +optional
+	Spec *CanarySpec `json:"spec,omitempty"`
+	// Samples is how many invocations of the version finished within the
+	// window, as the manager counted them.
+	// +optional
+	Samples int32 `json:"samples,omitempty"`
+	// Failures is how many of those ended FAIL.
+	// +optional
+	Failures int32 `json:"failures,omitempty"`
+	// Message says why the version was rolled back.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	Message string `json:"message,omitempty"`
+	// LastTransitionTime is when State last changed.
+	// +optional
+	LastTransitionTime *metav1.Time `json:"lastTransitionTime,omitempty"`
 }
 
 // PluginVersion registers one version of a plugin: its schemas and the
@@ -220,6 +299,10 @@ type PluginVersionStatus struct {
 // +kubebuilder:printcolumn:name="Plugin",type=string,JSONPath=`.spec.plugin`
 // +kubebuilder:printcolumn:name="Version",type=string,JSONPath=`.spec.version`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Compatible",type=string,JSONPath=`.status.conditions[?(@.type=="Compatible")].status`
+// +kubebuilder:printcolumn:name="Weight",type=integer,JSONPath=`.spec.canary.weight`
+// +kubebuilder:printcolumn:name="Canary",type=string,JSONPath=`.status.canary.state`
+// +kubebuilder:printcolumn:name="Why",type=string,priority=1,JSONPath=`.status.canary.message`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type PluginVersion struct {
 	metav1.TypeMeta   `json:",inline"`

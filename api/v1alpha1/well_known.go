@@ -101,3 +101,12 @@ func (inv *PluginInvocation) CallbackBindingID() string {
 	}
 	return string(inv.UID)
 }
+
+// AnnotationTraceparent and AnnotationTracestate keep the W3C Trace
+// Context of the invoke that created a PluginInvocation (the shim writes
+// them; sdk/tracing.InjectAnnotations), so that the manager's reconciles
+// and its executes against the plugin pod join the caller's trace.
+const (
+	AnnotationTraceparent = "bkplugin.io/traceparent"
+	AnnotationTracestate  = "bkplugin.io/tracestate"
+)

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/bkplugin/bk-plugin-operator/internal/archive"
+	"github.com/bkplugin/bk-plugin-operator/internal/callbackkey"
 	"github.com/bkplugin/bk-plugin-operator/internal/identity"
 	"github.com/bkplugin/bk-plugin-operator/internal/pluginexec"
 	"github.com/bkplugin/bk-plugin-operator/internal/shim"
@@ -42,6 +43,8 @@ func main() {
 	flag.IntVar(&o.Burst, "kube-api-burst", 4000, "Burst of queries to the API server.")
 	flag.StringVar(&o.CallbackKeyFile, "callback-key-file", os.Getenv("BKPLUGIN_CALLBACK_KEY_FILE"), "File holding the callback signing key, the manager's (mounted from a Secret).")
 	flag.StringVar(&o.PreviousKeyFile, "callback-previous-key-file", "", "File holding the previous callback key, still accepted while keys rotate.")
+	flag.DurationVar(&o.CallbackKeyGrace, "callback-key-grace", callbackkey.DefaultGrace, "How long a key replaced in --callback-key-file is still accepted: the file is followed, so keys rotate with no restart.")
+	flag.DurationVar(&o.CallbackTokenMaxTTL, "callback-token-max-ttl", protocol.DefaultCallbackTokenTTL, "Refuse callback tokens that expire further ahead than this (at most 24h; at least the manager's --callback-token-ttl).")
 	flag.StringVar(&o.AuthTokenFile, "auth-token-file", os.Getenv("BKPLUGIN_AUTH_TOKEN_FILE"), "File of bearer tokens, \"token [app_code]\" per line; the app code is the caller's verified identity (env BKPLUGIN_AUTH_TOKEN_FILE).")
 	flag.StringVar(&o.GatewayPublicKeys, "gateway-public-keys", os.Getenv("BKPLUGIN_GATEWAY_PUBLIC_KEYS"), "PEM file, or directory of <gateway-name>.pem files, of the BlueKing API gateways' public keys; X-Bkapi-JWT is verified against them (env BKPLUGIN_GATEWAY_PUBLIC_KEYS).")
 	flag.DurationVar(&o.JWTLeeway, "jwt-leeway", identity.DefaultLeeway, "Clock skew allowed on a gateway JWT's exp and nbf.")

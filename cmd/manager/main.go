@@ -58,6 +58,8 @@ func main() {
 	flag.StringVar(&o.ClusterDomain, "cluster-domain", versions.DefaultClusterDomain, "DNS domain of Services.")
 	flag.DurationVar(&o.ProbeInterval, "probe-interval", 5*time.Minute, "How often a Ready PluginVersion's plugin pod is probed again.")
 	flag.DurationVar(&o.RetireGracePeriod, "retire-grace-period", time.Hour, "How long a deleted PluginVersion or PluginServer waits for its live invocations when it sets no retireGracePeriodSeconds.")
+	flag.IntVar(&o.WebhookPort, "webhook-port", 0, "Serve the PluginVersion admission webhook on this port (TLS); 0 serves none, and breaking versions are marked Compatible=False instead.")
+	flag.StringVar(&o.WebhookCertDir, "webhook-cert-dir", "", "Directory holding the webhook's tls.crt and tls.key (default: controller-runtime's).")
 	flag.StringVar(&o.PprofAddr, "pprof-addr", "", "Serve net/http/pprof on this address (off when empty); for profiling, never expose it.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)

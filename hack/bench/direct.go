@@ -38,13 +38,13 @@ func shimFlags(binDir string, flags ...string) map[string]bool {
 // stack's, which runs the cluster path, so that both are measured in one
 // run against one baseline.
 func (b *bench) direct(ctx context.Context, r *results) error {
-	flags := shimFlags(b.cfg.binDir, "sync-invoke", "execute-token-file")
+	flags := shimFlags(b.cfg.binDir, "sync-invoke", "execute-token-file", "callback-base-url")
 	if !flags["sync-invoke"] {
 		r.DirectNote = "the shim has no --sync-invoke: the direct path was not measured"
 		progress("direct: %s", r.DirectNote)
 		return nil
 	}
-	c, stop, err := b.st.startDirectShim(ctx, b.cfg, flags["execute-token-file"])
+	c, stop, err := b.st.startDirectShim(ctx, b.cfg, flags)
 	if err != nil {
 		return err
 	}
@@ -60,10 +60,11 @@ func (b *bench) direct(ctx context.Context, r *results) error {
 }
 
 // startDirectShim starts a second shim with --sync-invoke=direct on the
-// stack's files (kubeconfig, callback key, tokens, archive, and the
-// execute token when the shim takes one), waits until it is ready and
-// returns a client of it and how to stop it.
-func (st *stack) startDirectShim(ctx context.Context, cfg config, executeToken bool) (*shimclient.Client, func(), error) {
+// stack's files (kubeconfig, callback key, tokens, archive, and, when the
+// shim has the flags (flags), the execute token and the stack's shim as
+// the callback URL, as localstack gives its own shim), waits until it is
+// ready and returns a client of it and how to stop it.
+func (st *stack) startDirectShim(ctx context.Context, cfg config, flags map[string]bool) (*shimclient.Client, func(), error) {
 	ports, err := freePorts(2)
 	if err != nil {
 		return nil, nil, err
@@ -77,8 +78,11 @@ func (st *stack) startDirectShim(ctx context.Context, cfg config, executeToken b
 		"--archive", "sqlite://" + filepath.Join(runDir, "history.db"),
 		"--sync-invoke=direct",
 	}
-	if executeToken {
+	if flags["execute-token-file"] {
 		args = append(args, "--execute-token-file", filepath.Join(runDir, "execute.token"))
+	}
+	if flags["callback-base-url"] {
+		args = append(args, "--callback-base-url", st.shimURL)
 	}
 	if cfg.pprofDir != "" {
 		pprof := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1]))

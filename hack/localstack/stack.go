@@ -25,7 +25,7 @@ import (
 )
 
 // examplePlugins are the plugins the stack serves, by binary name.
-var examplePlugins = []string{"hello", "poller", "callbacker", "deployer", "formapi", "notifier"}
+var examplePlugins = []string{"hello", "poller", "callbacker", "deployer", "formapi", "notifier", "shipper"}
 
 // archiveFile, in the run folder, is the history archive's SQLite file.
 const archiveFile = "history.db"

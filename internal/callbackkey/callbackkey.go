@@ -1,7 +1,10 @@
-// Package callbackkey loads the key callback tokens are signed with, for
-// the manager: from the mounted file, or, when that is absent, from a Secret
-// it creates with a random key on the first start. This is what lets the
-// shipped manifests render and install with no key made beforehand.
+// Package callbackkey holds the key callback tokens are signed with. Load
+// reads it for the manager: from the mounted file, or, when that is absent,
+// from a Secret it creates with a random key on the first start, which is
+// what lets the shipped manifests render and install with no key made
+// beforehand. Ring (ring.go) follows the file afterwards, in both binaries,
+// so that the key rotates with no restart: the manager signs with the new
+// key, and the shim accepts the replaced one for a grace period.
 package callbackkey
 
 import (

@@ -1,6 +1,6 @@
 //go:build envtest
 
-package callbackkey
+package callbackkey_test
 
 import (
 	"context"
@@ -14,8 +14,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/bkplugin/bk-plugin-operator/internal/callbackkey"
 	"github.com/bkplugin/bk-plugin-operator/internal/testenv"
 )
+
+// An external test package: testenv imports callbackkey (its managers'
+// keys are callbackkey.Static).
 
 // TestLoad runs Load against a real kube-apiserver:
 // the first start creates the Secret, the next ones (and other replicas)
@@ -28,9 +32,9 @@ func TestLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	missing := filepath.Join(t.TempDir(), "key")
-	src := Source{File: missing, Namespace: "op", Secret: "bk-plugin-callback-key"}
+	src := callbackkey.Source{File: missing, Namespace: "op", Secret: "bk-plugin-callback-key"}
 
-	first, err := Load(ctx, c, src)
+	first, err := callbackkey.Load(ctx, c, src)
 	if err != nil {
 		t.Fatalf("first start: %v", err)
 	}
@@ -44,7 +48,7 @@ func TestLoad(t *testing.T) {
 	if string(secret.Data["key"]) != string(first) {
 		t.Fatalf("Secret holds %q, manager uses %q", secret.Data["key"], first)
 	}
-	again, err := Load(ctx, c, src)
+	again, err := callbackkey.Load(ctx, c, src)
 	if err != nil || string(again) != string(first) {
 		t.Fatalf("second start: key %q, %v; want the Secret's %q", again, err, first)
 	}
@@ -53,25 +57,25 @@ func TestLoad(t *testing.T) {
 	if err := os.WriteFile(file, []byte(strings.Repeat("f", 32)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	fromFile, err := Load(ctx, c, Source{File: file, Namespace: "op", Secret: "bk-plugin-callback-key"})
+	fromFile, err := callbackkey.Load(ctx, c, callbackkey.Source{File: file, Namespace: "op", Secret: "bk-plugin-callback-key"})
 	if err != nil || string(fromFile) != strings.Repeat("f", 32) {
 		t.Fatalf("mounted file: key %q, %v; want the file's (trimmed)", fromFile, err)
 	}
 
-	none, err := Load(ctx, c, Source{})
+	none, err := callbackkey.Load(ctx, c, callbackkey.Source{})
 	if err != nil || none != nil {
 		t.Fatalf("no source: key %q, %v; want none and no error", none, err)
 	}
 
 	for _, bad := range []struct {
 		name string
-		src  Source
+		src  callbackkey.Source
 		want string
 	}{
-		{"file missing, no Secret", Source{File: missing}, "read callback key"},
-		{"no namespace", Source{File: missing, Secret: "x"}, "no namespace"},
-		{"short key in a Secret", Source{File: missing, Namespace: "op", Secret: "short"}, "is 5 bytes"},
-		{"namespace does not exist", Source{File: missing, Namespace: "nowhere", Secret: "k"}, "create callback key Secret nowhere/k"},
+		{"file missing, no Secret", callbackkey.Source{File: missing}, "read callback key"},
+		{"no namespace", callbackkey.Source{File: missing, Secret: "x"}, "no namespace"},
+		{"short key in a Secret", callbackkey.Source{File: missing, Namespace: "op", Secret: "short"}, "is 5 bytes"},
+		{"namespace does not exist", callbackkey.Source{File: missing, Namespace: "nowhere", Secret: "k"}, "create callback key Secret nowhere/k"},
 	} {
 		t.Run(bad.name, func(t *testing.T) {
 			if bad.src.Secret == "short" {
@@ -80,7 +84,7 @@ func TestLoad(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			k, err := Load(ctx, c, bad.src)
+			k, err := callbackkey.Load(ctx, c, bad.src)
 			if err == nil || !strings.Contains(err.Error(), bad.want) {
 				t.Fatalf("key %q, error %v; want an error containing %q", k, err, bad.want)
 			}

@@ -20,10 +20,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 	"github.com/bkplugin/bk-plugin-operator/internal/archive"
 	"github.com/bkplugin/bk-plugin-operator/internal/callbackkey"
+	"github.com/bkplugin/bk-plugin-operator/internal/canary"
 	"github.com/bkplugin/bk-plugin-operator/internal/cmdutil"
 	"github.com/bkplugin/bk-plugin-operator/internal/controller/invocation"
 	"github.com/bkplugin/bk-plugin-operator/internal/controller/retirement"
@@ -31,8 +33,14 @@ import (
 	"github.com/bkplugin/bk-plugin-operator/internal/controller/version"
 	"github.com/bkplugin/bk-plugin-operator/internal/retire"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
+	bkwebhook "github.com/bkplugin/bk-plugin-operator/internal/webhook"
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
+	"github.com/bkplugin/bk-plugin-operator/sdk/tracing"
 )
+
+// TracingServiceName is the manager's service.name in traces, unless
+// OTEL_SERVICE_NAME says otherwise.
+const TracingServiceName = "bk-plugin-manager"
 
 // Options are the manager's options, as cmd/manager's flags give them.
 type Options struct {
@@ -101,6 +109,14 @@ type Options struct {
 	HistoryRetention time.Duration
 	// PprofAddr serves net/http/pprof when set.
 	PprofAddr string
+	// WebhookPort serves the PluginVersion admission webhook
+	// (internal/webhook) over TLS on this port; 0 serves none, and
+	// breaking versions are then marked Compatible=False instead.
+	WebhookPort int
+	// WebhookCertDir holds the webhook server's tls.crt and tls.key (from
+	// cert-manager in config/overlays/webhook); controller-runtime's
+	// default directory when empty.
+	WebhookCertDir string
 	// Config returns how to reach the API server; it is called after the
 	// key file is read, so that a bad file is reported first.
 	Config func() *rest.Config
@@ -127,6 +143,8 @@ func (o *Options) validate() error {
 		return fmt.Errorf("--callback-token-ttl must be between 0 and %s (the shim refuses tokens that live longer), got %s", protocol.DefaultCallbackTokenTTL, o.CallbackTokenTTL)
 	case o.MaxCallbacksPerAnswer < 0 || o.MaxPreparedCallbacks < 0:
 		return fmt.Errorf("--max-callbacks-per-answer and --max-callbacks-per-invocation must not be negative")
+	case o.WebhookPort < 0 || o.WebhookPort > 65535:
+		return fmt.Errorf("--webhook-port must be between 0 (no webhook) and 65535, got %d", o.WebhookPort)
 	}
 	return nil
 }
@@ -154,6 +172,10 @@ func Run(ctx context.Context, o Options) error {
 	}
 	if o.CallbackBaseURL == "" || len(callbackKey) == 0 {
 		setupLog.Info("no --callback-base-url or callback key: plugins cannot prepare callbacks")
+	}
+	keys, err := followCallbackKey(callbackKey, o, setupLog)
+	if err != nil {
+		return err
 	}
 	executeToken, err := cmdutil.ExecuteToken(o.ExecuteTokenFile)
 	if err != nil {
@@ -206,12 +228,34 @@ func Run(ctx context.Context, o Options) error {
 	// updates and merge patches, which keep them on the server).
 	// Deployments, Services and autoscalers are cached only when a
 	// PluginServer owns them.
+	if o.WebhookPort > 0 {
+		mgrOpts.WebhookServer = webhook.NewServer(webhook.Options{
+			Port:    o.WebhookPort,
+			CertDir: o.WebhookCertDir,
+			TLSOpts: []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }},
+		})
+	}
 	mgrOpts.Cache = cache.Options{DefaultTransform: cache.TransformStripManagedFields(), ByObject: server.CacheByObject()}
 	if len(o.Namespaces) > 0 {
 		mgrOpts.Cache.DefaultNamespaces = map[string]cache.Config{}
 		for _, ns := range o.Namespaces {
 			mgrOpts.Cache.DefaultNamespaces[ns] = cache.Config{}
 		}
+	}
+	// Traces go where the OTEL_* environment says; nowhere by default.
+	traces, flush, err := tracing.Setup(ctx, tracing.Options{ServiceName: TracingServiceName})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := flush(fctx); err != nil {
+			setupLog.Error(err, "flushing traces")
+		}
+	}()
+	if traces.TracerProvider != nil {
+		setupLog.Info("exporting traces as the OTEL_* environment says")
 	}
 	mgr, err := ctrl.NewManager(restCfg, mgrOpts)
 	if err != nil {
@@ -237,10 +281,21 @@ func Run(ctx context.Context, o Options) error {
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up PluginVersion retirement controller: %w", err)
 	}
+	if o.WebhookPort > 0 {
+		if err := (&bkwebhook.PluginVersionValidator{}).SetupWithManager(mgr); err != nil {
+			return fmt.Errorf("set up PluginVersion webhook: %w", err)
+		}
+	}
+	// The invocation reconciler counts outcomes per version into outcomes;
+	// the version reconciler reads them to roll a canary back.
+	outcomes := canary.NewWindow()
+	// An execute that finds a plugin pod dead has its version probed at
+	// once, so that Ready turns False within seconds (versions.Reprobe).
+	reprobe := versions.NewReprobe(versions.DefaultReprobeGap)
 	if err := (&version.Reconciler{
 		Client:   mgr.GetClient(),
 		Recorder: mgr.GetEventRecorder("pluginversion-controller"),
-		Options:  version.Options{ClusterDomain: o.ClusterDomain, ProbeInterval: o.ProbeInterval},
+		Options:  version.Options{ClusterDomain: o.ClusterDomain, ProbeInterval: o.ProbeInterval, Outcomes: outcomes, Reprobe: reprobe},
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up PluginVersion controller: %w", err)
 	}
@@ -255,7 +310,7 @@ func Run(ctx context.Context, o Options) error {
 		Options: invocation.Options{
 			ClusterDomain:           o.ClusterDomain,
 			CallbackBaseURL:         o.CallbackBaseURL,
-			CallbackKey:             callbackKey,
+			CallbackKey:             keys,
 			ExecuteToken:            executeToken,
 			Archive:                 history,
 			KeepFinished:            o.KeepFinished,
@@ -267,6 +322,9 @@ func Run(ctx context.Context, o Options) error {
 			MaxPreparedCallbacks:    o.MaxPreparedCallbacks,
 			MaxConcurrentReconciles: o.Concurrency,
 			MaxWorkersPerPlugin:     o.MaxWorkersPerPlugin,
+			Outcomes:                outcomes,
+			Tracing:                 traces,
+			Reprobe:                 reprobe,
 		},
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up PluginInvocation controller: %w", err)
@@ -287,6 +345,25 @@ func Run(ctx context.Context, o Options) error {
 	setupLog.Info("starting manager", "namespaces", o.Namespaces, "concurrency", o.Concurrency, "qps", o.QPS, "burst", o.Burst,
 		"keepFinished", o.KeepFinished, "historyRetention", o.HistoryRetention)
 	return mgr.Start(ctx)
+}
+
+// followCallbackKey returns the provider of the key each execute is signed
+// with: a callbackkey.Ring following --callback-key-file, so that a key
+// rotated in the Secret is used within seconds of kubelet updating the file,
+// with no restart (key, read at start from the file or the Secret, is the
+// one used until the file exists). Without a file the key never changes.
+func followCallbackKey(key []byte, o Options, log logr.Logger) (callbackkey.Provider, error) {
+	switch {
+	case len(key) == 0:
+		return nil, nil
+	case o.CallbackKeyFile == "":
+		return callbackkey.Static(key), nil
+	}
+	ring, err := callbackkey.NewRing(callbackkey.RingOptions{File: o.CallbackKeyFile, Initial: key, Log: log.WithName("callback-key")})
+	if err != nil {
+		return nil, fmt.Errorf("follow the callback key: %w", err)
+	}
+	return ring, nil
 }
 
 // loadCallbackKey reads the callback key from its file, or, when the file is

@@ -31,6 +31,10 @@ type CallError struct {
 	Retryable bool
 	// Timeout is true when the call got no answer within its timeout.
 	Timeout bool
+	// Unanswered is true when the pod gave no answer at all (refused,
+	// reset, unreachable, timed out): the endpoint may be dead, which the
+	// version's Ready condition should say soon (the manager's needsReprobe).
+	Unanswered bool
 }
 
 // TimedOut reports whether a failed call to a plugin pod got no answer in
@@ -136,12 +140,12 @@ func (c *Caller) Execute(ctx context.Context, baseURL string, req *protocol.Exec
 
 	resp, err := c.HTTP.Do(hreq)
 	if err != nil {
-		return nil, &CallError{Endpoint: endpoint, Cause: transportCause(err, timeout), Retryable: true, Timeout: isTimeout(err)}
+		return nil, &CallError{Endpoint: endpoint, Cause: transportCause(err, timeout), Retryable: true, Timeout: isTimeout(err), Unanswered: true}
 	}
 	defer func() { _ = resp.Body.Close() }()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, c.MaxAnswerBytes+1))
 	if err != nil {
-		return nil, &CallError{Endpoint: endpoint, Cause: fmt.Errorf("read answer: %w", transportCause(err, timeout)), Retryable: true, Timeout: isTimeout(err)}
+		return nil, &CallError{Endpoint: endpoint, Cause: fmt.Errorf("read answer: %w", transportCause(err, timeout)), Retryable: true, Timeout: isTimeout(err), Unanswered: true}
 	}
 	if int64(len(raw)) > c.MaxAnswerBytes {
 		return nil, &CallError{Endpoint: endpoint, Cause: &AnswerTooLargeError{Limit: c.MaxAnswerBytes}}

@@ -2,6 +2,7 @@ package pluginexec
 
 import (
 	"encoding/json"
+	"github.com/bkplugin/bk-plugin-operator/internal/callbackkey"
 	"net/url"
 	"strings"
 	"time"
@@ -20,8 +21,11 @@ type CallbackOptions struct {
 	// callback URL (a plugin answering CALLBACK then prepares none that
 	// can reach the shim).
 	BaseURL string
-	// Key is the master key callback tokens are derived from.
-	Key []byte
+	// Key gives the master key callback tokens are derived from, read at
+	// each execute so that a rotated key is used with no restart
+	// (callbackkey.Ring; callbackkey.Static for a fixed key). Nil, or no
+	// key: no callback URL.
+	Key callbackkey.Provider
 	// TokenTTL is how long the tokens a plugin signs stay valid.
 	TokenTTL time.Duration
 }
@@ -45,12 +49,18 @@ func NewRequest(inv *bkv1.PluginInvocation, version, traceID string, cb *protoco
 		Outputs:         raw(inv.Status.Outputs),
 		Callback:        cb,
 	}
-	if o.BaseURL != "" && len(o.Key) > 0 {
+	var master []byte
+	if o.Key != nil {
+		// The key now: after a rotation, new tokens use the new key (the
+		// shim still accepts the replaced one for its grace period).
+		master = o.Key.Current()
+	}
+	if o.BaseURL != "" && len(master) > 0 {
 		req.CallbackBaseURL = CallbackBaseURL(o.BaseURL, inv.Spec.Plugin)
 		// Bound to the UID (or the binding the shim chose before the
 		// invocation existed) too: a later invocation reusing the trace id
 		// accepts none of this one's tokens.
-		req.CallbackKey = protocol.DeriveBoundKey(o.Key, traceID, inv.CallbackBindingID())
+		req.CallbackKey = protocol.DeriveBoundKey(master, traceID, inv.CallbackBindingID())
 		ttl := o.TokenTTL
 		if ttl <= 0 {
 			ttl = protocol.DefaultCallbackTokenTTL

@@ -13,9 +13,12 @@ import (
 	"github.com/go-logr/logr"
 	"k8s.io/client-go/rest"
 
+	"github.com/bkplugin/bk-plugin-operator/internal/callbackkey"
 	"github.com/bkplugin/bk-plugin-operator/internal/cmdutil"
 	"github.com/bkplugin/bk-plugin-operator/internal/identity"
 	"github.com/bkplugin/bk-plugin-operator/internal/pluginexec"
+	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
+	"github.com/bkplugin/bk-plugin-operator/sdk/tracing"
 )
 
 // CommandOptions are the shim command's options, as its flags give them
@@ -37,6 +40,11 @@ type CommandOptions struct {
 	CallbackKeyFile string
 	// PreviousKeyFile holds the previous key, accepted while keys rotate.
 	PreviousKeyFile string
+	// CallbackKeyGrace is how long a key replaced in CallbackKeyFile is
+	// still accepted; callbackkey.DefaultGrace when zero.
+	CallbackKeyGrace time.Duration
+	// CallbackTokenMaxTTL is as in Options.
+	CallbackTokenMaxTTL time.Duration
 	// AuthTokenFile holds bearer tokens, "token [app_code]" a line
 	// (identity.ParseTokens).
 	AuthTokenFile string
@@ -83,22 +91,18 @@ type CommandOptions struct {
 // ends.
 func RunCommand(ctx context.Context, o CommandOptions) error {
 	log := o.Logger
-	key, err := cmdutil.ReadCallbackKey(o.CallbackKeyFile)
+	if o.CallbackTokenMaxTTL < 0 || o.CallbackTokenMaxTTL > protocol.DefaultCallbackTokenTTL {
+		return fmt.Errorf("--callback-token-max-ttl must be between 0 (the default, %s) and %s, got %s",
+			protocol.DefaultCallbackTokenTTL, protocol.DefaultCallbackTokenTTL, o.CallbackTokenMaxTTL)
+	}
+	if o.CallbackKeyGrace < 0 {
+		return fmt.Errorf("--callback-key-grace must not be negative, got %s", o.CallbackKeyGrace)
+	}
+	keys, err := callbackKeys(o, log)
 	if err != nil {
 		return err
 	}
-	if key == nil {
-		log.Info("no --callback-key-file: every callback will be refused")
-	}
-	var previous [][]byte
-	if o.PreviousKeyFile != "" {
-		prev, err := cmdutil.ReadCallbackKey(o.PreviousKeyFile)
-		if err != nil {
-			return err
-		}
-		previous = append(previous, prev)
-	}
-	tokens, keys, err := loadAuth(o, log)
+	tokens, gatewayKeys, err := loadAuth(o, log)
 	if err != nil {
 		return err
 	}
@@ -114,7 +118,7 @@ func RunCommand(ctx context.Context, o CommandOptions) error {
 	if err != nil {
 		return err
 	}
-	if mode == SyncInvokeDirect && key != nil && o.CallbackBaseURL == "" {
+	if mode == SyncInvokeDirect && o.CallbackKeyFile != "" && o.CallbackBaseURL == "" {
 		log.Info("--sync-invoke=direct without --callback-base-url: a plugin's first execute made by the shim gets no callback URL")
 	}
 	limits := pluginexec.DefaultLimits()
@@ -137,13 +141,28 @@ func RunCommand(ctx context.Context, o CommandOptions) error {
 		return fmt.Errorf("load kubeconfig: %w", err)
 	}
 	cfg.QPS, cfg.Burst = float32(o.QPS), o.Burst
+	// Traces go where the OTEL_* environment says; nowhere by default.
+	traces, flush, err := tracing.Setup(ctx, tracing.Options{ServiceName: TracingServiceName, ServiceVersion: o.Version})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := flush(fctx); err != nil {
+			log.Error(err, "flushing traces")
+		}
+	}()
+	if traces.TracerProvider != nil {
+		log.Info("exporting traces as the OTEL_* environment says")
+	}
 	srv, err := New(Options{
 		Config:               cfg,
 		Namespace:            o.Namespace,
-		CallbackKey:          key,
-		PreviousCallbackKeys: previous,
+		CallbackKeys:         keys,
+		CallbackTokenMaxTTL:  o.CallbackTokenMaxTTL,
 		Tokens:               tokens,
-		GatewayKeys:          keys,
+		GatewayKeys:          gatewayKeys,
 		JWTLeeway:            o.JWTLeeway,
 		TrustIdentityHeaders: o.TrustIdentityHeaders,
 		PublicRoutes:         o.PublicRoutes,
@@ -163,11 +182,37 @@ func RunCommand(ctx context.Context, o CommandOptions) error {
 		CallbackTokenTTL:     o.CallbackTokenTTL,
 		ExecuteToken:         executeToken,
 		ExecuteLimits:        limits,
+		Tracing:              traces,
 	})
 	if err != nil {
 		return err
 	}
 	return srv.Run(ctx)
+}
+
+// callbackKeys follows --callback-key-file (callbackkey.Ring: a rotated
+// key counts within a second, the replaced one is accepted for the grace
+// period) and adds --callback-previous-key-file's key, always accepted.
+func callbackKeys(o CommandOptions, log logr.Logger) (callbackkey.Verifier, error) {
+	var previous [][]byte
+	if o.PreviousKeyFile != "" {
+		prev, err := cmdutil.ReadCallbackKey(o.PreviousKeyFile)
+		if err != nil {
+			return nil, err
+		}
+		previous = append(previous, prev)
+	}
+	if o.CallbackKeyFile == "" {
+		log.Info("no --callback-key-file: every callback signed with the manager's key will be refused")
+		return callbackkey.StaticKeys(previous), nil
+	}
+	ring, err := callbackkey.NewRing(callbackkey.RingOptions{
+		File: o.CallbackKeyFile, Grace: o.CallbackKeyGrace, Static: previous, Log: log.WithName("callback-key"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ring, nil
 }
 
 // servePprof serves net/http/pprof on addr, on a mux of its own so that

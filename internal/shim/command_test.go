@@ -1,6 +1,7 @@
 package shim
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -9,8 +10,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-logr/logr"
+	"k8s.io/client-go/rest"
 )
 
 func TestReadTokens(t *testing.T) {
@@ -90,6 +93,32 @@ func TestLoadAuthRefusesToRunOpen(t *testing.T) {
 			}
 			if tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
 				t.Fatalf("err = %v, want %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+// The callback-token and key-rotation bounds are checked before anything
+// is read or dialled, naming the flag.
+func TestRunCommandRefusesBadCallbackBounds(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		o    CommandOptions
+		want string
+	}{
+		{"max TTL beyond a day", CommandOptions{CallbackTokenMaxTTL: 48 * time.Hour}, "--callback-token-max-ttl must be between"},
+		{"negative max TTL", CommandOptions{CallbackTokenMaxTTL: -time.Second}, "--callback-token-max-ttl must be between"},
+		{"negative grace", CommandOptions{CallbackKeyGrace: -time.Second}, "--callback-key-grace must not be negative"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.o.Logger = logr.Discard()
+			tc.o.LoadConfig = func() (*rest.Config, error) {
+				t.Fatal("the config was loaded before the flags were checked")
+				return nil, nil
+			}
+			err := RunCommand(context.Background(), tc.o)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
 			}
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"sync"
@@ -137,7 +138,13 @@ func (s *invocations) invokeDirect(ctx context.Context, d directInvoke) (invokeO
 	if err != nil {
 		return invokeOutcome{}, err
 	}
-	base.Annotations = map[string]string{bkv1.AnnotationCallbackBinding: binding}
+	// The trace annotations invoke set stay: a POLL or CALLBACK call's
+	// invocation carries the trace to the manager, as on the cluster path.
+	base.Annotations = maps.Clone(d.inv.Annotations)
+	if base.Annotations == nil {
+		base.Annotations = map[string]string{}
+	}
+	base.Annotations[bkv1.AnnotationCallbackBinding] = binding
 	r := &directRun{d: d, base: base, start: start, secretMap: secretMap, compiled: compiled, done: make(chan struct{})}
 
 	// Inputs the version refuses end the call FAIL before any execute, as
@@ -344,10 +351,10 @@ func (s *invocations) finishTerminal(ctx context.Context, r *directRun, st bkv1.
 // this one) is returned as it is; one of another call is 409.
 func (s *invocations) createFirst(ctx context.Context, r *directRun, hold time.Time) (*bkv1.PluginInvocation, error) {
 	inv := r.d.inv.DeepCopy()
-	inv.Annotations = map[string]string{
-		bkv1.AnnotationCallbackBinding: r.base.Annotations[bkv1.AnnotationCallbackBinding],
-		bkv1.AnnotationFirstExecute:    hold.UTC().Format(time.RFC3339),
-	}
+	// The trace annotations (tracing.InjectAnnotations in invoke) and the
+	// callback binding of the first execute, plus the shim's hold.
+	inv.Annotations = maps.Clone(r.base.Annotations)
+	inv.Annotations[bkv1.AnnotationFirstExecute] = hold.UTC().Format(time.RFC3339)
 	var created *corev1.Secret
 	if r.d.secretInputs != nil {
 		var err error

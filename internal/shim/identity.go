@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bkplugin/bk-plugin-operator/internal/identity"
+	"github.com/bkplugin/bk-plugin-operator/internal/shim/apidoc"
 	"github.com/bkplugin/bk-plugin-operator/internal/shim/ui"
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
 	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
@@ -175,6 +176,8 @@ func exemptFromAuth(r *http.Request) bool {
 	switch r.URL.Path {
 	case HealthzPath, ReadyzPath, MetricsPath:
 		return true
+	case apidoc.Path:
+		return r.Method == http.MethodGet // a description of the API holds no secret
 	}
 	if ui.IsPanelRequest(r) {
 		return true // the page asks the user for the token its calls send

@@ -24,14 +24,25 @@ import (
 	"github.com/go-logr/logr"
 
 	"github.com/bkplugin/bk-plugin-operator/internal/archive"
+	"github.com/bkplugin/bk-plugin-operator/internal/callbackkey"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
 	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
+	"github.com/bkplugin/bk-plugin-operator/sdk/tracing"
 )
 
 // maxCallbackDataBytes bounds a callback's data: it travels as an annotation,
 // and all of an object's annotations together must stay under 256 KiB.
 const maxCallbackDataBytes = 128 << 10
+
+// The callback answer's messages. The Python framework answers a callback it
+// queued "callback success" (runtime/callback/api.py); a repeat of a
+// recorded callback id is this shim's (Python queues it again).
+const (
+	callbackRecorded    = "callback success"
+	callbackRepeated    = "callback already received"
+	invalidCallbackBody = "invalid request body"
+)
 
 // invocations is the invocation service: every standard API call that
 // touches a PluginInvocation goes through it.
@@ -48,8 +59,13 @@ type invocations struct {
 	past    *readThrough
 	metrics *metrics
 	timeout time.Duration
-	keys    [][]byte
-	now     func() time.Time
+	// keys are the callback keys accepted now, current first (a Ring
+	// following the key file, or fixed keys).
+	keys callbackkey.Verifier
+	// maxTokenTTL bounds how far ahead a callback token may expire
+	// (protocol.Binding.MaxTTL).
+	maxTokenTTL time.Duration
+	now         func() time.Time
 	// direct makes the first execute of synchronous invokes
 	// (--sync-invoke=direct, direct.go).
 	direct *directExec
@@ -86,7 +102,7 @@ type invokeOutcome struct {
 // invoke runs call: on the direct path (direct.go) when needsCluster lets
 // it, else through the cluster (invokeCluster).
 func (s *invocations) invoke(ctx context.Context, call invokeCall) (invokeOutcome, error) {
-	plv, err := s.versions.resolve(ctx, call.Code, call.Version)
+	plv, err := s.versions.resolveFor(ctx, call.Code, call.Version, call.TraceID)
 	if err != nil {
 		return invokeOutcome{}, err
 	}
@@ -136,6 +152,12 @@ func (s *invocations) invoke(ctx context.Context, call invokeCall) (invokeOutcom
 	if call.Caller != (bkv1.Caller{}) {
 		caller := call.Caller
 		inv.Spec.Caller = &caller
+	}
+	// The manager's reconciles continue the invoke's trace.
+	annotations := map[string]string{}
+	tracing.InjectAnnotations(ctx, annotations)
+	if len(annotations) > 0 {
+		inv.Annotations = annotations // the direct path's CR keeps them too (direct.go)
 	}
 	cluster, why := needsCluster(directChoice{Mode: s.direct.mode, Async: call.Async, Notification: notification,
 		Deadline: call.Request.Timeout != nil, Retry: mayRetry(call.Request.Retry, plv), Archive: s.past.configured(), Version: plv})
@@ -300,14 +322,15 @@ func (s *invocations) get(ctx context.Context, code, traceID string) (*bkv1.Plug
 
 // callbackBinding is what a callback token must match: inv's trace id and
 // UID, and the callbacks its plugin prepared.
-func callbackBinding(inv *bkv1.PluginInvocation) protocol.Binding {
-	return protocol.Binding{TraceID: inv.Name, UID: inv.CallbackBindingID(), Prepared: inv.Status.PreparedCallbacks}
+func (s *invocations) callbackBinding(inv *bkv1.PluginInvocation) protocol.Binding {
+	return protocol.Binding{TraceID: inv.Name, UID: inv.CallbackBindingID(), Prepared: inv.Status.PreparedCallbacks, MaxTTL: s.maxTokenTTL}
 }
 
 // callback verifies a callback token and records the callback as an
 // annotation for the manager to deliver. It returns the message to answer.
 func (s *invocations) callback(ctx context.Context, code, token string, body []byte) (string, error) {
-	if len(s.keys) == 0 {
+	keys := s.keys.Accepted()
+	if len(keys) == 0 {
 		return "", errorf(http.StatusServiceUnavailable, "callbacks are disabled: the shim has no callback key")
 	}
 	// The token names its invocation; it is verified against that
@@ -325,15 +348,15 @@ func (s *invocations) callback(ctx context.Context, code, token string, body []b
 	// must never be judged on an older state than schedule answered.
 	inv, err := s.getFresh(ctx, "", traceID)
 	if err != nil {
-		return "", err
+		return "", callbackLookupError(err, traceID)
 	}
-	claims, err := protocol.VerifyBoundToken(token, s.now(), callbackBinding(inv), s.keys...)
+	claims, err := protocol.VerifyBoundToken(token, s.now(), s.callbackBinding(inv), keys...)
 	if errors.Is(err, protocol.ErrCallbackNotPrepared) {
 		// The cache may not show the execute that prepared it yet.
 		live := &bkv1.PluginInvocation{}
 		if gerr := s.kube.Get(ctx, client.ObjectKeyFromObject(inv), live); gerr == nil {
 			inv = live
-			claims, err = protocol.VerifyBoundToken(token, s.now(), callbackBinding(inv), s.keys...)
+			claims, err = protocol.VerifyBoundToken(token, s.now(), s.callbackBinding(inv), keys...)
 		}
 	}
 	if err != nil {
@@ -360,7 +383,7 @@ func (s *invocations) callback(ctx context.Context, code, token string, body []b
 		if _, pending := inv.Annotations[key]; pending || slices.Contains(inv.Status.DeliveredCallbacks, claims.CallbackID) {
 			// The manager delivers each callback id once; a third party
 			// that retries is told it got through.
-			message = "callback already received"
+			message = callbackRepeated
 			return nil
 		}
 		patch, err := json.Marshal(map[string]any{"metadata": map[string]any{
@@ -383,7 +406,7 @@ func (s *invocations) callback(ctx context.Context, code, token string, body []b
 		if err != nil {
 			return err
 		}
-		message = "success"
+		message = callbackRecorded
 		return nil
 	})
 	var ae *apiError
@@ -391,26 +414,40 @@ func (s *invocations) callback(ctx context.Context, code, token string, body []b
 	case errors.As(err, &ae):
 		return "", err
 	case apierrors.IsNotFound(err):
-		return "", errorf(http.StatusNotFound, "no invocation with trace id %s", inv.Name)
+		return "", callbackLookupError(errorf(http.StatusNotFound, "no invocation with trace id %s", inv.Name), inv.Name)
 	case err != nil:
 		return "", kubeErr(err, "record callback %s of invocation %s", claims.CallbackID, inv.Name)
 	}
 	return message, nil
 }
 
-// callbackData checks a callback body: JSON, or empty for no data.
+// callbackLookupError answers a callback whose token names no invocation
+// (never made, or deleted after its TTL) as the Python framework does: 400,
+// since its view answers every callback it cannot deliver 400
+// (runtime/callback/api.py finds no schedule in state CALLBACK). Other
+// lookup errors (the API server unreachable: 503) stay as they are, so that
+// the third party retries.
+func callbackLookupError(err error, traceID string) error {
+	if isNotFound(err) {
+		return errorf(http.StatusBadRequest, "callback fail: no invocation with trace id %s", traceID)
+	}
+	return err
+}
+
+// callbackData checks a callback body: JSON, as the Python framework's view
+// requires (json.loads of the body; an empty body is 400 there too).
 func callbackData(body []byte) (json.RawMessage, error) {
 	body = bytes.TrimSpace(body)
 	switch {
 	case len(body) == 0:
-		return nil, nil
+		return nil, errorf(http.StatusBadRequest, "%s: the callback data must be JSON; the body is empty", invalidCallbackBody)
 	case len(body) > maxCallbackDataBytes:
 		return nil, errorf(http.StatusRequestEntityTooLarge, "callback data is %d bytes; at most %d are kept", len(body), maxCallbackDataBytes)
 	case !json.Valid(body):
-		return nil, errorf(http.StatusBadRequest, "invalid request body: callback data must be JSON")
+		return nil, errorf(http.StatusBadRequest, "%s: callback data must be JSON", invalidCallbackBody)
 	case !utf8.Valid(body):
 		// The API server would store U+FFFD in place of the bad bytes.
-		return nil, errorf(http.StatusBadRequest, "invalid request body: callback data is not valid UTF-8")
+		return nil, errorf(http.StatusBadRequest, "%s: callback data is not valid UTF-8", invalidCallbackBody)
 	}
 	return json.RawMessage(body), nil
 }

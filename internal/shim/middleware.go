@@ -12,8 +12,11 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
+	"github.com/bkplugin/bk-plugin-operator/sdk/tracing"
 )
 
 // requestInfo travels with a request so that the access log and the metrics
@@ -81,6 +84,11 @@ func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		ri := newRequestInfo(r)
+		if isCallbackPath(r.URL.Path) {
+			// The token is a credential: the span keeps the path as the
+			// access log shows it (the SDK keeps the last value of a key).
+			trace.SpanFromContext(r.Context()).SetAttributes(attribute.String("url.path", logPath(r)))
+		}
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, ri)))
 		if rec.status == 0 {
@@ -106,11 +114,15 @@ func (s *Server) nameRoute(next http.Handler) http.Handler {
 		if route := mux.CurrentRoute(r); route != nil {
 			if tpl, err := route.GetPathTemplate(); err == nil {
 				infoOf(r).route = tpl
+				tracing.NameRoute(r, tpl)
 			}
 		}
 		if id, ok := mux.Vars(r)[stdapi.VarTraceID]; ok {
 			infoOf(r).traceID = id
 		}
+		// The BlueKing trace id, which names the invocation, finds the
+		// request's span in a tracing backend.
+		trace.SpanFromContext(r.Context()).SetAttributes(attribute.String(tracing.AttrTraceID, infoOf(r).traceID))
 		next.ServeHTTP(w, r)
 	})
 }

@@ -10,8 +10,10 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/bkplugin/bk-plugin-operator/internal/archive"
+	"github.com/bkplugin/bk-plugin-operator/internal/callbackkey"
 	"github.com/bkplugin/bk-plugin-operator/internal/identity"
 	"github.com/bkplugin/bk-plugin-operator/internal/pluginexec"
+	"github.com/bkplugin/bk-plugin-operator/sdk/tracing"
 )
 
 // Defaults of Options.
@@ -33,6 +35,9 @@ const (
 	DefaultBodyReadTimeout = 30 * time.Second
 	// DefaultPodTimeout bounds one call to a plugin pod (dispatch, logs).
 	DefaultPodTimeout = 30 * time.Second
+	// TracingServiceName is the shim's service.name in traces, unless
+	// OTEL_SERVICE_NAME says otherwise.
+	TracingServiceName = "bk-plugin-shim"
 )
 
 // Options configure a Server. Config is required; every other field has a
@@ -50,6 +55,17 @@ type Options struct {
 	// PreviousCallbackKeys are still accepted while keys rotate, so that
 	// tokens handed out before the rotation keep working.
 	PreviousCallbackKeys [][]byte
+	// CallbackKeys, when set, gives the keys accepted now and wins over
+	// CallbackKey and PreviousCallbackKeys: RunCommand sets a
+	// callbackkey.Ring following --callback-key-file, so that the key
+	// rotates with no restart (the replaced key is accepted for
+	// --callback-key-grace).
+	CallbackKeys callbackkey.Verifier
+	// CallbackTokenMaxTTL bounds how far ahead of now a callback token may
+	// expire: a token with a later expiry is refused, so a plugin pod
+	// cannot hand out tokens that outlive it by more. Zero means
+	// protocol.DefaultCallbackTokenTTL (a day).
+	CallbackTokenMaxTTL time.Duration
 
 	// Tokens are the bearer tokens callers may authenticate with, each
 	// standing for an app code (identity.ParseTokens reads a token file).
@@ -152,6 +168,11 @@ type Options struct {
 	// as a shim dying at that point would. For tests of the at-least-once
 	// case.
 	AfterDirectExecute func(traceID string) error
+	// Tracing traces each request (a child of the caller's W3C traceparent),
+	// carries the trace to the manager on the invocations it creates
+	// (bkv1.AnnotationTraceparent) and to plugin pods on the calls it makes;
+	// the zero value records nothing but still passes the trace context on.
+	Tracing tracing.Tracing
 
 	// Version is answered in meta as runtime_version: the shim's build.
 	Version string
@@ -180,6 +201,8 @@ func (o *Options) applyDefaults() {
 		c.CheckRedirect = noRedirects
 		o.HTTPClient = &c
 	}
+	// Calls to plugin pods carry the request's trace (traceparent).
+	o.HTTPClient = o.Tracing.Client(o.HTTPClient)
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
 	}
@@ -198,7 +221,9 @@ func (o *Options) applyDefaults() {
 	if o.ExecuteHTTPClient == nil {
 		o.ExecuteHTTPClient = pluginexec.NewPooledHTTPClient()
 	}
-	o.ExecuteHTTPClient = pluginexec.WithoutRedirects(o.ExecuteHTTPClient)
+	// The shim's first executes carry the invoke's trace to the plugin pod,
+	// as the manager's do.
+	o.ExecuteHTTPClient = o.Tracing.Client(pluginexec.WithoutRedirects(o.ExecuteHTTPClient))
 	if o.Version == "" {
 		o.Version = "dev"
 	}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 	bkclient "github.com/bkplugin/bk-plugin-operator/sdk/client"
+	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
 	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
 )
 
@@ -482,5 +484,103 @@ var _ = Describe("extensions: cancel and timeout", func() {
 		final, err := newClient(bkclient.Options{}).WaitTerminal(suiteCtx, "stopper", timedOut, 100*time.Millisecond, nil)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(final.Err).To(Equal("timeout"))
+	})
+})
+
+// parityWaitingCallbacker starts a callbacker invocation that waits in
+// CALLBACK and returns its trace id and the path of its callback URL.
+func parityWaitingCallbacker() (traceID, callbackPath string) {
+	GinkgoHelper()
+	res, err := newClient(bkclient.Options{}).Invoke(suiteCtx, "callbacker", "1.0.0", invokeReq(nil), bkclient.InvokeOptions{})
+	Expect(err).NotTo(HaveOccurred())
+	Expect(res.State).To(Equal(protocol.StateCallback))
+	u, ok := outputsOf(res.Outputs)["callback_url"].(string)
+	Expect(ok).To(BeTrue(), "callback_url in %s", res.Outputs)
+	return res.TraceID, strings.TrimPrefix(u, shimURL)
+}
+
+// The callback route, from the reference's own code (2.3.15):
+// services/bpf_service/urls.py routes POST callback/<str:token>/ to
+// api/callback.py's PluginCallback.post, which answers a bare
+// {result, message} (no envelope): 400 with parse_callback_token's message
+// for a token it cannot decrypt, 400 {"result": false, "message":
+// "invalid request body"} when json.loads(request.body) raises (an empty
+// body included), 400 when runtime/callback/api.py's callback() finds no
+// schedule of the trace id in state CALLBACK (an unknown trace id: state
+// None), and 200 {"result": true, "message": "callback success"} when it
+// queues the callback. Deliberate differences are in docs/api.md.
+var _ = Describe("parity: callback (PY api/callback.py, runtime/callback/api.py)", func() {
+	post := func(path, body string) rawAnswer {
+		GinkgoHelper()
+		return rawCall(http.MethodPost, path, body, jsonHeader())
+	}
+
+	It("answers a queued callback 200 {result: true, message: 'callback success'} and nothing else", func() {
+		traceID, path := parityWaitingCallbacker()
+		a := post(path, `{"job":"done"}`)
+		Expect(a.Status).To(Equal(http.StatusOK), a.Body)
+		Expect(a.Env).To(Equal(map[string]any{"result": true, "message": "callback success"}))
+		final, err := newClient(bkclient.Options{}).WaitTerminal(suiteCtx, "callbacker", traceID, 50*time.Millisecond, nil)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(final.State).To(Equal(protocol.StateSuccess))
+	})
+
+	It("takes any JSON value as the callback data, as json.loads does", func() {
+		for _, body := range []string{`[1,2]`, `"text"`, `3`, `null`} {
+			traceID, path := parityWaitingCallbacker()
+			a := post(path, body)
+			Expect(a.Status).To(Equal(http.StatusOK), "%s: %s", body, a.Body)
+			Expect(a.Env).To(HaveKeyWithValue("message", "callback success"), body)
+			Eventually(func() []string { return getInvocation(traceID).Status.DeliveredCallbacks }).ShouldNot(BeEmpty(), body)
+		}
+	})
+
+	DescribeTable("answers a body json.loads refuses 400 'invalid request body', recording nothing",
+		func(body string) {
+			traceID, path := parityWaitingCallbacker()
+			a := post(path, body)
+			Expect(a.Status).To(Equal(http.StatusBadRequest), a.Body)
+			Expect(a.Env).To(HaveKeyWithValue("result", false))
+			Expect(a.Env).To(HaveKeyWithValue("message", HavePrefix("invalid request body")))
+			Expect(a.Env).To(HaveLen(2), "a bare {result, message}: %s", a.Body)
+			Expect(getInvocation(traceID).Annotations).NotTo(HaveKey(HavePrefix(bkv1.CallbackAnnotationPrefix)))
+		},
+		Entry("an empty body", ""),
+		Entry("white space only", "  \n"),
+		Entry("not JSON", `{job: done}`),
+	)
+
+	It("answers a token it cannot read 400 with result false", func() {
+		a := post(stdapi.CallbackPath("callbacker", "not-a-token"), `{}`)
+		Expect(a.Status).To(Equal(http.StatusBadRequest), a.Body)
+		Expect(a.Env).To(HaveKeyWithValue("result", false))
+		Expect(a.Env).To(HaveKeyWithValue("message", HavePrefix("invalid callback token")))
+	})
+
+	It("answers a token whose trace id names no invocation 400, not 404 (PY: no schedule, state None)", func() {
+		never := newTraceID()
+		token, err := protocol.SignToken(protocol.DeriveBoundKey(callbackKey, never, "no-such-uid"),
+			protocol.TokenClaims{TraceID: never, CallbackID: "cb", ExpiresAt: time.Now().Add(time.Hour).Unix()})
+		Expect(err).NotTo(HaveOccurred())
+		a := post(stdapi.CallbackPath("callbacker", token), `{"job":"done"}`)
+		Expect(a.Status).To(Equal(http.StatusBadRequest), a.Body)
+		Expect(a.Env).To(Equal(map[string]any{"result": false, "message": "callback fail: no invocation with trace id " + never}))
+	})
+
+	It("answers a callback for a finished invocation 400 (PY: state is not CALLBACK)", func() {
+		traceID, path := parityWaitingCallbacker()
+		Expect(post(path, `{"job":"done"}`).Status).To(Equal(http.StatusOK))
+		_, err := newClient(bkclient.Options{}).WaitTerminal(suiteCtx, "callbacker", traceID, 50*time.Millisecond, nil)
+		Expect(err).NotTo(HaveOccurred())
+		a := post(path, `{"job":"again"}`)
+		Expect(a.Status).To(Equal(http.StatusBadRequest), a.Body)
+		Expect(a.Env).To(HaveKeyWithValue("result", false))
+	})
+
+	It("serves the route with and without the trailing slash PY's urls.py requires", func() {
+		_, path := parityWaitingCallbacker()
+		a := post(strings.TrimSuffix(path, "/"), `{"job":"done"}`)
+		Expect(a.Status).To(Equal(http.StatusOK), a.Body)
+		Expect(a.Env).To(HaveKeyWithValue("message", "callback success"))
 	})
 })

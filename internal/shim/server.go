@@ -18,7 +18,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/callbackkey"
 	"github.com/bkplugin/bk-plugin-operator/internal/pluginexec"
+	"github.com/bkplugin/bk-plugin-operator/internal/shim/apidoc"
 	"github.com/bkplugin/bk-plugin-operator/internal/shim/ui"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
@@ -110,14 +112,9 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("shim: watch invocations: %w", err)
 	}
 
-	keys := [][]byte{}
-	if len(opts.CallbackKey) > 0 {
-		keys = append(keys, opts.CallbackKey)
-	}
-	for _, k := range opts.PreviousCallbackKeys {
-		if len(k) > 0 {
-			keys = append(keys, k)
-		}
+	keys := opts.CallbackKeys
+	if keys == nil {
+		keys = append(callbackkey.StaticKeys{opts.CallbackKey}, opts.PreviousCallbackKeys...)
 	}
 	p := pods{clusterDomain: opts.ClusterDomain, resolveService: opts.ResolveService}
 	s.versions = &versionService{reader: c, namespace: opts.Namespace, runtimeVersion: opts.Version}
@@ -126,11 +123,11 @@ func New(opts Options) (*Server, error) {
 	}
 	s.invocations = &invocations{
 		kube: kube, cache: c, namespace: opts.Namespace, versions: s.versions, compiled: versions.NewCache(), waiters: w,
-		past: s.past, metrics: m, timeout: opts.InvokeTimeout, keys: keys, now: opts.Now, logger: opts.Logger.WithName("invoke"),
+		past: s.past, metrics: m, timeout: opts.InvokeTimeout, keys: keys, maxTokenTTL: opts.CallbackTokenMaxTTL, now: opts.Now, logger: opts.Logger.WithName("invoke"),
 		direct: &directExec{
 			mode:     opts.SyncInvoke,
 			caller:   &pluginexec.Caller{HTTP: opts.ExecuteHTTPClient, MaxAnswerBytes: pluginexec.MaxAnswerBytesFor(opts.ExecuteLimits.MaxStatusBytes), Token: opts.ExecuteToken},
-			callback: pluginexec.CallbackOptions{BaseURL: opts.CallbackBaseURL, Key: opts.CallbackKey, TokenTTL: opts.CallbackTokenTTL},
+			callback: pluginexec.CallbackOptions{BaseURL: opts.CallbackBaseURL, Key: signingKey(opts, keys), TokenTTL: opts.CallbackTokenTTL},
 			limits:   opts.ExecuteLimits, clusterDomain: opts.ClusterDomain, resolveService: opts.ResolveService,
 			locks: newKeyedLocks(), afterExecute: opts.AfterDirectExecute,
 		},
@@ -267,9 +264,24 @@ func (s *Server) httpServer(h http.Handler) *http.Server {
 	}
 }
 
-// routes builds the router: the standard API under /plugins, the probes and
-// metrics, and the middleware every request passes.
+// routes builds the handler: the router and the middleware every request
+// passes.
 func (s *Server) routes() http.Handler {
+	var h http.Handler = s.router()
+	h = s.authenticate(h)
+	h = s.limitBody(h)
+	h = s.recoverPanics(h)
+	h = s.observe(h)
+	// Outermost, so that the access log, the handlers and the invocation
+	// they create all see the request's span.
+	h = s.opts.Tracing.Handler(h, "shim", isProbe)
+	return h
+}
+
+// router routes the standard API under /plugins, the probes and metrics,
+// the OpenAPI document and the debug panel. Every route it adds must be in
+// apidoc's openapi.yaml: openapi_test.go walks it and fails otherwise.
+func (s *Server) router() *mux.Router {
 	r := mux.NewRouter()
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		s.fail(w, req, errorf(http.StatusNotFound, "no route %s %s; plugin routes live under /plugins/{code}/bk_plugin/", req.Method, req.URL.Path))
@@ -281,6 +293,7 @@ func (s *Server) routes() http.Handler {
 
 	r.HandleFunc(HealthzPath, func(w http.ResponseWriter, _ *http.Request) { writeText(w, http.StatusOK, "ok") })
 	r.HandleFunc(ReadyzPath, s.readyz)
+	r.Handle(apidoc.Path, apidoc.Handler()).Methods(http.MethodGet)
 	if s.opts.MetricsAddr == "" {
 		r.Handle(MetricsPath, promhttp.HandlerFor(s.opts.Registry, promhttp.HandlerOpts{}))
 	}
@@ -314,13 +327,17 @@ func (s *Server) routes() http.Handler {
 	if s.opts.DebugAPI {
 		r.HandleFunc(DebugInvocationRoute, s.debugInvocation).Methods(get)
 	}
+	return r
+}
 
-	var h http.Handler = r
-	h = s.authenticate(h)
-	h = s.limitBody(h)
-	h = s.recoverPanics(h)
-	h = s.observe(h)
-	return h
+// isProbe tells the requests that get no span: probes and scrapes, which
+// come every few seconds and belong to no trace.
+func isProbe(r *http.Request) bool {
+	switch r.URL.Path {
+	case HealthzPath, ReadyzPath, MetricsPath:
+		return true
+	}
+	return false
 }
 
 func trailingSlashVariant(route string) (string, bool) {
@@ -339,4 +356,17 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 	default:
 		writeText(w, http.StatusOK, "ok")
 	}
+}
+
+// signingKey is the key the shim's own first executes sign callback keys
+// with: the manager's key as keys follows it (a callbackkey.Ring, also a
+// Provider, so a rotated key signs at once), else the fixed CallbackKey.
+func signingKey(opts Options, keys callbackkey.Verifier) callbackkey.Provider {
+	if p, ok := keys.(callbackkey.Provider); ok {
+		return p
+	}
+	if len(opts.CallbackKey) == 0 {
+		return nil
+	}
+	return callbackkey.Static(opts.CallbackKey)
 }

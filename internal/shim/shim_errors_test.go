@@ -82,13 +82,13 @@ var _ = Describe("client mistakes", func() {
 		Entry("malformed trace id", "hello", "xyz"),
 	)
 
-	It("answers 404 to a well-signed callback for an invocation that does not exist", func() {
+	It("answers 400 to a well-signed callback for an invocation that does not exist, as the Python framework does", func() {
 		gone := "0123456789abcdef0123456789abcdef"
 		token, err := protocol.SignToken(protocol.DeriveInvocationKey(callbackKey, gone), protocol.TokenClaims{TraceID: gone, CallbackID: "x"})
 		Expect(err).NotTo(HaveOccurred())
 		a := rawCall(http.MethodPost, stdapi.CallbackPath("hello", token), `{}`, json)
-		Expect(a.Status).To(Equal(http.StatusNotFound))
-		Expect(a.Env).To(Equal(map[string]any{"result": false, "message": "no invocation with trace id " + gone}))
+		Expect(a.Status).To(Equal(http.StatusBadRequest))
+		Expect(a.Env).To(Equal(map[string]any{"result": false, "message": "callback fail: no invocation with trace id " + gone}))
 	})
 
 	It("tells sdk/client callers IsNotFound for an unknown trace id", func() {

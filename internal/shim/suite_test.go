@@ -15,6 +15,8 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/prometheus/client_golang/prometheus"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
@@ -35,6 +37,7 @@ import (
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/notifier/notifierplugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/poller/pollerplugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/server"
+	"github.com/bkplugin/bk-plugin-operator/sdk/tracing"
 )
 
 // The suite runs the shim against a real kube-apiserver and etcd, next to a
@@ -81,6 +84,11 @@ var (
 	// allLogs holds every line the shim, the manager and the plugin pods
 	// logged, so that specs can check no sensitive value reached a log.
 	allLogs = &syncbuf.Buffer{}
+
+	// spans receives every span the shim, the manager and the plugin pods
+	// of pluginPod record (tracing_test.go), through traces.
+	spans  = tracetest.NewInMemoryExporter()
+	traces = tracing.Tracing{TracerProvider: sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))}
 )
 
 // syncInvoke is the suite shim's --sync-invoke, from
@@ -130,6 +138,7 @@ var _ = BeforeSuite(func() {
 		// invoke a PluginInvocation, as before the direct path.
 		SyncInvoke:      syncInvoke,
 		CallbackBaseURL: shimURL,
+		Tracing:         traces,
 	})
 	Expect(err).NotTo(HaveOccurred())
 	shimCtx, cancel := context.WithCancel(suiteCtx)
@@ -145,7 +154,7 @@ var _ = BeforeSuite(func() {
 
 	gate = newExecuteGate()
 	hello := serve(server.Handler(helloplugin.Plugin()))
-	poller := serve(server.Handler(pollerplugin.Plugin()))
+	poller := serve(pluginPod(pollerplugin.Plugin()))
 	callbacker := serve(server.Handler(callbackerplugin.Plugin()))
 	scoped := serve(server.Handler(scopedPlugin()))
 	slow := serve(gate.wrap(server.Handler(slowPlugin())))
@@ -214,6 +223,7 @@ func invocationOptions() invocation.Options {
 	// the others to read them first.
 	opts.Archive = historyArchive
 	opts.KeepFinished = keepFinished
+	opts.Tracing = traces
 	return opts
 }
 

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/testenv"
 	bkclient "github.com/bkplugin/bk-plugin-operator/sdk/client"
 	"github.com/bkplugin/bk-plugin-operator/sdk/plugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/server"
@@ -22,10 +23,10 @@ import (
 	"github.com/bkplugin/bk-plugin-operator/sdk/taskjson"
 )
 
-// pluginPod serves p with its log lines in allLogs.
+// pluginPod serves p as a plugin pod that logs to allLogs and traces to spans.
 func pluginPod(p *plugin.Plugin) http.Handler {
 	GinkgoHelper()
-	srv, err := server.New(p, server.Options{Logger: slog.New(slog.NewTextHandler(allLogs, nil))})
+	srv, err := server.New(p, server.Options{Logger: slog.New(slog.NewTextHandler(allLogs, nil)), Tracing: traces, ExecuteToken: testenv.ExecuteToken})
 	Expect(err).NotTo(HaveOccurred())
 	return srv
 }

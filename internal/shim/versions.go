@@ -42,13 +42,21 @@ func (v *versionService) list(ctx context.Context, code string) ([]bkv1.PluginVe
 }
 
 // resolve returns the PluginVersion of code that serves requested (an exact
-// version or a semver constraint), as the manager will resolve it.
+// version or a semver constraint) for a call without a trace id: a range
+// resolves past a canary's share.
 func (v *versionService) resolve(ctx context.Context, code, requested string) (*bkv1.PluginVersion, error) {
+	return v.resolveFor(ctx, code, requested, "")
+}
+
+// resolveFor returns the PluginVersion of code that serves requested for
+// the invocation traceID, as the manager will resolve it: the trace id
+// decides a canary's share (versions.Resolve).
+func (v *versionService) resolveFor(ctx context.Context, code, requested, traceID string) (*bkv1.PluginVersion, error) {
 	all, err := v.list(ctx, code)
 	if err != nil {
 		return nil, err
 	}
-	plv, err := versions.ResolveVersion(all, code, requested)
+	plv, err := versions.Resolve(all, versions.Request{Plugin: code, Version: requested, TraceID: traceID})
 	switch {
 	case errors.Is(err, versions.ErrNoMatchingVersion):
 		return nil, errorf(http.StatusNotFound, "plugin %s has no version %s", code, requested)

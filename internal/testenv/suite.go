@@ -39,6 +39,10 @@ type Options struct {
 	Root string
 	// Log, when set, receives every log line besides ginkgo.GinkgoWriter.
 	Log io.Writer
+	// WebhookPaths, relative to Root, are webhook configurations
+	// (config/webhook/manifests.yaml) the control plane installs, calling
+	// a local server (ManagerOptions.Webhook: Env.WebhookInstallOptions).
+	WebhookPaths []string
 }
 
 // Suite is one Ginkgo suite's control plane: a real kube-apiserver and etcd
@@ -78,6 +82,9 @@ func Start(opts Options) *Suite {
 	s.Env = &envtest.Environment{
 		CRDDirectoryPaths:     []string{s.Path("config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
+	}
+	for _, p := range opts.WebhookPaths {
+		s.Env.WebhookInstallOptions.Paths = append(s.Env.WebhookInstallOptions.Paths, s.Path(p))
 	}
 	var err error
 	s.Config, err = s.Env.Start()

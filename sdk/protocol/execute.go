@@ -34,6 +34,12 @@ const (
 // without it (401). Both mount it from the same Secret.
 const ExecuteTokenEnv = "BKPLUGIN_EXECUTE_TOKEN_FILE"
 
+// InsecureNoExecuteTokenEnv, set to true, lets a plugin pod with no execute
+// token serve executes from anyone (sdk/server's
+// --insecure-no-execute-token): laptops and tests only. Without a token and
+// without it, the pod refuses every execute.
+const InsecureNoExecuteTokenEnv = "BKPLUGIN_INSECURE_NO_EXECUTE_TOKEN"
+
 // Headers the manager and the shim set on requests to a plugin pod.
 const (
 	HeaderTraceID  = "Bk-Plugin-Trace-Id"

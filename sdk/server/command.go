@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/bkplugin/bk-plugin-operator/sdk/manifest"
 	"github.com/bkplugin/bk-plugin-operator/sdk/plugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
+	"github.com/bkplugin/bk-plugin-operator/sdk/tracing"
 )
 
 // Main is the whole main function of a plugin binary: it runs the command
@@ -74,20 +76,40 @@ func serveCommand(ctx context.Context, p *plugin.Plugin, args []string, stderr i
 	delay := fs.Duration("shutdown-delay", 5*time.Second, "keep serving, unready, this long after SIGTERM")
 	timeout := fs.Duration("shutdown-timeout", 30*time.Second, "wait this long for in-flight requests on shutdown")
 	tokenFile := fs.String("execute-token-file", os.Getenv(protocol.ExecuteTokenEnv), "file holding the manager's execute token; executes without it get 401 (env "+protocol.ExecuteTokenEnv+")")
+	insecureDefault, _ := strconv.ParseBool(os.Getenv(protocol.InsecureNoExecuteTokenEnv))
+	insecure := fs.Bool("insecure-no-execute-token", insecureDefault, "LAPTOPS ONLY: with no --execute-token-file, serve executes from anyone (env "+protocol.InsecureNoExecuteTokenEnv+"=true); without either, every execute gets 401")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, nil))
-	if *tokenFile == "" {
-		logger.Warn("no --execute-token-file: anyone who reaches this pod can execute the plugin, skipping the shim's authentication, allow_scope and task.json checks; set " + protocol.ExecuteTokenEnv + " in a cluster")
+	switch {
+	case *tokenFile != "":
+	case *insecure:
+		logger.Warn("--insecure-no-execute-token: anyone who reaches this pod can execute the plugin, skipping the shim's authentication, allow_scope and task.json checks; never in a cluster")
+	default:
+		logger.Error("no --execute-token-file: every execute will be refused (401); give the pod the manager's token (" + protocol.ExecuteTokenEnv + ") or, on a laptop, --insecure-no-execute-token")
 	}
+	// Traces go where the OTEL_* environment says; nowhere by default.
+	traces, flush, err := tracing.Setup(ctx, tracing.Options{ServiceName: p.Meta().Code})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := flush(fctx); err != nil {
+			logger.Warn("flushing traces failed", "error", err.Error())
+		}
+	}()
 	s, err := New(p, Options{
-		Logger:           logger,
-		MaxRequestBytes:  *maxBytes,
-		ExecuteTimeout:   *execTimeout,
-		ShutdownDelay:    *delay,
-		ShutdownTimeout:  *timeout,
-		ExecuteTokenFile: *tokenFile,
+		Tracing:                traces,
+		Logger:                 logger,
+		MaxRequestBytes:        *maxBytes,
+		ExecuteTimeout:         *execTimeout,
+		ShutdownDelay:          *delay,
+		ShutdownTimeout:        *timeout,
+		ExecuteTokenFile:       *tokenFile,
+		InsecureNoExecuteToken: *insecure,
 	})
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"github.com/bkplugin/bk-plugin-operator/sdk/plugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
 	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
+	"github.com/bkplugin/bk-plugin-operator/sdk/tracing"
 )
 
 // Meta is the data of a plugin pod's meta answer: the standard API's meta
@@ -24,6 +25,7 @@ type Meta struct {
 }
 
 func (s *Server) execute(w http.ResponseWriter, r *http.Request) {
+	tracing.NameRoute(r, "/bk_plugin/execute/{version}")
 	version := r.PathValue("version")
 	if _, ok := s.p.Version(version); !ok {
 		s.metrics.rejected.WithLabelValues("unknown_version").Inc()
@@ -59,7 +61,9 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request) {
 	}
 	s.metrics.inFlight.Inc()
 	start := time.Now()
+	ctx, span := s.startExecuteSpan(ctx, &req)
 	resp, err := s.p.Execute(ctx, &req, plugin.ExecuteOptions{Now: s.opts.Now, Logger: s.opts.Logger})
+	endExecuteSpan(span, resp, err)
 	s.metrics.inFlight.Dec()
 	if err != nil {
 		status := http.StatusBadRequest

@@ -17,6 +17,7 @@ import (
 
 	"github.com/bkplugin/bk-plugin-operator/sdk/plugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
+	"github.com/bkplugin/bk-plugin-operator/sdk/tracing"
 )
 
 // Options configure a Server. The zero value is ready to use.
@@ -50,10 +51,22 @@ type Options struct {
 	// ExecuteTokenFile holds the token the manager sends with each
 	// execute (protocol.ExecuteTokenEnv); executes without it get 401. The
 	// file is reread when it changes. ExecuteToken is the same, given as a
-	// value. With neither, executes are not authenticated: fine for tests,
-	// never for a cluster, where anyone who reaches the pod could execute.
+	// value. With neither, every execute and cancel is refused (401)
+	// unless InsecureNoExecuteToken is set.
 	ExecuteTokenFile string
 	ExecuteToken     string
+	// InsecureNoExecuteToken serves executes from anyone when no execute
+	// token is configured: for tests and laptops only (`serve
+	// --insecure-no-execute-token`, env protocol.InsecureNoExecuteTokenEnv).
+	// In a cluster anyone who reaches the pod could then run the plugin,
+	// skipping the shim's authentication, allow_scope and task.json checks.
+	// A configured token wins over it.
+	InsecureNoExecuteToken bool
+	// Tracing traces each request as a child of the trace context it
+	// carries (the manager's execute span, itself under the caller's invoke)
+	// and each plugin Execute; Main sets it up from the OTEL_* environment
+	// (tracing.Setup). The zero value records nothing.
+	Tracing tracing.Tracing
 }
 
 // Server serves one plugin as a plugin pod. It is an http.Handler.
@@ -112,14 +125,16 @@ func New(p *plugin.Plugin, opts Options) (*Server, error) {
 		execAuth: execAuth,
 	}
 	s.ready.Store(true)
-	s.handler = s.routes()
+	s.handler = opts.Tracing.Handler(s.routes(), p.Meta().Code, isProbe)
 	return s, nil
 }
 
 // Handler returns an http.Handler serving p with default options, for tests
-// that serve a plugin on an httptest.Server.
+// that serve a plugin on an httptest.Server to a manager that sends no
+// execute token: it is the one place executes are open by default
+// (Options.InsecureNoExecuteToken). Never serve a pod with it.
 func Handler(p *plugin.Plugin) http.Handler {
-	s, err := New(p, Options{Logger: slog.New(slog.DiscardHandler)})
+	s, err := New(p, Options{Logger: slog.New(slog.DiscardHandler), InsecureNoExecuteToken: true})
 	if err != nil {
 		// A fresh registry cannot hold the metrics already.
 		panic(err)
@@ -197,6 +212,15 @@ func (s *Server) routes() http.Handler {
 		writeFail(w, http.StatusNotFound, fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path))
 	})
 	return mux
+}
+
+// isProbe tells the requests that get no span: probes and scrapes.
+func isProbe(r *http.Request) bool {
+	switch r.URL.Path {
+	case "/healthz", "/readyz", "/metrics":
+		return true
+	}
+	return false
 }
 
 func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {

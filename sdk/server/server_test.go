@@ -28,6 +28,11 @@ func serve(t *testing.T, p *plugin.Plugin, opts server.Options) *httptest.Server
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	// These tests play the manager and send no execute token unless they
+	// configure one; executeauth_test.go tests the refusals.
+	if opts.ExecuteToken == "" && opts.ExecuteTokenFile == "" {
+		opts.InsecureNoExecuteToken = true
+	}
 	s, err := server.New(p, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -317,7 +322,7 @@ func TestGracefulShutdown(t *testing.T) {
 			return nil
 		},
 	})
-	s, err := server.New(p, server.Options{Logger: slog.New(slog.DiscardHandler), ShutdownDelay: 200 * time.Millisecond})
+	s, err := server.New(p, server.Options{Logger: slog.New(slog.DiscardHandler), ShutdownDelay: 200 * time.Millisecond, InsecureNoExecuteToken: true})
 	if err != nil {
 		t.Fatal(err)
 	}

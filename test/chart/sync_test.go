@@ -8,13 +8,15 @@ import (
 )
 
 // TestChartCopiesMatchConfig fails when a file the chart copies from
-// config/ (the CRDs, the generated RBAC rules, the alerts) differs from its
+// config/ (the CRDs, the generated RBAC rules and webhook configuration,
+// the alerts) differs from its
 // source; `make chart-sync` (run by make manifests) copies them again.
 func TestChartCopiesMatchConfig(t *testing.T) {
 	pairs := map[string]string{
 		"config/rbac/role.yaml":         "files/manager-role.yaml",
 		"config/rbac/shim/role.yaml":    "files/shim-role.yaml",
 		"config/prometheus/alerts.yaml": "files/alerts.yaml",
+		"config/webhook/manifests.yaml": "files/webhook-manifests.yaml",
 	}
 	bases, err := filepath.Glob(repoPath("config/crd/bases/*.yaml"))
 	if err != nil || len(bases) == 0 {

@@ -21,6 +21,8 @@ import (
 const (
 	desktopW, desktopH = 1280, 800
 	phoneW, phoneH     = 390, 844
+	// narrowW is the narrowest phone the panel is laid out for.
+	narrowW, narrowH = 375, 740
 )
 
 // TestPanel drives the debug panel in headless chromium against the local
@@ -82,6 +84,11 @@ func TestPanel(t *testing.T) {
 			// The page's first calls, before the token is typed, are
 			// refused on purpose; Chrome logs each refused request.
 			if strings.Contains(m.Text, "status of 401") {
+				continue
+			}
+			// So is the invoke with a body over the shim's limit, which
+			// shows a refused request.
+			if strings.Contains(m.Text, "status of 413") {
 				continue
 			}
 			if m.IsException() || m.Type == "error" || m.Type == "assert" {
@@ -251,6 +258,96 @@ func TestPanel(t *testing.T) {
 		shot(t, tab, artifacts, "history-desktop.png")
 	})
 
+	// shipper's inputs are a nested struct (to), an array of structs
+	// (items), an array of strings (tags) and enums (to.country, speed):
+	// the form renders each as fields of its own, not as a text box.
+	t.Run("shipper nested inputs", func(t *testing.T) {
+		do(t, "pick shipper 1.0.0 and see its nested, list and enum fields",
+			chromedp.Click(chromedp.CSS(`a.version[data-plugin="shipper"][data-version="1.0.0"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`#invoke-form[data-plugin="shipper"][data-version="1.0.0"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`[data-field="to"] > fieldset.object [data-field="to.city"] input`)),
+			chromedp.WaitVisible(chromedp.CSS(`[data-field="to.country"] select`)),
+			chromedp.WaitVisible(chromedp.CSS(`[data-field="speed"] select`)),
+			// items needs at least one: its first row is there at once.
+			chromedp.WaitVisible(chromedp.CSS(`[data-field="items"] > fieldset.array [data-field="items[0].sku"] input`)))
+		if got := options(t, tab, `[data-field="to.country"] select`); got != "CN,DE,US" {
+			t.Errorf("country options %s, want the enum CN,DE,US", got)
+		}
+		if got := options(t, tab, `[data-field="speed"] select`); got != "standard,express" {
+			t.Errorf("speed options %s, want the enum standard,express", got)
+		}
+		do(t, "fill the address, two items (adding three, removing one), a tag, and the speed",
+			chromedp.SendKeys(chromedp.CSS(`[data-field="to.city"] input`), "Berlin"),
+			chromedp.Evaluate[chromedp.Void](chooseOption(`[data-field="to.country"] select`, "DE")),
+			chromedp.Evaluate[chromedp.Void](chooseOption(`[data-field="speed"] select`, "express")),
+			chromedp.SendKeys(chromedp.CSS(`[data-field="items[0].sku"] input`), "a"),
+			chromedp.SetValue(chromedp.CSS(`[data-field="items[0].quantity"] input`), "2"),
+			chromedp.Click(chromedp.CSS(`[data-field="items"] button.add-item`)),
+			chromedp.WaitVisible(chromedp.CSS(`[data-field="items[1].sku"] input`)),
+			chromedp.SendKeys(chromedp.CSS(`[data-field="items[1].sku"] input`), "b"),
+			chromedp.SetValue(chromedp.CSS(`[data-field="items[1].quantity"] input`), "3"),
+			chromedp.Click(chromedp.CSS(`[data-field="items"] button.add-item`)),
+			chromedp.WaitVisible(chromedp.CSS(`[data-field="items[2].sku"] input`)),
+			chromedp.SendKeys(chromedp.CSS(`[data-field="items[2].sku"] input`), "gone"),
+			chromedp.Click(chromedp.CSS(`[data-field="items"] li.item[data-index="2"] button.remove-item`)),
+			chromedp.WaitNotPresent(chromedp.CSS(`[data-field="items[2].sku"]`)),
+			chromedp.Click(chromedp.CSS(`[data-field="tags"] button.add-item`)),
+			chromedp.WaitVisible(chromedp.CSS(`[data-field="tags[0]"] input`)),
+			chromedp.SendKeys(chromedp.CSS(`[data-field="tags[0]"] input`), "fragile"))
+		// The two items kept their values through the removal of the third.
+		if got := value(t, tab, `[data-field="items[1].sku"] input`); got != "b" {
+			t.Errorf("items[1].sku is %q after removing items[2], want b", got)
+		}
+		do(t, "invoke", chromedp.Click(chromedp.CSS(`#invoke`)))
+		if got := waitTerminal(t, tab); got != "SUCCESS" {
+			t.Fatalf("shipper ended %s, want SUCCESS; error: %q; form: %q", got, text(t, "#err"), text(t, "#invoke-form"))
+		}
+		if got := text(t, "#outputs"); !strings.Contains(got, "express to Berlin, DE: 5 units") || !strings.Contains(got, "fragile") {
+			t.Errorf("outputs %q: want the label express to Berlin, DE: 5 units and the tag fragile", got)
+		}
+		do(t, "see the outcome", chromedp.WaitVisible(chromedp.CSS(`#invoke-outcome[data-kind="succeeded"]`)))
+		noOverflow(t, tab, desktopW)
+		shot(t, tab, artifacts, "shipper-desktop.png")
+	})
+
+	// An invocation that ran and failed is told apart from a request the
+	// shim refused: the first names the invocation, its state and error;
+	// the second the HTTP status and the shim's message, and no
+	// invocation.
+	t.Run("shipper failed or refused", func(t *testing.T) {
+		do(t, "invoke with the sku the plugin refuses",
+			chromedp.SetValue(chromedp.CSS(`[data-field="items[0].sku"] input`), "broken"),
+			chromedp.Click(chromedp.CSS(`#invoke`)))
+		if got := waitTerminal(t, tab); got != "FAIL" {
+			t.Fatalf("shipper with sku broken ended %s, want FAIL", got)
+		}
+		do(t, "see it ran and failed", chromedp.WaitVisible(chromedp.CSS(`#invoke-outcome[data-kind="failed"]`)))
+		trace := text(t, "#trace-id")
+		got := text(t, "#invoke-outcome")
+		if !strings.Contains(got, "ran and ended FAIL: cannot ship sku broken") || !strings.Contains(got, trace) || strings.Contains(got, "refused") {
+			t.Errorf("outcome %q: want invocation %s ran and ended FAIL with its error, not a refusal", got, trace)
+		}
+		if got := text(t, "#err"); got != "cannot ship sku broken" {
+			t.Errorf("the invocation's error shows %q", got)
+		}
+		// A body over the shim's --max-body-bytes (1 MiB) is refused
+		// before any invocation exists.
+		do(t, "invoke with a street too long for the shim",
+			chromedp.SetValue(chromedp.CSS(`[data-field="items[0].sku"] input`), "a"),
+			chromedp.Evaluate[chromedp.Void](`(() => { const s = document.querySelector('[data-field="to.street"] input');
+				s.value = "x".repeat((1 << 20) + 10); s.dispatchEvent(new Event("input", { bubbles: true })); })()`),
+			chromedp.Click(chromedp.CSS(`#invoke`)),
+			chromedp.WaitVisible(chromedp.CSS(`#invoke-outcome[data-kind="refused"]`)))
+		if got := text(t, "#invoke-outcome"); !strings.Contains(got, "HTTP 413") || !strings.Contains(got, "no invocation was created") {
+			t.Errorf("outcome %q: want the shim's 413 and that no invocation was created", got)
+		}
+		if vis, err := chromedp.Run(tab, chromedp.Evaluate[bool](`!document.querySelector("#invocation").hidden`)); err != nil || vis {
+			t.Errorf("a refused invoke still shows an invocation (%v)", err)
+		}
+		do(t, "clear the street", chromedp.Evaluate[chromedp.Void](`document.querySelector('[data-field="to.street"] input').value = ""`))
+		shot(t, tab, artifacts, "shipper-refused-desktop.png")
+	})
+
 	t.Run("deployer on a phone", func(t *testing.T) {
 		do(t, "pick deployer 1.0.0 on a phone-sized screen",
 			chromedp.EmulateViewport(phoneW, phoneH, chromedp.EmulateScale(2), chromedp.EmulateMobile),
@@ -300,6 +397,66 @@ func TestPanel(t *testing.T) {
 		}
 	})
 
+	t.Run("shipper on a narrow phone", func(t *testing.T) {
+		do(t, "pick shipper 1.0.0 on a 375px screen",
+			chromedp.EmulateViewport(narrowW, narrowH, chromedp.EmulateScale(2), chromedp.EmulateMobile),
+			chromedp.Click(chromedp.CSS(`a.version[data-plugin="hello"][data-version="1.0.0"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`#invoke-form[data-plugin="hello"]`)),
+			chromedp.Click(chromedp.CSS(`a.version[data-plugin="shipper"][data-version="1.0.0"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`#invoke-form[data-plugin="shipper"][data-version="1.0.0"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`[data-field="items[0].sku"] input`)))
+		// The form, with a nested item, before anything ran.
+		do(t, "add a second item", chromedp.Click(chromedp.CSS(`[data-field="items"] button.add-item`)),
+			chromedp.WaitVisible(chromedp.CSS(`[data-field="items[1].quantity"] input`)))
+		noOverflow(t, tab, narrowW)
+		do(t, "submit without the city and see it marked",
+			chromedp.Click(chromedp.CSS(`#invoke`)),
+			chromedp.WaitVisible(chromedp.CSS(`[data-field="to.city"] .field-error`)))
+		if got := text(t, `[data-field="items[1].sku"] .field-error`); got != "required" {
+			t.Errorf("an empty second item's sku says %q, want required", got)
+		}
+		do(t, "fill and invoke",
+			chromedp.SendKeys(chromedp.CSS(`[data-field="to.city"] input`), "Shenzhen"),
+			chromedp.SendKeys(chromedp.CSS(`[data-field="items[0].sku"] input`), "a"),
+			chromedp.Click(chromedp.CSS(`[data-field="items"] li.item[data-index="1"] button.remove-item`)),
+			chromedp.WaitNotPresent(chromedp.CSS(`[data-field="items[1].sku"]`)),
+			chromedp.Click(chromedp.CSS(`#invoke`)))
+		if got := waitTerminal(t, tab); got != "SUCCESS" {
+			t.Fatalf("shipper ended %s on a phone, want SUCCESS; error: %q", got, text(t, "#err"))
+		}
+		if got := text(t, "#outputs"); !strings.Contains(got, "standard to Shenzhen, CN: 1 units") {
+			t.Errorf("outputs %q: want the defaults' label standard to Shenzhen, CN: 1 units", got)
+		}
+		// The invocation, its timeline and the history, all on the page.
+		do(t, "wait for the history row", chromedp.WaitVisible(chromedp.CSS(`#history[data-plugin="shipper"] #history-rows tr.open-row`)))
+		noOverflow(t, tab, narrowW)
+		do(t, "scroll to the invocation", chromedp.ScrollIntoView(chromedp.CSS(`#invocation`)))
+		shot(t, tab, artifacts, "shipper-phone.png")
+		do(t, "back to desktop", chromedp.EmulateViewport(desktopW, desktopH))
+	})
+
+	t.Run("nested form semantics", func(t *testing.T) {
+		got, err := chromedp.Run(tab, chromedp.Evaluate[map[string]any](nestedSemantics, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]any{
+			"tree":       `{"root":{"name":"r","kids":[{"name":"k"}]}}`,
+			"rootLegend": "Root",
+			// Past the depth bound a recursive type is a JSON text box.
+			"depthBounded": true,
+			"taskKeys":     "env,env[0],env[0].key,env[0].value,target,target.host,target.port",
+			"taskErrors":   "target.host: required",
+			"task":         `{"env":[{"key":"A","value":"1"}],"target":{"host":"h","port":22}}`,
+			"targetLegend": "Target *",
+		}
+		for k, w := range want {
+			if fmt.Sprint(got[k]) != fmt.Sprint(w) {
+				t.Errorf("%s: got %v, want %v", k, got[k], w)
+			}
+		}
+	})
+
 	t.Run("form semantics", func(t *testing.T) {
 		got, err := chromedp.Run(tab, chromedp.Evaluate[map[string]any](formSemantics, chromedp.EvalAwaitPromise))
 		if err != nil {
@@ -326,6 +483,43 @@ func TestPanel(t *testing.T) {
 		}
 	})
 }
+
+// nestedSemantics builds forms in the page from schemas the example
+// plugins do not have: a recursive type (a tree), a "$defs" reference, and
+// task.json components over structured schemas (a key-value-normal list, a
+// plain input whose schema is a nested object); it fills them and returns
+// what they read.
+const nestedSemantics = `(async () => {
+  const { Form } = await import("/ui/form.js");
+  const out = {};
+  const tree = new Form({ inputs: { type: "object", properties: { root: { $ref: "#/definitions/Node", title: "Root" } },
+    definitions: { Node: { type: "object", properties: { name: { type: "string" }, kids: { type: "array", items: { $ref: "#/definitions/Node" } } } } } } });
+  const te = tree.inputsEl;
+  te.querySelector('[data-field="root.name"] input').value = "r";
+  te.querySelector('[data-field="root.kids"] button.add-item').click();
+  te.querySelector('[data-field="root.kids[0].name"] input').value = "k";
+  out.tree = JSON.stringify(tree.read().inputs);
+  out.rootLegend = te.querySelector('[data-field="root"] legend').textContent;
+  for (let i = 0; i < 8; i++) {
+    const depth = (b) => { let n = 0; for (let e = b; e; e = e.parentElement) if (e.matches("li.item")) n++; return n; };
+    const add = [...te.querySelectorAll("button.add-item")].sort((a, b) => depth(b) - depth(a))[0];
+    if (!add) break;
+    add.click();
+  }
+  out.depthBounded = te.querySelectorAll("textarea").length > 0 && tree.keys().size < 100;
+  const t = new Form({
+    inputs: { type: "object", properties: { env: { type: "array" }, target: { $ref: "#/$defs/T" } },
+      $defs: { T: { type: "object", required: ["host"], properties: { host: { type: "string" }, port: { type: "integer", default: 22 } } } } },
+    task_json: { input: { env: { type: "key-value-normal", label: "Env", default: [{ key: "A", value: "1" }] },
+      target: { type: "vuex-input", label: "Target", required: true } } },
+  });
+  out.taskKeys = [...t.keys()].sort().join(",");
+  out.taskErrors = t.validate().map((e) => e.field + ": " + e.message).join("; ");
+  t.inputsEl.querySelector('[data-field="target.host"] input').value = "h";
+  out.task = JSON.stringify(t.read().inputs);
+  out.targetLegend = t.inputsEl.querySelector('[data-field="target"] legend').textContent;
+  return out;
+})()`
 
 // formSemantics builds a form in the page from a task.json description
 // that uses what the example plugins do not (groups, radios, a checkbox,
@@ -382,6 +576,54 @@ func waitTerminal(t *testing.T, tab context.Context) string {
 }
 
 func isTerminal(s string) bool { return s == "SUCCESS" || s == "FAIL" }
+
+// noOverflow fails the test when the page is wider than the viewport, so
+// that it would scroll sideways.
+func noOverflow(t *testing.T, tab context.Context, width int) {
+	t.Helper()
+	got, err := chromedp.Run(tab, chromedp.Evaluate[[]any](`[document.scrollingElement.scrollWidth, window.innerWidth,
+		[...document.querySelectorAll("body *")].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 0.5 && e.getClientRects().length)
+			.slice(0, 5).map((e) => e.tagName + (e.id ? "#" + e.id : "") + "." + e.className).join(" ")]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw, iw := int(got[0].(float64)), int(got[1].(float64))
+	if iw != width {
+		t.Errorf("the viewport is %dpx wide, want %d", iw, width)
+	}
+	if sw > iw {
+		t.Errorf("at %dpx the page is %dpx wide and scrolls sideways; wider than the screen: %s", iw, sw, got[2])
+	}
+}
+
+// options lists a select's option texts, the empty choice left out.
+func options(t *testing.T, tab context.Context, sel string) string {
+	t.Helper()
+	got, err := chromedp.Run(tab, chromedp.Evaluate[string](fmt.Sprintf(
+		`[...document.querySelector(%q).options].filter((o) => o.value !== "").map((o) => o.textContent).join(",")`, sel)))
+	if err != nil {
+		t.Fatalf("options of %s: %v", sel, err)
+	}
+	return got
+}
+
+// value reads an input's value.
+func value(t *testing.T, tab context.Context, sel string) string {
+	t.Helper()
+	got, err := chromedp.Run(tab, chromedp.Evaluate[string](fmt.Sprintf(`document.querySelector(%q).value`, sel)))
+	if err != nil {
+		t.Fatalf("value of %s: %v", sel, err)
+	}
+	return got
+}
+
+// chooseOption picks the option of a select by its text, as a user does,
+// and tells the page.
+func chooseOption(sel, label string) string {
+	return fmt.Sprintf(`(() => { const s = document.querySelector(%q);
+		s.value = [...s.options].find((o) => o.textContent === %q).value;
+		s.dispatchEvent(new Event("change", { bubbles: true })); })()`, sel, label)
+}
 
 func attr(t *testing.T, tab context.Context, sel, name string) string {
 	t.Helper()

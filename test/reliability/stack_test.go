@@ -51,6 +51,9 @@ type stack struct {
 	managerKubeconfig, shimKubeconfig string
 	keyFile, tokenFile, authToken     string
 	recordFile                        string
+	// executeTokenFile holds the token the manager sends with every
+	// execute and the recorder requires, as in a cluster.
+	executeTokenFile string
 
 	// tokens are the callback tokens the harness delivered, which must
 	// never reach a log.
@@ -154,6 +157,10 @@ func newStack(t *testing.T) *stack {
 		t.Fatal(err)
 	}
 	s.recordFile = filepath.Join(s.dir, "executes.jsonl")
+	s.executeTokenFile = filepath.Join(s.dir, "execute.token")
+	if err := os.WriteFile(s.executeTokenFile, []byte(randomHex(t, 32)), 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	ports := freePorts(t, 4)
 	s.shimAddr, s.pluginAddr = loopback(ports[0]), loopback(ports[1])
@@ -164,6 +171,7 @@ func newStack(t *testing.T) *stack {
 		"--leader-elect=false",
 		"--callback-base-url", "http://" + s.shimAddr,
 		"--callback-key-file", s.keyFile,
+		"--execute-token-file", s.executeTokenFile,
 		// Short enough that the fault cases end within the test, long
 		// enough for several attempts.
 		"--retry-budget", retryBudget.String(),
@@ -180,7 +188,7 @@ func newStack(t *testing.T) *stack {
 		"--max-body-bytes", strconv.Itoa(maxBodyBytes),
 	}
 
-	s.plugin = s.start("recorder", logs, []string{"serve", "--addr", s.pluginAddr, "--shutdown-delay", "0s"}, []string{"RECORD_FILE=" + s.recordFile})
+	s.plugin = s.start("recorder", logs, []string{"serve", "--addr", s.pluginAddr, "--shutdown-delay", "0s", "--execute-token-file", s.executeTokenFile}, []string{"RECORD_FILE=" + s.recordFile})
 	s.manager = s.start("manager", logs, s.managerArgs, s.managerEnv())
 	s.shim = s.start("apiserver", logs, s.shimArgs, s.shimEnv())
 	s.waitHTTP("recorder", "http://"+s.pluginAddr+"/readyz", s.plugin)

@@ -22,7 +22,7 @@ import (
 // itself, relative to the repository root.
 func StackPackages() []string {
 	return []string{"cmd/manager", "cmd/apiserver", "sdk/examples/hello", "sdk/examples/poller",
-		"sdk/examples/callbacker", "sdk/examples/deployer", "sdk/examples/formapi", "sdk/examples/notifier",
+		"sdk/examples/callbacker", "sdk/examples/deployer", "sdk/examples/formapi", "sdk/examples/notifier", "sdk/examples/shipper",
 		"hack/localstack"}
 }
 

@@ -195,7 +195,8 @@ func admittedCopy(inv *bkv1.PluginInvocation, now time.Time) *bkv1.PluginInvocat
 }
 
 // queuedEvent is the event of an invocation entering the queue; none while
-// it only moves up in it (one event per queueing, not per evaluation).
+// it only moves up in it (one event per queueing, not per evaluation), and
+// emit bounds them per plugin like every invocation event.
 func queuedEvent(before, after *bkv1.PluginInvocationStatus) (invocationEvent, bool) {
 	was := apimeta.FindStatusCondition(before.Conditions, bkv1.ConditionQueued)
 	now := apimeta.FindStatusCondition(after.Conditions, bkv1.ConditionQueued)

@@ -40,7 +40,9 @@ type failure struct{ reason, message string }
 
 // chooseVersion picks the PluginVersion an invocation runs among candidates,
 // the plugin's versions in its namespace: the recorded one, or the one
-// spec.version resolves to on the first reconcile.
+// spec.version resolves to on the first reconcile, its trace id deciding
+// whether a canary takes it (as the shim decided when it checked the
+// inputs).
 func chooseVersion(candidates []bkv1.PluginVersion, inv *bkv1.PluginInvocation, now time.Time) versionChoice {
 	if v := inv.Status.ResolvedVersion; v != "" {
 		// An exact version resolves like any other, so that a duplicate
@@ -52,7 +54,7 @@ func chooseVersion(candidates []bkv1.PluginVersion, inv *bkv1.PluginInvocation, 
 		}
 		return versionChoice{plv: plv}
 	}
-	plv, err := versions.ResolveVersion(candidates, inv.Spec.Plugin, inv.Spec.Version)
+	plv, err := versions.Resolve(candidates, versions.Request{Plugin: inv.Spec.Plugin, Version: inv.Spec.Version, TraceID: invocationTraceID(inv)})
 	if err != nil {
 		if errors.Is(err, versions.ErrNoMatchingVersion) && now.Sub(inv.CreationTimestamp.Time) < cacheLagGrace {
 			return versionChoice{wait: 500 * time.Millisecond}

@@ -5,8 +5,12 @@ import (
 	"time"
 
 	"github.com/bkplugin/bk-plugin-operator/internal/archive"
+	"github.com/bkplugin/bk-plugin-operator/internal/callbackkey"
+	"github.com/bkplugin/bk-plugin-operator/internal/canary"
 	"github.com/bkplugin/bk-plugin-operator/internal/history"
 	"github.com/bkplugin/bk-plugin-operator/internal/pluginexec"
+	"github.com/bkplugin/bk-plugin-operator/internal/versions"
+	"github.com/bkplugin/bk-plugin-operator/sdk/tracing"
 )
 
 // Defaults of Options.
@@ -34,8 +38,11 @@ type Options struct {
 	// http://bk-plugin-shim.bk-plugin.svc:8080; callback URLs are built under
 	// it as /plugins/<code>/bk_plugin/callback/<token>/.
 	CallbackBaseURL string
-	// CallbackKey is the master key callback tokens are derived from.
-	CallbackKey []byte
+	// CallbackKey gives the master key callback tokens are derived from,
+	// read at each execute so that a rotated key is used with no restart
+	// (the manager's callbackkey.Ring; callbackkey.Static for a fixed key).
+	// Nil: plugins cannot prepare callbacks.
+	CallbackKey callbackkey.Provider
 	// CallbackTokenTTL is how long the callback tokens a plugin signs stay
 	// valid; zero means protocol.DefaultCallbackTokenTTL. The shim refuses
 	// tokens that expire further ahead than its own bound (a day).
@@ -76,6 +83,10 @@ type Options struct {
 	MaxPreparedCallbacks  int
 	// MaxConcurrentReconciles is how many invocations are reconciled at once.
 	MaxConcurrentReconciles int
+	// Outcomes, when set, counts every invocation that ends SUCCESS or FAIL
+	// per version, for the PluginVersion reconciler's canary rollback (the
+	// same *canary.Window goes into its options).
+	Outcomes *canary.Window
 	// EventsPerMinute and EventBurst bound the events the invocations of
 	// one plugin record (failures, retries, failed cancel hooks): a token
 	// bucket per plugin, EventBurst at once and EventsPerMinute sustained.
@@ -86,4 +97,13 @@ type Options struct {
 	// at once, so that the others always find one (fair_queue.go); zero
 	// means three quarters of MaxConcurrentReconciles.
 	MaxWorkersPerPlugin int
+	// Tracing traces each reconcile as a child of the trace the shim left on
+	// the invocation (bkv1.AnnotationTraceparent), and each execute, whose
+	// request carries the trace to the plugin pod; the zero value records
+	// nothing but still passes the trace context on.
+	Tracing tracing.Tracing
+	// Reprobe, when set, is told of executes that found a version's endpoint
+	// dead, so that the PluginVersion reconciler probes it at once
+	// (versions.Reprobe); the manager shares one with that reconciler.
+	Reprobe *versions.Reprobe
 }

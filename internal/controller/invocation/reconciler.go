@@ -28,6 +28,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/canary"
 	"github.com/bkplugin/bk-plugin-operator/internal/pluginexec"
 	"github.com/bkplugin/bk-plugin-operator/internal/retire"
 	"github.com/bkplugin/bk-plugin-operator/internal/sensitive"
@@ -111,6 +112,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	}
 	traceID := invocationTraceID(inv)
 	ctx = logf.IntoContext(ctx, logf.FromContext(ctx).WithValues("trace_id", traceID, "plugin", inv.Spec.Plugin))
+	ctx, span := r.startReconcileSpan(ctx, inv, traceID)
+	defer span.End()
 	now := r.Clock.Now()
 
 	// An answer the plugin already gave, whose write failed, is written
@@ -272,11 +275,14 @@ func (r *Reconciler) execute(ctx context.Context, inv *bkv1.PluginInvocation, pl
 	req.Inputs = in.inputs
 	timeout := pluginexec.Timeout(plv.Spec.TimeoutSeconds)
 	start := time.Now()
+	ctx, span := r.startExecuteSpan(ctx, inv, plv)
 	answer, err := r.caller.Execute(ctx, baseURL, req, timeout)
 	if err != nil {
+		r.reprobeAfter(ctx, plv, err, now)
 		// A pod's error answer may quote its inputs: scrub it before it is
-		// logged, bounded or written.
+		// traced, logged, bounded or written.
 		err = pluginexec.Scrubbed(err, in.sensitive.Inputs)
+		endExecuteSpan(span, nil, err)
 		r.Metrics.execute(inv.Spec.Plugin, "error", time.Since(start).Seconds())
 		if retryable(err) {
 			r.Metrics.retry(inv.Spec.Plugin)
@@ -284,6 +290,7 @@ func (r *Reconciler) execute(ctx context.Context, inv *bkv1.PluginInvocation, pl
 		}
 		return applyExecuteError(inv, err, now, r.retryPolicy()), nil
 	}
+	endExecuteSpan(span, answer, nil)
 	r.Metrics.execute(inv.Spec.Plugin, answer.State.String(), time.Since(start).Seconds())
 	secretOutputs, err := pluginexec.MaskAnswer(answer, in.sensitive.Inputs, in.sensitiveOutputs)
 	if err != nil {
@@ -328,6 +335,11 @@ func (r *Reconciler) write(ctx context.Context, inv *bkv1.PluginInvocation, trac
 		return reconcile.Result{}, fmt.Errorf("update status of invocation %s: %w", key, err)
 	}
 	r.unwritten.forget(key)
+	if st.State.Terminal() && !inv.Status.State.Terminal() && st.ResolvedVersion != "" {
+		// The canary's counters: each invocation ends once, here.
+		r.Options.Outcomes.Record(canary.Key{Namespace: inv.Namespace, Plugin: inv.Spec.Plugin, Version: st.ResolvedVersion},
+			st.State == bkv1.StateFail, now)
+	}
 	if !due.IsZero() {
 		r.polls.set(key, due)
 	} else {
@@ -345,7 +357,8 @@ func (r *Reconciler) write(ctx context.Context, inv *bkv1.PluginInvocation, trac
 		r.Metrics.transition(written.Spec.Plugin, string(st.State))
 	}
 	if t.retried != nil {
-		r.emit(written, retryEvent(&st, t.retried), "Execute")
+		// A retried attempt is for an operator to notice, as a failure is.
+		r.emit(written, retryEvent(&st, t.retried), "Retry")
 	} else if ev, ok := transitionEvent(&inv.Status, &st); ok {
 		r.emit(written, ev, "Execute")
 	}
@@ -518,7 +531,8 @@ func (r *Reconciler) applyDefaults() {
 	if o.HTTPClient == nil {
 		o.HTTPClient = pluginexec.NewPooledHTTPClient()
 	}
-	o.HTTPClient = pluginexec.WithoutRedirects(o.HTTPClient)
+	// Executes carry the reconcile's trace to the plugin pod.
+	o.HTTPClient = o.Tracing.Client(pluginexec.WithoutRedirects(o.HTTPClient))
 	if o.ClusterDomain == "" {
 		o.ClusterDomain = versions.DefaultClusterDomain
 	}

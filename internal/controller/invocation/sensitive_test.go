@@ -19,6 +19,7 @@ import (
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 	"github.com/bkplugin/bk-plugin-operator/internal/syncbuf"
+	"github.com/bkplugin/bk-plugin-operator/internal/testenv"
 	"github.com/bkplugin/bk-plugin-operator/sdk/examples/deployer/deployerplugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/plugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/server"
@@ -149,7 +150,7 @@ var _ = Describe("PluginInvocation with a task.json description", func() {
 		var pluginLogs *syncbuf.Buffer
 		BeforeEach(func() {
 			pluginLogs = &syncbuf.Buffer{}
-			srv, err := server.New(vaultPlugin(), server.Options{Logger: slog.New(slog.NewTextHandler(pluginLogs, nil))})
+			srv, err := server.New(vaultPlugin(), server.Options{Logger: slog.New(slog.NewTextHandler(pluginLogs, nil)), ExecuteToken: testenv.ExecuteToken})
 			Expect(err).NotTo(HaveOccurred())
 			pod := httptest.NewServer(srv)
 			DeferCleanup(pod.Close)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -106,33 +107,34 @@ func (c *writeCounter) createdName(req *http.Request) string {
 	return obj.Metadata.Name
 }
 
-// regardingName reads whom a new event is about (events.k8s.io/v1 or core/v1).
+// regardingName reads whom a new event is about: the trace id (the
+// PluginInvocation's name) in its body, JSON or protobuf (events are sent
+// as protobuf; both hold names as plain bytes). Only invocations are named
+// by 32 hex digits, so the first such run is the invocation's name.
 func (c *writeCounter) regardingName(req *http.Request) string {
-	var ev struct {
-		Regarding      struct{ Kind, Name string } `json:"regarding"`
-		InvolvedObject struct{ Kind, Name string } `json:"involvedObject"`
-	}
-	c.peek(req, &ev)
-	if ev.Regarding.Kind == "PluginInvocation" {
-		return ev.Regarding.Name
-	}
-	if ev.InvolvedObject.Kind == "PluginInvocation" {
-		return ev.InvolvedObject.Name
-	}
-	return ""
+	return string(traceIDIn.Find(c.body(req)))
 }
 
-// peek decodes req's JSON body into v and leaves the body readable.
-func (c *writeCounter) peek(req *http.Request, v any) {
+// traceIDIn finds a trace id in a protobuf body.
+var traceIDIn = regexp.MustCompile(`[0-9a-f]{32}`)
+
+// body reads req's body and leaves it readable.
+func (c *writeCounter) body(req *http.Request) []byte {
 	if req.Body == nil {
-		return
+		return nil
 	}
 	body, err := io.ReadAll(req.Body)
 	_ = req.Body.Close()
 	req.Body = io.NopCloser(bytes.NewReader(body))
-	if err == nil {
-		_ = json.Unmarshal(body, v)
+	if err != nil {
+		return nil
 	}
+	return body
+}
+
+// peek decodes req's JSON body into v and leaves the body readable.
+func (c *writeCounter) peek(req *http.Request, v any) {
+	_ = json.Unmarshal(c.body(req), v)
 }
 
 // of returns the writes recorded about inv.
@@ -184,20 +186,28 @@ var _ = Describe("API-server writes per invocation", Ordered, func() {
 		return last
 	}
 
+	// asShim labels the invocation at create as the shim does (the plugin
+	// and the version it resolved), so that the manager has no label to add.
+	asShim := func(plugin string) func(*bkv1.PluginInvocation) {
+		return func(i *bkv1.PluginInvocation) {
+			i.Labels = map[string]string{bkv1.LabelPlugin: plugin, bkv1.LabelVersion: "1.0.0"}
+		}
+	}
+
 	It("reaches POLL with one status write and no event", func() {
-		inv := invoke(ns, relayCode, "1.0.0", `{"poll_first_seconds":3600}`)
+		inv := invoke(ns, relayCode, "1.0.0", `{"poll_first_seconds":3600}`, asShim(relayCode))
 		waitState(inv, bkv1.StatePoll)
 		Expect(settled(inv)).To(Equal([]string{"PUT plugininvocations/status"}))
 	})
 
 	It("reaches CALLBACK with one status write and no event", func() {
-		inv := invoke(ns, relayCode, "1.0.0", `{"callback_timeout_seconds":3600}`)
+		inv := invoke(ns, relayCode, "1.0.0", `{"callback_timeout_seconds":3600}`, asShim(relayCode))
 		waitState(inv, bkv1.StateCallback)
 		Expect(settled(inv)).To(Equal([]string{"PUT plugininvocations/status"}))
 	})
 
 	It("ends SUCCESS, archived, with one status write and no event", func() {
-		inv := invoke(ns, "hello", "1.0.0", `{"name":"writes"}`)
+		inv := invoke(ns, "hello", "1.0.0", `{"name":"writes"}`, asShim("hello"))
 		got := waitState(inv, bkv1.StateSuccess)
 		Expect(got.Status.ArchivedTime).NotTo(BeNil(), "archived in the same write as the answer")
 		Expect(settled(inv)).To(Equal([]string{"PUT plugininvocations/status"}))

@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/canary"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 )
 
@@ -29,6 +30,11 @@ type versionObservation struct {
 	older *bkv1.PluginVersion
 	// result is the Ready condition's reason and message.
 	result probeResult
+	// compat compares the version with the one it replaces.
+	compat compatibility
+	// outcomes are the version's invocations that ended within its
+	// canaryWindow.
+	outcomes canary.Counts
 }
 
 // oldestOlder returns the oldest of siblings (other PluginVersions of plv's
@@ -55,10 +61,11 @@ func conflictResult(plv, older *bkv1.PluginVersion) probeResult {
 		older.Name, plv.Spec.Plugin, plv.Spec.Version, older.CreationTimestamp.UTC().Format(time.RFC3339))}
 }
 
-// versionStatus is plv's status after obs: the endpoint and the Ready
-// condition. SetStatusCondition moves LastTransitionTime only when the
-// status flips, which nextProbe's backoff relies on.
-func versionStatus(plv *bkv1.PluginVersion, obs versionObservation) bkv1.PluginVersionStatus {
+// versionStatus is plv's status after obs: the endpoint, the Ready and
+// Compatible conditions, when it was first served, and its canary.
+// SetStatusCondition moves LastTransitionTime only when the status flips,
+// which nextProbe's backoff relies on.
+func versionStatus(plv *bkv1.PluginVersion, obs versionObservation, now time.Time) bkv1.PluginVersionStatus {
 	st := *plv.Status.DeepCopy()
 	st.EndpointURL = obs.endpoint
 	status := metav1.ConditionFalse
@@ -72,6 +79,12 @@ func versionStatus(plv *bkv1.PluginVersion, obs versionObservation) bkv1.PluginV
 		Reason:             obs.result.Reason,
 		Message:            obs.result.Message,
 	})
+	if obs.result.ready() && st.ServedSince == nil {
+		at := metav1.NewTime(now)
+		st.ServedSince = &at
+	}
+	meta.SetStatusCondition(&st.Conditions, compatibleCondition(plv, obs.compat))
+	applyCanary(&st, decideCanary(plv, obs.outcomes, now))
 	st.ObservedGeneration = plv.Generation
 	return st
 }

@@ -95,7 +95,7 @@ func TestVersionStatus(t *testing.T) {
 			plv.Generation = 4
 			plv.Status.EndpointURL = "http://stale"
 			plv.Status.Conditions = tc.before
-			st := versionStatus(&plv, tc.obs)
+			st := versionStatus(&plv, tc.obs, time.Unix(1_700_000_000, 0))
 			if st.EndpointURL != tc.obs.endpoint || st.ObservedGeneration != 4 {
 				t.Errorf("status = %+v", st)
 			}

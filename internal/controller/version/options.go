@@ -3,6 +3,9 @@ package version
 import (
 	"net/http"
 	"time"
+
+	"github.com/bkplugin/bk-plugin-operator/internal/canary"
+	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 )
 
 // Options configures the PluginVersion reconciler.
@@ -23,4 +26,16 @@ type Options struct {
 	// pod that never answers delays no other version's probe; 0 means
 	// DefaultMaxConcurrentProbes.
 	MaxConcurrentProbes int
+	// Outcomes are the manager's counts of how each version's invocations
+	// ended, recorded by the invocation reconciler; nil never rolls a
+	// canary back.
+	Outcomes *canary.Window
+	// CanaryCheckInterval is how often an Active canary's FAIL rate is
+	// judged; 0 means DefaultCanaryCheckInterval.
+	CanaryCheckInterval time.Duration
+	// Reprobe, when set, brings requests to probe a version now: the
+	// invocation reconciler's, when an execute found the version's plugin
+	// pod dead, so that Ready turns False within seconds rather than at the
+	// next ProbeInterval.
+	Reprobe *versions.Reprobe
 }

@@ -20,8 +20,10 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/canary"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 	"github.com/bkplugin/bk-plugin-operator/sdk/taskjson"
 )
@@ -85,7 +87,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 
 	// 5. Decide the new status and persist it, once, when it changed.
-	plv.Status = versionStatus(plv, obs)
+	plv.Status = versionStatus(plv, obs, time.Now())
 	if !equality.Semantic.DeepEqual(orig.Status, plv.Status) {
 		if err := r.Status().Patch(ctx, plv, client.MergeFrom(orig)); err != nil {
 			if apierrors.IsNotFound(err) {
@@ -100,21 +102,50 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		r.emit(plv, ev)
 		log.Info("PluginVersion readiness changed", "ready", obs.result.ready(), "reason", obs.result.Reason, "message", obs.result.Message)
 	}
+	if ev, ok := compatibilityEvent(orig.Status.Conditions, compatibleCondition(plv, obs.compat)); ok {
+		r.emit(plv, ev)
+	}
+	if ev, ok := canaryEvent(orig.Status.Canary, plv.Status.Canary); ok {
+		r.emit(plv, ev)
+		log.Info("canary rolled back", "why", ev.note)
+	}
 
 	// 7. Probe again: a Ready version at the probe interval, a version that
-	// is not Ready with backoff, a duplicate when the watch says so.
-	return ctrl.Result{RequeueAfter: nextProbe(plv, r.Options, time.Now())}, nil
+	// is not Ready with backoff, a duplicate when the watch says so; an
+	// Active canary is judged more often than that.
+	after := nextProbe(plv, r.Options, time.Now())
+	if c := nextCanaryCheck(plv, r.Options); c > 0 && (after == 0 || c < after) {
+		after = c
+	}
+	return ctrl.Result{RequeueAfter: after}, nil
 }
 
-// observe gathers what plv's status is decided from: its endpoint, the
-// problems of its task.json description, an older duplicate and, when none
-// of those rules the probe out, what its plugin pod serves.
+// observe gathers what plv's status is decided from: the version it
+// replaces and what breaks its callers, the canary's outcomes, its
+// endpoint, the problems of its task.json description, an older duplicate
+// and, when none of those rules the probe out, what its plugin pod serves.
 func (r *Reconciler) observe(ctx context.Context, plv *bkv1.PluginVersion) (versionObservation, error) {
+	all, err := r.pluginVersions(ctx, plv)
+	if err != nil {
+		return versionObservation{}, err
+	}
+	// Compatibility and the canary's counts are judged whatever the probe
+	// finds: a range must skip a breaking version even while it is down.
+	var obs versionObservation
+	prev := versions.Previous(all, plv)
+	report, cerr := versions.CheckPrevious(prev, plv)
+	obs.compat = compatibility{previous: prev, report: report, err: cerr}
+	now := time.Now()
+	if w := canaryWindow(plv, now); w > 0 {
+		obs.outcomes = r.Options.Outcomes.Count(canary.Key{Namespace: plv.Namespace, Plugin: plv.Spec.Plugin, Version: plv.Spec.Version}, w, now)
+	}
+
 	base, err := versions.EndpointURL(plv, r.Options.ClusterDomain, r.Options.ResolveService)
 	if err != nil {
-		return versionObservation{result: probeResult{bkv1.VersionReasonInvalidEndpoint, err.Error()}}, nil
+		obs.result = probeResult{bkv1.VersionReasonInvalidEndpoint, err.Error()}
+		return obs, nil
 	}
-	obs := versionObservation{endpoint: base}
+	obs.endpoint = base
 	// What the CRD's CEL rules cannot see (a rely with both value and
 	// regex, a rely on an unknown field, a cycle) would fail every
 	// invocation; say so here, naming the field.
@@ -122,11 +153,7 @@ func (r *Reconciler) observe(ctx context.Context, plv *bkv1.PluginVersion) (vers
 		obs.result = probeResult{bkv1.VersionReasonInvalidDescription, "spec.taskJSON: " + err.Error()}
 		return obs, nil
 	}
-	siblings, err := r.sameVersion(ctx, plv)
-	if err != nil {
-		return versionObservation{}, err
-	}
-	if obs.older = oldestOlder(siblings, plv); obs.older != nil {
+	if obs.older = oldestOlder(sameVersion(all, plv), plv); obs.older != nil {
 		obs.result = conflictResult(plv, obs.older)
 		return obs, nil
 	}
@@ -144,21 +171,27 @@ func (r *Reconciler) observe(ctx context.Context, plv *bkv1.PluginVersion) (vers
 	return obs, nil
 }
 
-// sameVersion lists the other PluginVersions of plv's namespace with the
-// same plugin and version, from the cache's index.
-func (r *Reconciler) sameVersion(ctx context.Context, plv *bkv1.PluginVersion) ([]bkv1.PluginVersion, error) {
+// pluginVersions lists the PluginVersions of plv's plugin in its
+// namespace, plv included, from the cache's index.
+func (r *Reconciler) pluginVersions(ctx context.Context, plv *bkv1.PluginVersion) ([]bkv1.PluginVersion, error) {
 	var list bkv1.PluginVersionList
 	if err := r.List(ctx, &list, client.InNamespace(plv.Namespace),
 		client.MatchingFields{versions.IndexPluginVersionPlugin: plv.Spec.Plugin}); err != nil {
 		return nil, fmt.Errorf("list PluginVersions of plugin %s in namespace %s: %w", plv.Spec.Plugin, plv.Namespace, err)
 	}
-	out := list.Items[:0]
-	for _, s := range list.Items {
-		if s.Spec.Version == plv.Spec.Version && s.Name != plv.Name {
+	return list.Items, nil
+}
+
+// sameVersion returns the PluginVersions of all other than plv with plv's
+// plugin and version.
+func sameVersion(all []bkv1.PluginVersion, plv *bkv1.PluginVersion) []bkv1.PluginVersion {
+	var out []bkv1.PluginVersion
+	for _, s := range all {
+		if s.Spec.Plugin == plv.Spec.Plugin && s.Spec.Version == plv.Spec.Version && s.Name != plv.Name {
 			out = append(out, s)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // emit records the event readinessEvent decided.
@@ -203,47 +236,64 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	// Status writes bump no generation; skipping them keeps a probe from
 	// triggering another probe of the same version.
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&bkv1.PluginVersion{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&bkv1.PluginVersion{},
-			handler.EnqueueRequestsFromMapFunc(r.duplicatesOf),
-			builder.WithPredicates(appearsOrGoes())).
+			handler.EnqueueRequestsFromMapFunc(r.othersOf),
+			builder.WithPredicates(appearsGoesOrFlips())).
 		Watches(&bkv1.PluginServer{},
 			handler.EnqueueRequestsFromMapFunc(r.versionsOfServer),
 			builder.WithPredicates(availabilityChanged())).
 		Named("pluginversion").
-		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
-		Complete(r)
+		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency})
+	if r.Options.Reprobe != nil {
+		// A reprobe request reconciles the version now; the reconcile
+		// probes it like any other, and the queue folds a burst of requests
+		// into one probe.
+		b = b.WatchesRawSource(source.Channel(r.Options.Reprobe.Events(), &handler.TypedEnqueueRequestForObject[*bkv1.PluginVersion]{}))
+	}
+	return b.Complete(r)
 }
 
-// duplicatesOf maps a PluginVersion to the other PluginVersions of its
-// plugin and version in its namespace.
-func (r *Reconciler) duplicatesOf(ctx context.Context, o client.Object) []reconcile.Request {
+// othersOf maps a PluginVersion to the other PluginVersions of its plugin
+// in its namespace: its duplicates (which of them is oldest may change)
+// and the versions above it (which one each replaces may change).
+func (r *Reconciler) othersOf(ctx context.Context, o client.Object) []reconcile.Request {
 	plv, ok := o.(*bkv1.PluginVersion)
 	if !ok {
 		return nil
 	}
-	siblings, err := r.sameVersion(ctx, plv)
+	all, err := r.pluginVersions(ctx, plv)
 	if err != nil {
-		logf.FromContext(ctx).Error(err, "cannot find the duplicates of a PluginVersion", "pluginVersion", client.ObjectKeyFromObject(plv))
+		logf.FromContext(ctx).Error(err, "cannot find the other versions of a PluginVersion's plugin", "pluginVersion", client.ObjectKeyFromObject(plv))
 		return nil
 	}
-	reqs := make([]reconcile.Request, 0, len(siblings))
-	for _, s := range siblings {
-		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: s.Namespace, Name: s.Name}})
+	reqs := make([]reconcile.Request, 0, len(all))
+	for _, s := range all {
+		if s.Name != plv.Name {
+			reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: s.Namespace, Name: s.Name}})
+		}
 	}
 	return reqs
 }
 
-// appearsOrGoes passes the events that can change which of a set of
-// duplicates is oldest: creation, deletion and the start of a deletion
-// held up by a finalizer.
-func appearsOrGoes() predicate.Predicate {
+// appearsGoesOrFlips passes the events that can change which of a set of
+// duplicates is oldest, or which version another replaces: creation,
+// deletion, the start of a deletion held up by a finalizer, a spec change
+// (the contract a later version is compared with) and a Compatible
+// condition that flips (a breaking version is not replaced).
+func appearsGoesOrFlips() predicate.Predicate {
 	return predicate.Funcs{
 		CreateFunc: func(event.CreateEvent) bool { return true },
 		DeleteFunc: func(event.DeleteEvent) bool { return true },
 		UpdateFunc: func(e event.UpdateEvent) bool {
-			return e.ObjectOld.GetDeletionTimestamp().IsZero() != e.ObjectNew.GetDeletionTimestamp().IsZero()
+			if e.ObjectOld.GetDeletionTimestamp().IsZero() != e.ObjectNew.GetDeletionTimestamp().IsZero() ||
+				e.ObjectOld.GetGeneration() != e.ObjectNew.GetGeneration() {
+				return true
+			}
+			o, ok1 := e.ObjectOld.(*bkv1.PluginVersion)
+			n, ok2 := e.ObjectNew.(*bkv1.PluginVersion)
+			return ok1 && ok2 && versions.Incompatible(o) != versions.Incompatible(n)
 		},
 		GenericFunc: func(event.GenericEvent) bool { return false },
 	}

@@ -121,6 +121,7 @@ async function selectVersion(code, version) {
   $("plugin-desc").textContent = "";
   $("input-area").replaceChildren();
   $("form-error").textContent = "";
+  outcome("", "");
   try {
     const [detail, meta] = await Promise.all([api.detail(code, version), api.meta(code).catch(() => null)]);
     if (gen !== loading) return;
@@ -160,11 +161,12 @@ async function submit(ev) {
   if (!current) return;
   const { form, code, version } = current;
   $("form-error").textContent = "";
+  outcome("", "");
   const errors = form.validate();
   if (errors.length) {
     const rest = form.showErrors(errors);
     $("form-error").textContent = rest.map((e) => e.message).join("; ") || "Check the fields marked above.";
-    const first = form.fields.find((f) => f.wrap.classList.contains("invalid"));
+    const first = form.allFields().find((f) => f.wrap.classList.contains("invalid"));
     if (first) first.wrap.querySelector("input,select,textarea")?.focus();
     return;
   }
@@ -178,22 +180,51 @@ async function submit(ev) {
     loadHistory(code);
   } catch (err) {
     if (authProblem(err)) return;
-    if (!showValidation(form, err.message)) $("form-error").textContent = err.message;
+    showRefused(form, err);
   } finally {
     button.disabled = false;
   }
 }
 
-// showValidation puts an "inputs validation error: ..." message next to
-// the fields it names; it reports whether the message was one.
-function showValidation(form, message) {
-  const parsed = parseValidationError(message, form.keys());
-  if (!parsed) return false;
-  const rest = form.showErrors(parsed);
-  $("form-error").textContent = rest.length
-    ? rest.map((e) => e.message).join("; ")
-    : "The shim refused the inputs: see the fields marked above.";
-  return true;
+// outcome says, under the Invoke button, what became of the last invoke:
+// kind is "refused" (the shim answered an error: no invocation exists),
+// "failed" (an invocation ran and ended FAIL), "succeeded" or "" (none).
+function outcome(kind, text) {
+  const el = $("invoke-outcome");
+  el.textContent = text;
+  el.dataset.kind = kind;
+  el.hidden = !text;
+}
+
+// showRefused tells an invoke the shim refused: its HTTP status and
+// message, each "inputs validation error" part next to its field. No
+// invocation was created, which is what sets it apart from one that ran
+// and failed.
+function showRefused(form, err) {
+  const status = err.status ? `HTTP ${err.status}` : "no answer";
+  const parsed = parseValidationError(err.message, form.keys());
+  if (parsed) {
+    const rest = form.showErrors(parsed);
+    $("form-error").textContent = rest.map((e) => e.message).join("; ");
+    outcome("refused", `The shim refused the inputs (${status}); no invocation was created. See the fields marked above.`);
+    return;
+  }
+  const why = err.status >= 500 || err.status === 0 ? "could not start the invocation" : "refused the request";
+  outcome("refused", `The shim ${why} (${status}); no invocation was created: ${err.message}`);
+}
+
+// showEnded tells how the invocation started from the form ended. One that
+// failed on its inputs (the plugin's own validation) has each message put
+// next to its field too.
+function showEnded(form, traceId, s) {
+  if (s.state === 4) {
+    outcome("succeeded", `Invocation ${traceId} ended SUCCESS.`);
+    return;
+  }
+  const parsed = form ? parseValidationError(s.err, form.keys()) : null;
+  if (parsed) form.showErrors(parsed);
+  outcome("failed", `Invocation ${traceId} ran and ended FAIL: ${s.err || "no error given"}` +
+    (parsed ? " (fields marked above)" : ""));
 }
 
 // ---- following an invocation --------------------------------------------
@@ -298,7 +329,7 @@ function startFollowing(code, traceId, first, form) {
     $("callback-send").disabled = !waiting;
     $("callback-data").disabled = !waiting;
     if (url) $("callback-box").dataset.url = url;
-    if (s.state === 5 && s.err && form === current?.form) showValidation(form, s.err);
+    if (TERMINAL.has(s.state) && form && form === current?.form) showEnded(form, traceId, s);
   };
 
   record({ state: first.state, outputs: first.outputs, err: first.err }, null);

@@ -144,15 +144,16 @@ const prefix = "inputs validation error: ";
 // parseValidationError splits the shim's "inputs validation error: version
 // (Version): rule regex ... not matched; approver (Approver): required"
 // into [{field, message}], keeping only fields in known (a Set of names,
-// "context." prefixed for context inputs); the rest come back as field "".
-// A message may itself hold "; ", so a part that does not start with a
-// known field belongs to the one before it.
+// "context." prefixed for context inputs, nested ones as "to.city" and
+// "items[0].sku"), or inside one ("items[7].sku" when items is known); the
+// rest come back as field "". A message may itself hold "; ", so a part
+// that does not start with such a field belongs to the one before it.
 export function parseValidationError(message, known) {
   if (typeof message !== "string" || !message.startsWith(prefix)) return null;
   const out = [];
   for (const part of message.slice(prefix.length).split("; ")) {
-    const m = /^([^\s:(]+?)(?:\[\d+\])?(?: \([^)]*\))?: (.*)$/s.exec(part);
-    if (m && known.has(m[1])) {
+    const m = /^([^\s:(]+?)(?: \([^)]*\))?: (.*)$/s.exec(part);
+    if (m && knownOrInside(m[1], known)) {
       out.push({ field: m[1], message: m[2] });
     } else if (out.length > 0) {
       out[out.length - 1].message += "; " + part;
@@ -161,4 +162,16 @@ export function parseValidationError(message, known) {
     }
   }
   return out;
+}
+
+// knownOrInside tells whether field is in known, or is a part ("a.b",
+// "a[3]") of a field that is.
+function knownOrInside(field, known) {
+  for (let f = field; f; ) {
+    if (known.has(f)) return true;
+    const m = /^(.*)(\.[^.[\]]+|\[\d+\])$/.exec(f);
+    if (!m) return false;
+    f = m[1];
+  }
+  return false;
 }
