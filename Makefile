@@ -75,9 +75,16 @@ verify-generated: manifests generate ## Fail when generated files differ from wh
 .PHONY: test
 test: manifests generate fmt vet envtest chromium postgresql ## Run all tests against a real kube-apiserver and etcd, the archive against a real PostgreSQL, and the debug panel in chromium.
 	KUBEBUILDER_ASSETS="$$($(ENVTEST))" KUBEBUILDER_CONTROLPLANE_START_TIMEOUT=2m CHROMIUM_PATH="$$(command -v chromium)" go test -tags envtest ./... -count=1 -timeout 25m
+	@# The suites that run a shim, once more with --sync-invoke=cluster: every
+	@# behaviour holds on both paths (the run above is the default, direct).
+	BKPLUGIN_TEST_SYNC_INVOKE=cluster KUBEBUILDER_ASSETS="$$($(ENVTEST))" KUBEBUILDER_CONTROLPLANE_START_TIMEOUT=2m CHROMIUM_PATH="$$(command -v chromium)" go test -tags envtest $(SHIM_SUITES) -count=1 -timeout 25m
 
 # The pure tests: every test file without the envtest build tag, the state
 # machine's tables included. They need no control plane, browser or network.
+# SHIM_SUITES are the packages whose tests run a shim, which `make test`
+# runs in both --sync-invoke modes (testenv.SyncInvokeEnv).
+SHIM_SUITES ?= ./internal/shim/ ./test/cli/ ./test/panel/
+
 .PHONY: test-unit
 # Vet is off here because `make vet` runs it once over every file, tagged
 # ones included; in go test it costs a third of this target's CPU.

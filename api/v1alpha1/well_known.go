@@ -65,6 +65,43 @@ type CallbackAnnotation struct {
 	ReceivedAt metav1.MicroTime `json:"receivedAt"`
 }
 
+// AnnotationFirstExecute is set by the shim on an invocation whose first
+// execute it makes itself (--sync-invoke=direct): one whose first answer
+// was POLL or CALLBACK, which the shim records in status right after the
+// create, or one whose first execute outlasted the invoke timeout and is
+// still running in the shim. Its value is the time (RFC 3339) until which
+// the shim owns that first execute: the manager makes no execute of the
+// invocation while its status shows none, until then. Past it the shim is
+// taken to have died before recording the answer, and the manager
+// executes (the documented at-least-once case). The manager holds an
+// invocation this way for FirstExecuteMaxHoldSeconds after its creation at
+// most, whatever the value says.
+const AnnotationFirstExecute = "bkplugin.io/first-execute"
+
+// FirstExecuteGraceSeconds is the margin the shim adds to the time it needs
+// to record a first execute when it sets AnnotationFirstExecute.
+const FirstExecuteGraceSeconds = 30
+
+// FirstExecuteMaxHoldSeconds bounds how long after its creation the manager
+// leaves an invocation marked AnnotationFirstExecute to the shim.
+const FirstExecuteMaxHoldSeconds = 3600
+
+// AnnotationCallbackBinding holds the value callback keys of the invocation
+// are bound to in place of its UID (protocol.DeriveBoundKey). The shim sets
+// it, random, when it makes the first execute before the invocation (and so
+// its UID) exists; a later invocation reusing the trace id gets another
+// one, so that it accepts none of this one's tokens, as with the UID.
+const AnnotationCallbackBinding = "bkplugin.io/callback-binding"
+
+// CallbackBindingID is what inv's callback keys and tokens are bound to:
+// its AnnotationCallbackBinding when set, else its UID.
+func (inv *PluginInvocation) CallbackBindingID() string {
+	if b := inv.Annotations[AnnotationCallbackBinding]; b != "" {
+		return b
+	}
+	return string(inv.UID)
+}
+
 // AnnotationTraceparent and AnnotationTracestate keep the W3C Trace
 // Context of the invoke that created a PluginInvocation (the shim writes
 // them; sdk/tracing.InjectAnnotations), so that the manager's reconciles

@@ -17,6 +17,7 @@ import (
 	"github.com/bkplugin/bk-plugin-operator/internal/archive"
 	"github.com/bkplugin/bk-plugin-operator/internal/callbackkey"
 	"github.com/bkplugin/bk-plugin-operator/internal/identity"
+	"github.com/bkplugin/bk-plugin-operator/internal/pluginexec"
 	"github.com/bkplugin/bk-plugin-operator/internal/shim"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
@@ -63,6 +64,12 @@ func main() {
 	flag.Int64Var(&o.MaxBodyBytes, "max-body-bytes", shim.DefaultMaxBodyBytes, "Largest request body accepted.")
 	flag.StringVar(&o.ClusterDomain, "cluster-domain", versions.DefaultClusterDomain, "DNS domain of Services, to reach plugin pods.")
 	flag.StringVar(&o.ArchiveDSN, "archive", cmp.Or(os.Getenv("BKPLUGIN_ARCHIVE"), archive.DefaultDSN), "History archive DSN, the manager's: sqlite:///path/file.db or postgres://user:password@host:5432/db (env BKPLUGIN_ARCHIVE). Schedule, logs, invoke and the history list read finished invocations that left the cluster from it; \"\" reads the cluster only.")
+	flag.StringVar(&o.SyncInvoke, "sync-invoke", cmp.Or(os.Getenv("BKPLUGIN_SYNC_INVOKE"), shim.SyncInvokeDirect), "How a synchronous invoke runs: direct (the shim makes the first execute; a call that finishes at once is archived and answered with no PluginInvocation) or cluster (every invoke is a PluginInvocation the manager executes). Async invokes, finish notifications and deadlines always go through the cluster (env BKPLUGIN_SYNC_INVOKE).")
+	flag.StringVar(&o.CallbackBaseURL, "callback-base-url", os.Getenv("BKPLUGIN_CALLBACK_BASE_URL"), "The shim's URL as third parties reach it, the manager's --callback-base-url: callback URLs of the first executes the shim makes are built under it.")
+	flag.DurationVar(&o.CallbackTokenTTL, "callback-token-ttl", protocol.DefaultCallbackTokenTTL, "The manager's --callback-token-ttl, for the first executes the shim makes.")
+	flag.StringVar(&o.ExecuteTokenFile, "execute-token-file", os.Getenv("BKPLUGIN_EXECUTE_TOKEN_FILE"), "File holding the token sent with every execute, the manager's (env BKPLUGIN_EXECUTE_TOKEN_FILE).")
+	flag.DurationVar(&o.MinPollInterval, "min-poll-interval", pluginexec.DefaultMinPollInterval, "The manager's --min-poll-interval, for the first executes the shim makes.")
+	flag.DurationVar(&o.MaxPollInterval, "max-poll-interval", pluginexec.DefaultMaxPollInterval, "The manager's --max-poll-interval, for the first executes the shim makes.")
 	flag.StringVar(&o.PprofAddr, "pprof-addr", "", "Serve net/http/pprof on this address (off when empty); for profiling, never expose it.")
 	flag.BoolVar(&o.DebugAPI, "debug-api", false, "Serve /debug/api/: each invocation's execute count and storage, for the debug panel's timeline.")
 	zapOpts := zap.Options{}

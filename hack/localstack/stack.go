@@ -189,8 +189,12 @@ func (s *stack) start(ctx context.Context) (string, error) {
 		// A --shim-arg --auth-token-file given to the stack comes later and wins.
 		"--auth-token-file", tokensFile,
 		// Finished invocations the manager archived and deleted are read
-		// from there.
+		// from there, and a synchronous call the shim answers on its own
+		// (--sync-invoke=direct, the default) is archived there.
 		"--archive", archiveDSN,
+		// The direct path's first executes speak as the manager's do.
+		"--callback-base-url", "http://" + cfg.shimAddr,
+		"--execute-token-file", executeTokenFile,
 	}, cfg.shimArgs...)
 	if err := s.startChild("shim", "apiserver", shimArgs, env); err != nil {
 		return "", err

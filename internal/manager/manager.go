@@ -177,14 +177,11 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	var executeToken func() string
-	if o.ExecuteTokenFile != "" {
-		f, err := protocol.OpenExecuteTokenFile(o.ExecuteTokenFile)
-		if err != nil {
-			return fmt.Errorf("--execute-token-file: %w", err)
-		}
-		executeToken = f.Token
-	} else {
+	executeToken, err := cmdutil.ExecuteToken(o.ExecuteTokenFile)
+	if err != nil {
+		return err
+	}
+	if executeToken == nil {
 		setupLog.Info("no --execute-token-file: executes carry no token, and plugin pods that require one refuse them")
 	}
 

@@ -16,6 +16,7 @@ import (
 	"github.com/bkplugin/bk-plugin-operator/internal/callbackkey"
 	"github.com/bkplugin/bk-plugin-operator/internal/cmdutil"
 	"github.com/bkplugin/bk-plugin-operator/internal/identity"
+	"github.com/bkplugin/bk-plugin-operator/internal/pluginexec"
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
 	"github.com/bkplugin/bk-plugin-operator/sdk/tracing"
 )
@@ -63,6 +64,20 @@ type CommandOptions struct {
 	// ArchiveDSN names the archive of finished invocations (--archive), as
 	// Options.ArchiveDSN.
 	ArchiveDSN string
+	// SyncInvoke is --sync-invoke: direct (default) or cluster, as
+	// Options.SyncInvoke.
+	SyncInvoke string
+	// CallbackBaseURL and CallbackTokenTTL are the manager's flags of the
+	// same names, for the first executes the shim makes.
+	CallbackBaseURL  string
+	CallbackTokenTTL time.Duration
+	// ExecuteTokenFile holds the token plugin pods check on an execute,
+	// the manager's --execute-token-file.
+	ExecuteTokenFile string
+	// MinPollInterval and MaxPollInterval are the manager's flags of the
+	// same names: the shim's first executes clamp a plugin's poll interval
+	// as the manager does.
+	MinPollInterval, MaxPollInterval time.Duration
 	// PprofAddr serves net/http/pprof when set.
 	PprofAddr string
 	// LoadConfig returns how to reach the API server; it is called after
@@ -93,7 +108,25 @@ func RunCommand(ctx context.Context, o CommandOptions) error {
 	}
 
 	if o.ArchiveDSN == "" {
-		log.Info("no --archive: finished invocations can be read only while they are in the cluster")
+		log.Info("no --archive: finished invocations can be read only while they are in the cluster, and every invoke goes through the cluster")
+	}
+	mode, err := ParseSyncInvoke(o.SyncInvoke)
+	if err != nil {
+		return err
+	}
+	executeToken, err := cmdutil.ExecuteToken(o.ExecuteTokenFile)
+	if err != nil {
+		return err
+	}
+	if mode == SyncInvokeDirect && o.CallbackKeyFile != "" && o.CallbackBaseURL == "" {
+		log.Info("--sync-invoke=direct without --callback-base-url: a plugin's first execute made by the shim gets no callback URL")
+	}
+	limits := pluginexec.DefaultLimits()
+	if o.MinPollInterval > 0 {
+		limits.MinPoll = o.MinPollInterval
+	}
+	if o.MaxPollInterval > 0 {
+		limits.MaxPoll = o.MaxPollInterval
 	}
 
 	if o.PprofAddr != "" {
@@ -144,6 +177,11 @@ func RunCommand(ctx context.Context, o CommandOptions) error {
 		Version:              o.Version,
 		DebugAPI:             o.DebugAPI,
 		ArchiveDSN:           o.ArchiveDSN,
+		SyncInvoke:           mode,
+		CallbackBaseURL:      o.CallbackBaseURL,
+		CallbackTokenTTL:     o.CallbackTokenTTL,
+		ExecuteToken:         executeToken,
+		ExecuteLimits:        limits,
 		Tracing:              traces,
 	})
 	if err != nil {

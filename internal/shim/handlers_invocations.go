@@ -65,7 +65,10 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	data := invokeData(out.Invocation)
-	if out.Invocation.Status.State != bkv1.StateFail {
+	switch {
+	case out.ClearOutputs != nil:
+		data.Outputs = out.ClearOutputs
+	case out.Invocation.Status.State != bkv1.StateFail:
 		data.Outputs = s.invocations.revealOutputs(r.Context(), out.Invocation, data.Outputs)
 	}
 	env := stdapi.OK(data, traceID)

@@ -11,9 +11,11 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/archive"
 	bkclient "github.com/bkplugin/bk-plugin-operator/sdk/client"
 	"github.com/bkplugin/bk-plugin-operator/sdk/plugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
@@ -97,6 +99,33 @@ func getInvocation(name string) *bkv1.PluginInvocation {
 	inv := &bkv1.PluginInvocation{}
 	Expect(k8sClient.Get(suiteCtx, client.ObjectKey{Namespace: namespace, Name: name}, inv)).To(Succeed())
 	return inv
+}
+
+// stored reads a call where it is kept: its PluginInvocation while there
+// is one, else its archived record (a call the shim answered on the direct
+// path was never a PluginInvocation). Exactly one of the two is set.
+func stored(name string) (*bkv1.PluginInvocation, *archive.Record) {
+	GinkgoHelper()
+	inv := &bkv1.PluginInvocation{}
+	err := k8sClient.Get(suiteCtx, client.ObjectKey{Namespace: namespace, Name: name}, inv)
+	if err == nil {
+		return inv, nil
+	}
+	Expect(apierrors.IsNotFound(err)).To(BeTrue(), "read invocation %s: %v", name, err)
+	Expect(directMode()).To(BeTrue(), "invocation %s is not in the cluster", name)
+	rec, err := historyArchive.Get(suiteCtx, archive.Key{Namespace: namespace, TraceID: name})
+	Expect(err).NotTo(HaveOccurred(), "a call answered on the direct path is archived")
+	return nil, &rec
+}
+
+// executesOf is how many executes the call named name made, wherever it is.
+func executesOf(name string) int32 {
+	GinkgoHelper()
+	if inv, rec := stored(name); inv != nil {
+		return inv.Status.InvokeCount
+	} else {
+		return rec.InvokeCount
+	}
 }
 
 func newTraceID() string {

@@ -21,6 +21,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/go-logr/logr"
+
 	"github.com/bkplugin/bk-plugin-operator/internal/archive"
 	"github.com/bkplugin/bk-plugin-operator/internal/callbackkey"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
@@ -64,6 +66,10 @@ type invocations struct {
 	// (protocol.Binding.MaxTTL).
 	maxTokenTTL time.Duration
 	now         func() time.Time
+	// direct makes the first execute of synchronous invokes
+	// (--sync-invoke=direct, direct.go).
+	direct *directExec
+	logger logr.Logger
 }
 
 // invokeCall is one invoke of the standard API.
@@ -87,10 +93,14 @@ type invokeOutcome struct {
 	Archived *archive.Record
 	// TimedOut is set when the first execute had not finished in time.
 	TimedOut bool
+	// ClearOutputs, when set, are the outputs to answer in place of the
+	// invocation's masked ones: a call answered on the direct path has no
+	// Secret to reveal them from.
+	ClearOutputs json.RawMessage
 }
 
-// invoke creates the invocation of call (or finds the one a retry of the
-// same call created) and waits for its first execute unless call is async.
+// invoke runs call: on the direct path (direct.go) when needsCluster lets
+// it, else through the cluster (invokeCluster).
 func (s *invocations) invoke(ctx context.Context, call invokeCall) (invokeOutcome, error) {
 	plv, err := s.versions.resolveFor(ctx, call.Code, call.Version, call.TraceID)
 	if err != nil {
@@ -113,16 +123,6 @@ func (s *invocations) invoke(ctx context.Context, call invokeCall) (invokeOutcom
 	if err != nil {
 		return invokeOutcome{}, err
 	}
-	// A retry of a call that finished and left the cluster answers its
-	// archived result and never runs again (readthrough.go).
-	if rec, err := s.invokeArchived(ctx, call, inputs, sensitiveInputs); err != nil || rec != nil {
-		return invokeOutcome{Archived: rec}, err
-	}
-	// The waiter goes first: the manager may finish the first execute before
-	// Create returns, and that update must reach this request.
-	w, unregister := s.waiters.add(call.TraceID)
-	defer unregister()
-
 	inv := &bkv1.PluginInvocation{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      call.TraceID,
@@ -157,8 +157,32 @@ func (s *invocations) invoke(ctx context.Context, call invokeCall) (invokeOutcom
 	annotations := map[string]string{}
 	tracing.InjectAnnotations(ctx, annotations)
 	if len(annotations) > 0 {
-		inv.Annotations = annotations
+		inv.Annotations = annotations // the direct path's CR keeps them too (direct.go)
 	}
+	cluster, why := needsCluster(directChoice{Mode: s.direct.mode, Async: call.Async, Notification: notification,
+		Deadline: call.Request.Timeout != nil, Retry: mayRetry(call.Request.Retry, plv), Archive: s.past.configured(), Version: plv})
+	if !cluster {
+		return s.invokeDirect(ctx, directInvoke{call: call, plv: plv, inv: inv, secretInputs: secretInputs, sensitiveNames: sensitiveInputs})
+	}
+	s.metrics.paths.WithLabelValues("cluster_" + why).Inc()
+	// A retry of a call that finished and left the cluster answers its
+	// archived result and never runs again (readthrough.go).
+	if rec, err := s.invokeArchived(ctx, call, inputs, sensitiveInputs); err != nil || rec != nil {
+		return invokeOutcome{Archived: rec}, err
+	}
+	return s.invokeCluster(ctx, call, inv, secretInputs)
+}
+
+// invokeCluster creates the invocation of call (or finds the one a retry
+// of the same call created) and waits for the manager's first execute
+// unless call is async.
+func (s *invocations) invokeCluster(ctx context.Context, call invokeCall, inv *bkv1.PluginInvocation, secretInputs json.RawMessage) (invokeOutcome, error) {
+	inv = inv.DeepCopy()
+	// The waiter goes first: the manager may finish the first execute before
+	// Create returns, and that update must reach this request.
+	w, unregister := s.waiters.add(call.TraceID)
+	defer unregister()
+
 	// The Secret is written only for a call known to be new or a retry of
 	// the same call: a trace id that names another call gets 409 with
 	// nothing written, and one that a racing call takes in between has
@@ -174,6 +198,7 @@ func (s *invocations) invoke(ctx context.Context, call invokeCall) (invokeOutcom
 		case !apierrors.IsNotFound(err):
 			return invokeOutcome{}, kubeErr(err, "read invocation %s", call.TraceID)
 		}
+		var err error
 		if createdSecret, err = s.createSensitiveSecret(ctx, call.TraceID, call.Code, secretInputs); err != nil {
 			return invokeOutcome{}, err
 		}
@@ -298,7 +323,7 @@ func (s *invocations) get(ctx context.Context, code, traceID string) (*bkv1.Plug
 // callbackBinding is what a callback token must match: inv's trace id and
 // UID, and the callbacks its plugin prepared.
 func (s *invocations) callbackBinding(inv *bkv1.PluginInvocation) protocol.Binding {
-	return protocol.Binding{TraceID: inv.Name, UID: string(inv.UID), Prepared: inv.Status.PreparedCallbacks, MaxTTL: s.maxTokenTTL}
+	return protocol.Binding{TraceID: inv.Name, UID: inv.CallbackBindingID(), Prepared: inv.Status.PreparedCallbacks, MaxTTL: s.maxTokenTTL}
 }
 
 // callback verifies a callback token and records the callback as an

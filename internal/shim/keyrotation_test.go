@@ -63,7 +63,9 @@ var _ = Describe("callback key rotation and token TTL (issue 15)", Ordered, func
 		Expect(res.State).To(Equal(protocol.StateCallback))
 		id, ok := outputsOf(res.Outputs)["callback_id"].(string)
 		Expect(ok).To(BeTrue(), "callback_id in %s", res.Outputs)
-		return res.TraceID, string(getInvocation(res.TraceID).UID), id
+		// Bound to the callback binding (the UID, or the binding the shim
+		// chose when it made the first execute itself).
+		return res.TraceID, getInvocation(res.TraceID).CallbackBindingID(), id
 	}
 	sign := func(master []byte, traceID, uid, id string, ttl time.Duration) string {
 		GinkgoHelper()

@@ -12,6 +12,13 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	waits    *prometheus.CounterVec
+	// paths counts invokes by the path they took: direct (answered and
+	// archived by the shim), direct_live (first answer POLL or CALLBACK,
+	// now a PluginInvocation), direct_fallback (archive down: to the
+	// cluster with its result), handoff (first execute outlasted the
+	// invoke timeout), execute_failed (to the manager's retries), or
+	// cluster_<why> (needsCluster's reason).
+	paths *prometheus.CounterVec
 }
 
 // Outcomes of an invoke's wait for the first execute.
@@ -40,8 +47,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "bkplugin", Subsystem: "shim", Name: "invoke_waits_total",
 			Help: "How invokes' waits for the first execute ended: executed, timeout, async, gone or aborted.",
 		}, []string{"outcome"}),
+		paths: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "bkplugin", Subsystem: "shim", Name: "invoke_paths_total",
+			Help: "Invokes by the path they took: direct, direct_live, direct_fallback, handoff, execute_failed or cluster_<reason>.",
+		}, []string{"path"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.waits} {
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.waits, m.paths} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register shim metrics: %w", err)
 		}

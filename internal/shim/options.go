@@ -12,6 +12,7 @@ import (
 	"github.com/bkplugin/bk-plugin-operator/internal/archive"
 	"github.com/bkplugin/bk-plugin-operator/internal/callbackkey"
 	"github.com/bkplugin/bk-plugin-operator/internal/identity"
+	"github.com/bkplugin/bk-plugin-operator/internal/pluginexec"
 	"github.com/bkplugin/bk-plugin-operator/sdk/tracing"
 )
 
@@ -145,6 +146,28 @@ type Options struct {
 	// then ignored and the caller closes it.
 	Archive archive.Archive
 
+	// SyncInvoke is how a synchronous invoke runs: SyncInvokeDirect (the
+	// shim makes the first execute; the default) or SyncInvokeCluster
+	// (every invoke is a PluginInvocation the manager executes).
+	SyncInvoke string
+	// CallbackBaseURL, CallbackTokenTTL and ExecuteToken are the manager's
+	// options of the same names, for the executes the shim makes: where
+	// callbacks are posted, how long their tokens live, and the token
+	// plugin pods check (--execute-token-file).
+	CallbackBaseURL  string
+	CallbackTokenTTL time.Duration
+	ExecuteToken     func() string
+	// ExecuteLimits bound what the shim's executes may leave in status, as
+	// the manager's options do; pluginexec.DefaultLimits when zero.
+	ExecuteLimits pluginexec.Limits
+	// ExecuteHTTPClient calls plugin pods' execute; a pooled client when
+	// nil. It never follows redirects.
+	ExecuteHTTPClient *http.Client
+	// AfterDirectExecute, when set, runs on the direct path between a
+	// plugin's answer and its recording; an error abandons the call there,
+	// as a shim dying at that point would. For tests of the at-least-once
+	// case.
+	AfterDirectExecute func(traceID string) error
 	// Tracing traces each request (a child of the caller's W3C traceparent),
 	// carries the trace to the manager on the invocations it creates
 	// (bkv1.AnnotationTraceparent) and to plugin pods on the calls it makes;
@@ -189,6 +212,18 @@ func (o *Options) applyDefaults() {
 	if o.ShutdownTimeout <= 0 {
 		o.ShutdownTimeout = DefaultShutdownTimeout
 	}
+	if o.SyncInvoke == "" {
+		o.SyncInvoke = SyncInvokeDirect
+	}
+	if o.ExecuteLimits.MaxStatusBytes == 0 {
+		o.ExecuteLimits = pluginexec.DefaultLimits()
+	}
+	if o.ExecuteHTTPClient == nil {
+		o.ExecuteHTTPClient = pluginexec.NewPooledHTTPClient()
+	}
+	// The shim's first executes carry the invoke's trace to the plugin pod,
+	// as the manager's do.
+	o.ExecuteHTTPClient = o.Tracing.Client(pluginexec.WithoutRedirects(o.ExecuteHTTPClient))
 	if o.Version == "" {
 		o.Version = "dev"
 	}

@@ -19,6 +19,7 @@ import (
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 	"github.com/bkplugin/bk-plugin-operator/internal/callbackkey"
+	"github.com/bkplugin/bk-plugin-operator/internal/pluginexec"
 	"github.com/bkplugin/bk-plugin-operator/internal/shim/apidoc"
 	"github.com/bkplugin/bk-plugin-operator/internal/shim/ui"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
@@ -60,6 +61,9 @@ func New(opts Options) (*Server, error) {
 		return nil, errors.New("shim: Options.Config is required")
 	}
 	opts.applyDefaults()
+	if _, err := ParseSyncInvoke(opts.SyncInvoke); err != nil {
+		return nil, fmt.Errorf("shim: %w", err)
+	}
 	auth, err := newAuthState(opts)
 	if err != nil {
 		return nil, err
@@ -119,7 +123,14 @@ func New(opts Options) (*Server, error) {
 	}
 	s.invocations = &invocations{
 		kube: kube, cache: c, namespace: opts.Namespace, versions: s.versions, compiled: versions.NewCache(), waiters: w,
-		past: s.past, metrics: m, timeout: opts.InvokeTimeout, keys: keys, maxTokenTTL: opts.CallbackTokenMaxTTL, now: opts.Now,
+		past: s.past, metrics: m, timeout: opts.InvokeTimeout, keys: keys, maxTokenTTL: opts.CallbackTokenMaxTTL, now: opts.Now, logger: opts.Logger.WithName("invoke"),
+		direct: &directExec{
+			mode:     opts.SyncInvoke,
+			caller:   &pluginexec.Caller{HTTP: opts.ExecuteHTTPClient, MaxAnswerBytes: pluginexec.MaxAnswerBytesFor(opts.ExecuteLimits.MaxStatusBytes), Token: opts.ExecuteToken},
+			callback: pluginexec.CallbackOptions{BaseURL: opts.CallbackBaseURL, Key: signingKey(opts, keys), TokenTTL: opts.CallbackTokenTTL},
+			limits:   opts.ExecuteLimits, clusterDomain: opts.ClusterDomain, resolveService: opts.ResolveService,
+			locks: newKeyedLocks(), afterExecute: opts.AfterDirectExecute,
+		},
 	}
 	s.logs = &logs{reader: kube, past: s.past, namespace: opts.Namespace, versions: s.versions, pods: p, http: opts.HTTPClient}
 	s.dispatcher = &dispatcher{versions: s.versions, pods: p, http: opts.HTTPClient}
@@ -345,4 +356,17 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 	default:
 		writeText(w, http.StatusOK, "ok")
 	}
+}
+
+// signingKey is the key the shim's own first executes sign callback keys
+// with: the manager's key as keys follows it (a callbackkey.Ring, also a
+// Provider, so a rotated key signs at once), else the fixed CallbackKey.
+func signingKey(opts Options, keys callbackkey.Verifier) callbackkey.Provider {
+	if p, ok := keys.(callbackkey.Provider); ok {
+		return p
+	}
+	if len(opts.CallbackKey) == 0 {
+		return nil
+	}
+	return callbackkey.Static(opts.CallbackKey)
 }

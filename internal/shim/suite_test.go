@@ -91,6 +91,13 @@ var (
 	traces = tracing.Tracing{TracerProvider: sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))}
 )
 
+// syncInvoke is the suite shim's --sync-invoke, from
+// BKPLUGIN_TEST_SYNC_INVOKE (direct when unset).
+var syncInvoke = testenv.SyncInvokeMode()
+
+// directMode reports whether the suite's shim makes first executes itself.
+func directMode() bool { return syncInvoke == shim.SyncInvokeDirect }
+
 func TestShim(t *testing.T) {
 	RegisterFailHandler(Fail)
 	RunSpecs(t, "Shim suite")
@@ -126,7 +133,12 @@ var _ = BeforeSuite(func() {
 		// defaults, where only verified credentials count.
 		TrustIdentityHeaders: true,
 		Archive:              historyArchive,
-		Tracing:              traces,
+		// Both modes run every spec: BKPLUGIN_TEST_SYNC_INVOKE=cluster
+		// (make test runs the suite once more that way) keeps every
+		// invoke a PluginInvocation, as before the direct path.
+		SyncInvoke:      syncInvoke,
+		CallbackBaseURL: shimURL,
+		Tracing:         traces,
 	})
 	Expect(err).NotTo(HaveOccurred())
 	shimCtx, cancel := context.WithCancel(suiteCtx)

@@ -123,7 +123,7 @@ func tokenCases(t *testing.T, s *stack) []hostile {
 		t.Fatalf("the manager's token does not verify with the key: %v", err)
 	}
 	sign := func(key []byte, c protocol.TokenClaims) string {
-		tok, err := protocol.SignToken(protocol.DeriveBoundKey(key, c.TraceID, string(inv.UID)), c)
+		tok, err := protocol.SignToken(protocol.DeriveBoundKey(key, c.TraceID, inv.CallbackBindingID()), c)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -141,7 +141,7 @@ func tokenCases(t *testing.T, s *stack) []hostile {
 	other := randomHex(t, 16)
 	// A plugin pod holds only its invocation's derived key; with it, it
 	// signs claims naming another invocation.
-	foreignTok, err := protocol.SignToken(protocol.DeriveBoundKey(s.masterKey(t), id, string(inv.UID)), protocol.TokenClaims{TraceID: other, CallbackID: claims.CallbackID, ExpiresAt: claims.ExpiresAt})
+	foreignTok, err := protocol.SignToken(protocol.DeriveBoundKey(s.masterKey(t), id, inv.CallbackBindingID()), protocol.TokenClaims{TraceID: other, CallbackID: claims.CallbackID, ExpiresAt: claims.ExpiresAt})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -78,6 +78,12 @@ var shimUses = []use{
 	{"bkplugin.io", "plugininvocations", "get", "internal/shim/readthrough.go", "s.cache.Get(ctx, client.ObjectKey{Namespace: s.namespace, Name: call.TraceID}, inv)", "a repeated invoke: in the cluster or archived?"},
 	{"bkplugin.io", "plugininvocations", "list", "internal/shim/history.go", "s.cache.List(ctx, &list, client.InNamespace(s.namespace), client.MatchingLabels{bkv1.LabelPlugin: q.Code})", "the history list's live part"},
 	{"", "secrets", "create", "internal/sensitive/invoke.go", "c.Create(ctx, secret)", "sensitive inputs"},
+	{"bkplugin.io", "plugininvocations", "get", "internal/shim/direct.go", "s.kube.Get(ctx, client.ObjectKeyFromObject(d.inv), existing)", "direct path: a retry of a call already in the cluster"},
+	{"bkplugin.io", "plugininvocations", "create", "internal/shim/direct.go", "err := s.kube.Create(ctx, inv)", "direct path: a first answer POLL or CALLBACK becomes an invocation"},
+	{"bkplugin.io", "plugininvocations", "get", "internal/shim/direct.go", "s.kube.Get(ctx, client.ObjectKeyFromObject(inv), existing)", "direct path: the invocation another replica created first"},
+	{"bkplugin.io", "plugininvocations/status", "update", "internal/shim/direct.go", "s.kube.Status().Update(ctx, obj)", "direct path: the first answer recorded in status right after the create"},
+	{"bkplugin.io", "plugininvocations", "get", "internal/shim/direct.go", "s.kube.Get(ctx, client.ObjectKeyFromObject(obj), fresh)", "direct path: re-read after a status write conflict"},
+	{"", "secrets", "update", "internal/sensitive/execute.go", "c.Update(ctx, secret)", "direct path: sensitive outputs of a first answer POLL or CALLBACK (sensitive.StoreOutputs)"},
 	{"", "secrets", "get", "internal/sensitive/invoke.go", "r.Get(ctx, client.ObjectKey{Namespace: inv.Namespace, Name: inv.SensitiveSecretName()}, secret)", "reveal sensitive outputs to the caller"},
 	{"", "secrets", "delete", "internal/shim/sensitive.go", "s.kube.Delete(ctx, created, client.Preconditions{UID: &uid})", "an invoke that conflicted (409) removes the Secret it created (issue 15 #9)"},
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/bkplugin/bk-plugin-operator/internal/stackrun"
+	"github.com/bkplugin/bk-plugin-operator/internal/testenv"
 )
 
 // StackPackages are the binaries the local stack runs, and localstack
@@ -75,11 +76,14 @@ func FreePort(t testing.TB) int {
 
 // Start runs localstack from binDir (built with StackPackages) with the
 // shim on a free port and each of shimArgs added to the shim's arguments,
-// as `make run-local` does; it returns the stack once it has printed READY
+// as `make run-local` does, in testenv.SyncInvokeMode(); it returns the stack once it has printed READY
 // and stops it when the test ends.
 func Start(t testing.TB, binDir string, shimArgs ...string) *stackrun.Stack {
 	t.Helper()
-	args := []string{"--bin-dir", binDir, "--crd-dir", filepath.Join(Root(t), "config", "crd", "bases")}
+	args := []string{"--bin-dir", binDir, "--crd-dir", filepath.Join(Root(t), "config", "crd", "bases"),
+		// Every suite on the local stack runs in the --sync-invoke mode
+		// testenv.SyncInvokeEnv names (make test runs both).
+		"--shim-arg", "--sync-invoke=" + testenv.SyncInvokeMode()}
 	for _, a := range shimArgs {
 		args = append(args, "--shim-arg", a)
 	}

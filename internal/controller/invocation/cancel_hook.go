@@ -72,12 +72,12 @@ func (r *Reconciler) postCancel(ctx context.Context, inv *bkv1.PluginInvocation,
 	hreq.Header.Set("Content-Type", "application/json")
 	hreq.Header.Set(protocol.HeaderTraceID, traceID)
 	// The pod guards cancel as it guards execute: the manager's token.
-	if r.caller.token != nil {
-		if tok := r.caller.token(); tok != "" {
+	if r.caller.Token != nil {
+		if tok := r.caller.Token(); tok != "" {
 			hreq.Header.Set("Authorization", "Bearer "+tok)
 		}
 	}
-	resp, err := r.caller.http.Do(hreq)
+	resp, err := r.caller.HTTP.Do(hreq)
 	if err != nil {
 		return err
 	}

@@ -10,9 +10,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/pluginexec"
 	"github.com/bkplugin/bk-plugin-operator/internal/sensitive"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 	"github.com/bkplugin/bk-plugin-operator/sdk/schema"
@@ -107,10 +107,7 @@ type retryPolicy struct {
 // retryable reports whether a failed call to a plugin pod may succeed if
 // made again (a transport failure), as opposed to an answer that breaks the
 // protocol, which another attempt would only repeat.
-func retryable(callErr error) bool {
-	var ce *callError
-	return errors.As(callErr, &ce) && ce.Retryable
-}
+func retryable(callErr error) bool { return pluginexec.Retryable(callErr) }
 
 // applyExecuteError is the transition of an execute that got no usable
 // answer: a retry with backoff for a transport failure, else FAIL, with
@@ -132,28 +129,7 @@ func applyExecuteError(inv *bkv1.PluginInvocation, callErr error, now time.Time,
 // every write records (trace id, resolved version, start time, observed
 // generation).
 func finalStatus(inv *bkv1.PluginInvocation, traceID, version string, t transition, now time.Time) bkv1.PluginInvocationStatus {
-	st := *t.status.DeepCopy()
-	st.TraceID = traceID
-	if version != "" {
-		st.ResolvedVersion = version
-	}
-	if st.State == "" {
-		st.State = bkv1.StateEmpty
-	}
-	if st.StartTime == nil {
-		start := metav1.NewTime(now)
-		st.StartTime = &start
-	}
-	if st.NextAttemptTime != nil && !now.Before(st.NextAttemptTime.Time) {
-		// The attempt that waited for it has begun.
-		st.NextAttemptTime = nil
-	}
-	if st.Attempt > 1 && st.AttemptStartTime == nil && st.NextAttemptTime == nil {
-		start := metav1.NewTime(now)
-		st.AttemptStartTime = &start
-	}
-	st.ObservedGeneration = inv.Generation
-	return st
+	return pluginexec.Finalize(t.status, traceID, version, inv.Generation, now)
 }
 
 // pollDue is the exact time a polling status's next poll is due, zero when

@@ -111,7 +111,7 @@ func TestApplyExecuteError(t *testing.T) {
 			err:       fmt.Errorf("execute: %w", &callError{Endpoint: endpoint, Cause: errors.New("HTTP 503: busy"), Retryable: true}),
 			wantState: bkv1.StateEmpty, wantReason: bkv1.ReasonRetrying, wantAfter: time.Second},
 		{name: "an answer too long to read ends FAIL storage too large",
-			err:       &callError{Endpoint: endpoint, Cause: &answerTooLargeError{limit: 100}},
+			err:       &callError{Endpoint: endpoint, Cause: &answerTooLargeError{Limit: 100}},
 			wantState: bkv1.StateFail, wantReason: bkv1.ReasonStorageTooLarge,
 			wantErr: "calling plugin pod " + endpoint + ": storage too large: the answer exceeds 100 bytes"},
 		{name: "a broken answer ends FAIL protocol error",

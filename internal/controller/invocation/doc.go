@@ -9,5 +9,5 @@
 // applyExecuteError, finalStatus, tooLargeFallback, keepUnwritten,
 // requeueAfterWrite, transitionEvent, planFinished). persistStatus
 // (reconciler.go) is the one writer of status. Failures are told apart by
-// type (errors.go, plugin_caller.go), never by their text.
+// type (errors.go, internal/pluginexec), never by their text.
 package invocation

@@ -2,7 +2,6 @@ package invocation
 
 import (
 	"errors"
-	"fmt"
 
 	"strings"
 
@@ -11,17 +10,6 @@ import (
 
 // The invocation reconciler's failures are told apart by type, never by
 // their text: the decisions in invocation_decisions.go switch on these.
-
-// answerTooLargeError is a plugin pod answer longer than the reconciler
-// reads: outputs and storage that could never fit in status.
-type answerTooLargeError struct {
-	// limit is the number of bytes read at most.
-	limit int64
-}
-
-func (e *answerTooLargeError) Error() string {
-	return fmt.Sprintf("storage too large: the answer exceeds %d bytes", e.limit)
-}
 
 // statusTooLargeError is a status write the API server refused because the
 // object would be too large to store.

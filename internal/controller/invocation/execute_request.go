@@ -2,58 +2,44 @@ package invocation
 
 import (
 	"encoding/json"
-	"net/url"
-	"strings"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
-	"github.com/bkplugin/bk-plugin-operator/internal/wirestate"
+	"github.com/bkplugin/bk-plugin-operator/internal/pluginexec"
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
 )
 
 // buildExecuteRequest assembles the whole context of an execute from the
-// invocation: plugin pods are stateless, so everything they need travels in
-// the request.
+// invocation (pluginexec.NewRequest, which the shim's first execute uses
+// too): plugin pods are stateless, so everything they need travels in the
+// request.
 func buildExecuteRequest(inv *bkv1.PluginInvocation, plv *bkv1.PluginVersion, traceID string,
 	cb *pendingCallback, opts Options) *protocol.ExecuteRequest {
-	req := &protocol.ExecuteRequest{
-		ProtocolVersion: protocol.Version,
-		TraceID:         traceID,
-		PluginCode:      inv.Spec.Plugin,
-		PluginVersion:   plv.Spec.Version,
-		State:           wirestate.Of(inv.Status.State),
-		InvokeCount:     int(inv.Status.InvokeCount) + 1,
-		Attempt:         int(max(inv.Status.Attempt, 1)),
-		Inputs:          raw(inv.Spec.Inputs),
-		Context:         raw(inv.Spec.Context),
-		Storage:         raw(inv.Status.Storage),
-		Outputs:         raw(inv.Status.Outputs),
-	}
+	var delivered *protocol.Callback
 	if cb != nil {
-		req.Callback = &protocol.Callback{ID: cb.ID, Data: cb.Data}
+		delivered = &protocol.Callback{ID: cb.ID, Data: cb.Data}
 	}
-	var master []byte
-	if opts.CallbackKey != nil {
-		// The key now: after a rotation, new tokens use the new key (the
-		// shim still accepts the replaced one for its grace period).
-		master = opts.CallbackKey.Current()
-	}
-	if opts.CallbackBaseURL != "" && len(master) > 0 {
-		req.CallbackBaseURL = CallbackBaseURL(opts.CallbackBaseURL, inv.Spec.Plugin)
-		// Bound to the UID too: a later invocation reusing the trace id
-		// accepts none of this one's tokens.
-		req.CallbackKey = protocol.DeriveBoundKey(master, traceID, string(inv.UID))
-		req.CallbackTokenTTLSeconds = opts.CallbackTokenTTL.Seconds()
-	}
-	return req
+	return pluginexec.NewRequest(inv, plv.Spec.Version, traceID, delivered, opts.callbackOptions())
 }
 
-// CallbackBaseURL is where third parties post the callbacks of a plugin:
-// the shim's callback route, to which a token and "/" are appended.
-func CallbackBaseURL(shimURL, plugin string) string {
-	return strings.TrimRight(shimURL, "/") + "/plugins/" + url.PathEscape(plugin) + "/bk_plugin/callback/"
+// callbackOptions are the callback options of every execute.
+func (o Options) callbackOptions() pluginexec.CallbackOptions {
+	return pluginexec.CallbackOptions{BaseURL: o.CallbackBaseURL, Key: o.CallbackKey, TokenTTL: o.CallbackTokenTTL}
 }
+
+// CallbackBaseURL is where third parties post the callbacks of a plugin
+// (pluginexec.CallbackBaseURL).
+func CallbackBaseURL(shimURL, plugin string) string {
+	return pluginexec.CallbackBaseURL(shimURL, plugin)
+}
+
+// callError and answerTooLargeError are pluginexec's, under the names the
+// decisions and their tables use.
+type (
+	callError           = pluginexec.CallError
+	answerTooLargeError = pluginexec.AnswerTooLargeError
+)
 
 func raw(j *apiextensionsv1.JSON) json.RawMessage {
 	if j == nil {
@@ -61,3 +47,7 @@ func raw(j *apiextensionsv1.JSON) json.RawMessage {
 	}
 	return j.Raw
 }
+
+// timedOut reports whether a failed call to a plugin pod got no answer in
+// time (pluginexec.TimedOut).
+func timedOut(callErr error) bool { return pluginexec.TimedOut(callErr) }

@@ -8,6 +8,7 @@ import (
 	"github.com/bkplugin/bk-plugin-operator/internal/callbackkey"
 	"github.com/bkplugin/bk-plugin-operator/internal/canary"
 	"github.com/bkplugin/bk-plugin-operator/internal/history"
+	"github.com/bkplugin/bk-plugin-operator/internal/pluginexec"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 	"github.com/bkplugin/bk-plugin-operator/sdk/tracing"
 )
@@ -21,7 +22,7 @@ const (
 	DefaultKeepFinished = 10 * time.Minute
 	// DefaultMaxStatusBytes bounds outputs plus storage so that an
 	// invocation stays well below the API server's 1.5 MiB object limit.
-	DefaultMaxStatusBytes = 1 << 20
+	DefaultMaxStatusBytes = pluginexec.DefaultMaxStatusBytes
 )
 
 // Options configures the PluginInvocation reconciler.

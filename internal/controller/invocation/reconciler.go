@@ -29,6 +29,7 @@ import (
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 	"github.com/bkplugin/bk-plugin-operator/internal/canary"
+	"github.com/bkplugin/bk-plugin-operator/internal/pluginexec"
 	"github.com/bkplugin/bk-plugin-operator/internal/retire"
 	"github.com/bkplugin/bk-plugin-operator/internal/sensitive"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
@@ -62,7 +63,7 @@ type Reconciler struct {
 	// nil means math/rand/v2. Tests inject a fixed source.
 	Random func() float64
 
-	caller *pluginCaller
+	caller *pluginexec.Caller
 	expect *writeExpectations
 	// unwritten keeps answers whose status write failed, to write them
 	// again without another execute.
@@ -272,18 +273,15 @@ func (r *Reconciler) execute(ctx context.Context, inv *bkv1.PluginInvocation, pl
 	}
 	req := buildExecuteRequest(inv, plv, traceID, s.callback, r.Options)
 	req.Inputs = in.inputs
-	timeout := 30 * time.Second
-	if plv.Spec.TimeoutSeconds != nil {
-		timeout = time.Duration(*plv.Spec.TimeoutSeconds) * time.Second
-	}
+	timeout := pluginexec.Timeout(plv.Spec.TimeoutSeconds)
 	start := time.Now()
 	ctx, span := r.startExecuteSpan(ctx, inv, plv)
-	answer, err := r.caller.execute(ctx, baseURL, req, timeout)
+	answer, err := r.caller.Execute(ctx, baseURL, req, timeout)
 	if err != nil {
 		r.reprobeAfter(ctx, plv, err, now)
 		// A pod's error answer may quote its inputs: scrub it before it is
 		// traced, logged, bounded or written.
-		err = &scrubbedError{err: err, msg: sensitive.Scrub(err.Error(), in.sensitive.Inputs)}
+		err = pluginexec.Scrubbed(err, in.sensitive.Inputs)
 		endExecuteSpan(span, nil, err)
 		r.Metrics.execute(inv.Spec.Plugin, "error", time.Since(start).Seconds())
 		if retryable(err) {
@@ -294,19 +292,14 @@ func (r *Reconciler) execute(ctx context.Context, inv *bkv1.PluginInvocation, pl
 	}
 	endExecuteSpan(span, answer, nil)
 	r.Metrics.execute(inv.Spec.Plugin, answer.State.String(), time.Since(start).Seconds())
-	masked, secretOutputs, err := sensitive.SplitOutputs(answer.Outputs, in.sensitiveOutputs)
+	secretOutputs, err := pluginexec.MaskAnswer(answer, in.sensitive.Inputs, in.sensitiveOutputs)
 	if err != nil {
-		return transition{}, fmt.Errorf("mask sensitive outputs of invocation %s: %w", inv.Name, err)
+		return transition{}, fmt.Errorf("invocation %s: %w", inv.Name, err)
 	}
 	if len(secretOutputs) > 0 {
 		if err := sensitive.StoreOutputs(ctx, r.Client, inv, in.sensitive, secretOutputs); err != nil {
 			return transition{}, err
 		}
-	}
-	answer.Outputs = masked
-	answer.Error = sensitive.Scrub(answer.Error, in.sensitive.Inputs, secretOutputs)
-	for i, line := range answer.Logs {
-		answer.Logs[i] = sensitive.Scrub(line, in.sensitive.Inputs, secretOutputs)
 	}
 	rest := pending
 	if s.callback != nil && len(rest) > 0 {
@@ -498,7 +491,9 @@ func (r *Reconciler) SetupWithManager(mgr manager.Manager) error {
 			// Status writes are the reconciler's own and it requeues itself
 			// after them; only spec changes (cancel) and callback
 			// annotations come from outside.
-			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+			// The exception is the shim recording a first execute it made
+			// (the direct path), which this reconciler carries on from.
+			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, shimRecordedPredicate()))).
 		// A finished invocation frees a slot of its version's
 		// maxActiveInvocations: wake the waiting ones next in line.
 		Watches(&bkv1.PluginInvocation{}, handler.EnqueueRequestsFromMapFunc(r.wakeQueued),
@@ -517,14 +512,29 @@ func (r *Reconciler) SetupWithManager(mgr manager.Manager) error {
 		Complete(r)
 }
 
+// shimRecordedPredicate passes the updates firstExecuteRecorded names and
+// nothing else.
+func shimRecordedPredicate() predicate.Funcs {
+	return predicate.Funcs{
+		CreateFunc:  func(event.CreateEvent) bool { return false },
+		DeleteFunc:  func(event.DeleteEvent) bool { return false },
+		GenericFunc: func(event.GenericEvent) bool { return false },
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			before, ok1 := e.ObjectOld.(*bkv1.PluginInvocation)
+			after, ok2 := e.ObjectNew.(*bkv1.PluginInvocation)
+			return ok1 && ok2 && firstExecuteRecorded(before, after)
+		},
+	}
+}
+
 // applyDefaults fills in unset options and the reconciler's internals.
 func (r *Reconciler) applyDefaults() {
 	o := &r.Options
 	if o.HTTPClient == nil {
-		o.HTTPClient = newPooledHTTPClient()
+		o.HTTPClient = pluginexec.NewPooledHTTPClient()
 	}
 	// Executes carry the reconcile's trace to the plugin pod.
-	o.HTTPClient = o.Tracing.Client(withoutRedirects(o.HTTPClient))
+	o.HTTPClient = o.Tracing.Client(pluginexec.WithoutRedirects(o.HTTPClient))
 	if o.ClusterDomain == "" {
 		o.ClusterDomain = versions.DefaultClusterDomain
 	}
@@ -576,7 +586,7 @@ func (r *Reconciler) applyDefaults() {
 	}
 	r.wakeups = make(chan event.GenericEvent, wakeupBuffer)
 	r.gates = newVersionGates(r.wakeExecute)
-	r.caller = &pluginCaller{http: o.HTTPClient, maxAnswerBytes: int64(o.MaxStatusBytes)*2 + 64<<10, token: o.ExecuteToken}
+	r.caller = &pluginexec.Caller{HTTP: o.HTTPClient, MaxAnswerBytes: pluginexec.MaxAnswerBytesFor(o.MaxStatusBytes), Token: o.ExecuteToken}
 	r.expect = newWriteExpectations()
 	r.unwritten = newUnwrittenAnswers()
 	r.polls = newPollSchedule()

@@ -1,19 +1,18 @@
 package invocation
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
 	"time"
 
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 	"github.com/bkplugin/bk-plugin-operator/internal/history"
+	"github.com/bkplugin/bk-plugin-operator/internal/pluginexec"
 	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
 )
 
@@ -91,6 +90,11 @@ func planStep(inv *bkv1.PluginInvocation, pending []pendingCallback, now time.Ti
 
 	switch st.State {
 	case "", bkv1.StateEmpty:
+		if until, held := shimHold(inv); held && st.InvokeCount == 0 && now.Before(until) {
+			// The shim made the first execute and is recording its answer
+			// (the direct path); executing now would run it twice.
+			return wait(&until)
+		}
 		if st.NextAttemptTime != nil && now.Before(st.NextAttemptTime.Time) {
 			// A retried attempt waits out its backoff (retry.go).
 			at := st.NextAttemptTime.Time
@@ -121,6 +125,36 @@ func planStep(inv *bkv1.PluginInvocation, pending []pendingCallback, now time.Ti
 	default:
 		return step{kind: stepFail, reason: bkv1.ReasonProtocolError, message: fmt.Sprintf("invocation is in unknown state %q", st.State)}
 	}
+}
+
+// shimHold is until when the shim owns the first execute of inv
+// (AnnotationFirstExecute): the time it names, at most
+// FirstExecuteMaxHoldSeconds after inv's creation (FirstExecuteGraceSeconds
+// when the value is not a time). held is false when the shim made no
+// first execute of inv.
+func shimHold(inv *bkv1.PluginInvocation) (until time.Time, held bool) {
+	v, ok := inv.Annotations[bkv1.AnnotationFirstExecute]
+	if !ok {
+		return time.Time{}, false
+	}
+	created := inv.CreationTimestamp.Time
+	until, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		until = created.Add(bkv1.FirstExecuteGraceSeconds * time.Second)
+	}
+	if limit := created.Add(bkv1.FirstExecuteMaxHoldSeconds * time.Second); until.After(limit) {
+		until = limit
+	}
+	return until, true
+}
+
+// firstExecuteRecorded reports whether an update of an invocation is the
+// shim recording the first execute it made (the direct path): a status
+// write, which the reconciler otherwise ignores as its own, that it must
+// carry on from.
+func firstExecuteRecorded(before, after *bkv1.PluginInvocation) bool {
+	_, marked := after.Annotations[bkv1.AnnotationFirstExecute]
+	return marked && before.Status.InvokeCount == 0 && before.Status.State != after.Status.State
 }
 
 // retryWait is how long to wait before a call is retried, given the
@@ -181,103 +215,24 @@ type transition struct {
 	retried *retryDecision
 }
 
-// applyAnswer applies the plugin's answer to one execute. delivered is the
-// callback that execute delivered, if any; pending are the callbacks still
-// queued behind it.
+// applyAnswer applies the plugin's answer to one execute
+// (pluginexec.Apply, which the shim's first execute applies too).
+// delivered is the callback that execute delivered, if any; pending are the
+// callbacks still queued behind it.
 func applyAnswer(inv *bkv1.PluginInvocation, answer *protocol.ExecuteResponse, delivered *pendingCallback,
 	pending []pendingCallback, now time.Time, limits transitionLimits) transition {
-	st := *inv.Status.DeepCopy()
-	st.InvokeCount++
-	clearRetry(&st)
-	// The lines of every answer are kept, whatever it says: they are how
-	// a protocol error or a failure is understood later.
-	history.KeepLines(&st, answer.Logs, limits.logs)
+	var id string
 	if delivered != nil {
-		st.DeliveredCallbacks = appendUnique(st.DeliveredCallbacks, delivered.ID)
+		id = delivered.ID
 	}
-	t := transition{executed: true}
-	if n := len(answer.Callbacks); limits.maxCallbacksPerAnswer > 0 && n > limits.maxCallbacksPerAnswer {
-		t.status = failed(st, bkv1.ReasonProtocolError, fmt.Sprintf(
-			"plugin prepared %d callbacks in one answer, over the limit of %d", n, limits.maxCallbacksPerAnswer), now)
-		return t
-	}
-	for _, cb := range answer.Callbacks {
-		st.PreparedCallbacks = appendUnique(st.PreparedCallbacks, cb.ID)
-	}
-	if n := len(st.PreparedCallbacks); limits.maxPreparedCallbacks > 0 && n > limits.maxPreparedCallbacks {
-		st.PreparedCallbacks = inv.Status.PreparedCallbacks
-		t.status = failed(st, bkv1.ReasonProtocolError, fmt.Sprintf(
-			"plugin prepared %d callbacks in all, over the limit of %d per invocation", n, limits.maxPreparedCallbacks), now)
-		return t
-	}
+	a := pluginexec.Apply(&inv.Status, answer, id, len(pending), now, limits.pluginexec())
+	return transition{status: a.Status, requeueAfter: a.RequeueAfter, requeueNow: a.RequeueNow, executed: true}
+}
 
-	if answer.ProtocolVersion != "" && answer.ProtocolVersion != protocol.Version {
-		t.status = failed(st, bkv1.ReasonProtocolError, fmt.Sprintf(
-			"plugin answered with protocol version %q, the manager speaks %q", answer.ProtocolVersion, protocol.Version), now)
-		return t
-	}
-	outputs, err := jsonObject("outputs", answer.Outputs, st.Outputs)
-	if err != nil {
-		t.status = failed(st, bkv1.ReasonProtocolError, err.Error(), now)
-		return t
-	}
-	storage, err := jsonObject("storage", answer.Storage, st.Storage)
-	if err != nil {
-		t.status = failed(st, bkv1.ReasonProtocolError, err.Error(), now)
-		return t
-	}
-	if size := jsonLen(outputs) + jsonLen(storage); limits.maxStatusBytes > 0 && size > limits.maxStatusBytes {
-		// Keep the object writable: drop what does not fit rather than
-		// leave an invocation the API server refuses to store.
-		st.Outputs, st.Storage = nil, nil
-		t.status = failed(st, bkv1.ReasonStorageTooLarge, fmt.Sprintf(
-			"storage too large: outputs and storage take %d bytes, over the limit of %d bytes", size, limits.maxStatusBytes), now)
-		return t
-	}
-	st.Outputs, st.Storage = outputs, storage
-	st.NextPollTime, st.CallbackDeadline = nil, nil
-	st.Error = ""
-
-	switch answer.State {
-	case protocol.StateSuccess:
-		t.status = succeeded(st, now)
-	case protocol.StateFail:
-		msg := answer.Error
-		if msg == "" {
-			msg = "plugin failed without a message"
-		}
-		t.status = failed(st, bkv1.ReasonPluginFailed, msg, now)
-	case protocol.StatePoll:
-		interval, note, err := pollInterval(answer.PollIntervalSeconds, limits.minPoll, limits.maxPoll)
-		if err != nil {
-			t.status = failed(st, bkv1.ReasonProtocolError, err.Error(), now)
-			return t
-		}
-		next := metav1.NewTime(now.Add(interval))
-		st.State = bkv1.StatePoll
-		st.NextPollTime = &next
-		t.status = running(st, "waiting to be polled"+note, now)
-		t.requeueAfter = max(interval, time.Millisecond)
-	case protocol.StateCallback:
-		st.State = bkv1.StateCallback
-		if answer.CallbackTimeoutSeconds > 0 {
-			d := metav1.NewTime(now.Add(time.Duration(answer.CallbackTimeoutSeconds * float64(time.Second))))
-			st.CallbackDeadline = &d
-		}
-		t.status = running(st, "waiting for a callback", now)
-		switch {
-		case len(pending) > 0:
-			// A callback that arrived before the plugin was ready for it
-			// is delivered now rather than waiting for another event.
-			t.requeueNow = true
-		case st.CallbackDeadline != nil:
-			t.requeueAfter = max(st.CallbackDeadline.Sub(now), time.Millisecond)
-		}
-	default:
-		t.status = failed(st, bkv1.ReasonProtocolError, fmt.Sprintf(
-			"plugin answered state %s; an execute must end POLL, CALLBACK, SUCCESS or FAIL", answer.State), now)
-	}
-	return t
+// pluginexec returns the limits as pluginexec's.
+func (l transitionLimits) pluginexec() pluginexec.Limits {
+	return pluginexec.Limits{MaxStatusBytes: l.maxStatusBytes, MaxCallbacksPerAnswer: l.maxCallbacksPerAnswer,
+		MaxPreparedCallbacks: l.maxPreparedCallbacks, MinPoll: l.minPoll, MaxPoll: l.maxPoll, Logs: l.logs}
 }
 
 // applyCallError records a failed attempt to call the plugin pod: it retries
@@ -312,75 +267,13 @@ func applyFailure(inv *bkv1.PluginInvocation, reason, message string, now time.T
 	return transition{status: failed(st, reason, message, now)}
 }
 
-func succeeded(st bkv1.PluginInvocationStatus, now time.Time) bkv1.PluginInvocationStatus {
-	st.State = bkv1.StateSuccess
-	done := metav1.NewTime(now)
-	st.CompletionTime = &done
-	apimeta.SetStatusCondition(&st.Conditions, metav1.Condition{
-		Type: bkv1.ConditionSucceeded, Status: metav1.ConditionTrue, Reason: bkv1.ReasonSucceeded,
-		Message: "the plugin finished successfully", LastTransitionTime: done,
-	})
-	return st
-}
-
+// failed ends st FAIL (pluginexec.Failed, shared with the shim).
 func failed(st bkv1.PluginInvocationStatus, reason, message string, now time.Time) bkv1.PluginInvocationStatus {
-	message = boundMessage(message)
-	st.State = bkv1.StateFail
-	st.Error = message
-	done := metav1.NewTime(now)
-	st.CompletionTime = &done
-	apimeta.SetStatusCondition(&st.Conditions, metav1.Condition{
-		Type: bkv1.ConditionSucceeded, Status: metav1.ConditionFalse, Reason: reason,
-		Message: message, LastTransitionTime: done,
-	})
-	return st
+	return pluginexec.Failed(st, reason, message, now)
 }
 
-func running(st bkv1.PluginInvocationStatus, message string, now time.Time) bkv1.PluginInvocationStatus {
-	apimeta.SetStatusCondition(&st.Conditions, metav1.Condition{
-		Type: bkv1.ConditionSucceeded, Status: metav1.ConditionUnknown, Reason: bkv1.ReasonRunning,
-		Message: message, LastTransitionTime: metav1.NewTime(now),
-	})
-	return st
-}
-
-func clearRetry(st *bkv1.PluginInvocationStatus) {
-	st.RetryCount = 0
-	apimeta.RemoveStatusCondition(&st.Conditions, bkv1.ConditionRetrying)
-}
-
-// jsonObject checks that an answer's outputs or storage is a JSON object (or
-// absent, which keeps the previous value).
-func jsonObject(field string, answer json.RawMessage, previous *apiextensionsv1.JSON) (*apiextensionsv1.JSON, error) {
-	b := bytes.TrimSpace(answer)
-	if len(b) == 0 {
-		return previous, nil
-	}
-	if bytes.Equal(b, []byte("null")) {
-		return nil, nil
-	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(b, &obj); err != nil {
-		return nil, fmt.Errorf("plugin answered %s that is not a JSON object: %.80s", field, b)
-	}
-	return &apiextensionsv1.JSON{Raw: append([]byte(nil), b...)}, nil
-}
-
-func jsonLen(j *apiextensionsv1.JSON) int {
-	if j == nil {
-		return 0
-	}
-	return len(j.Raw)
-}
-
-func appendUnique(list []string, id string) []string {
-	for _, s := range list {
-		if s == id {
-			return list
-		}
-	}
-	return append(list, id)
-}
+// clearRetry forgets st's failed attempts (pluginexec.ClearRetry).
+func clearRetry(st *bkv1.PluginInvocationStatus) { pluginexec.ClearRetry(st) }
 
 // notificationDue reports whether a finished invocation still has to post
 // its finish notification.
@@ -457,4 +350,13 @@ func ttlExpiry(inv *bkv1.PluginInvocation, keepFinished time.Duration) time.Time
 func setConditionKeepingTime(conds []metav1.Condition, c metav1.Condition) []metav1.Condition {
 	apimeta.RemoveStatusCondition(&conds, c.Type)
 	return append(conds, c)
+}
+
+func appendUnique(list []string, id string) []string {
+	for _, s := range list {
+		if s == id {
+			return list
+		}
+	}
+	return append(list, id)
 }

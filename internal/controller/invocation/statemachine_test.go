@@ -52,6 +52,39 @@ func TestPlanStep(t *testing.T) {
 		{name: "new invocation executes", inv: invocation(""), now: t0, wantKind: stepExecute},
 		{name: "EMPTY executes", inv: invocation(bkv1.StateEmpty), now: t0, wantKind: stepExecute},
 		{name: "EMPTY keeps an early callback for later", inv: invocation(bkv1.StateEmpty), pending: []pendingCallback{cb("a", 0)}, now: t0, wantKind: stepExecute},
+		{name: "a first execute the shim holds is not made again before its hold ends",
+			inv: invocation("", func(i *bkv1.PluginInvocation) {
+				i.Annotations = map[string]string{bkv1.AnnotationFirstExecute: t0.Add(40 * time.Second).UTC().Format(time.RFC3339)}
+			}),
+			now: t0.Add(10 * time.Second), wantKind: stepWait, wantAfter: 30 * time.Second},
+		{name: "a shim hold that passed without an answer executes (the shim died)",
+			inv: invocation("", func(i *bkv1.PluginInvocation) {
+				i.Annotations = map[string]string{bkv1.AnnotationFirstExecute: t0.Add(40 * time.Second).UTC().Format(time.RFC3339)}
+			}),
+			now: t0.Add(40 * time.Second), wantKind: stepExecute},
+		{name: "a shim hold that is not a time lasts the grace",
+			inv: invocation("", func(i *bkv1.PluginInvocation) {
+				i.Annotations = map[string]string{bkv1.AnnotationFirstExecute: "shim"}
+			}),
+			now: t0, wantKind: stepWait, wantAfter: bkv1.FirstExecuteGraceSeconds * time.Second},
+		{name: "a shim hold never lasts past its bound",
+			inv: invocation("", func(i *bkv1.PluginInvocation) {
+				i.Annotations = map[string]string{bkv1.AnnotationFirstExecute: t0.Add(1000 * time.Hour).UTC().Format(time.RFC3339)}
+			}),
+			now: t0, wantKind: stepWait, wantAfter: bkv1.FirstExecuteMaxHoldSeconds * time.Second},
+		{name: "POLL recorded by the shim waits for its poll time, no execute again",
+			inv: invocation(bkv1.StatePoll, func(i *bkv1.PluginInvocation) {
+				i.Annotations = map[string]string{bkv1.AnnotationFirstExecute: t0.Add(40 * time.Second).UTC().Format(time.RFC3339)}
+				i.Status.InvokeCount = 1
+				i.Status.NextPollTime = at(10 * time.Second)
+			}),
+			now: t0.Add(4 * time.Second), wantKind: stepWait, wantAfter: 6 * time.Second},
+		{name: "CALLBACK recorded by the shim waits for its callback",
+			inv: invocation(bkv1.StateCallback, func(i *bkv1.PluginInvocation) {
+				i.Annotations = map[string]string{bkv1.AnnotationFirstExecute: t0.Add(40 * time.Second).UTC().Format(time.RFC3339)}
+				i.Status.InvokeCount = 1
+			}),
+			now: t0, wantKind: stepWait},
 		{name: "POLL before its time waits for it",
 			inv: invocation(bkv1.StatePoll, func(i *bkv1.PluginInvocation) { i.Status.NextPollTime = at(10 * time.Second) }),
 			now: t0.Add(4 * time.Second), wantKind: stepWait, wantAfter: 6 * time.Second},
@@ -239,7 +272,7 @@ func TestApplyAnswer(t *testing.T) {
 			wantState: bkv1.StateFail, wantErr: "plugin answered state State(0); an execute must end POLL, CALLBACK, SUCCESS or FAIL", wantReason: bkv1.ReasonProtocolError},
 		{name: "an unknown protocol version is refused", inv: invocation(bkv1.StateEmpty),
 			answer:    protocol.ExecuteResponse{ProtocolVersion: "9", State: protocol.StateSuccess},
-			wantState: bkv1.StateFail, wantErr: `plugin answered with protocol version "9", the manager speaks "1"`, wantReason: bkv1.ReasonProtocolError},
+			wantState: bkv1.StateFail, wantErr: `plugin answered with protocol version "9", the operator speaks "1"`, wantReason: bkv1.ReasonProtocolError},
 		{name: "outputs that are not an object break the protocol", inv: invocation(bkv1.StateEmpty),
 			answer:    protocol.ExecuteResponse{State: protocol.StateSuccess, Outputs: json.RawMessage(`[1,2]`)},
 			wantState: bkv1.StateFail, wantErr: "plugin answered outputs that is not a JSON object: [1,2]", wantReason: bkv1.ReasonProtocolError},
@@ -416,5 +449,33 @@ func TestPendingCallbacks(t *testing.T) {
 	}
 	if strings.Join(stale, ",") != bkv1.CallbackAnnotationPrefix+"delivered,"+bkv1.CallbackAnnotationPrefix+"junk" {
 		t.Errorf("stale = %v", stale)
+	}
+}
+
+func TestFirstExecuteRecorded(t *testing.T) {
+	marked := func(st bkv1.InvocationState, count int32) *bkv1.PluginInvocation {
+		inv := invocation(st)
+		inv.Annotations = map[string]string{bkv1.AnnotationFirstExecute: "x"}
+		inv.Status.InvokeCount = count
+		return inv
+	}
+	plain := func(st bkv1.InvocationState, count int32) *bkv1.PluginInvocation {
+		inv := invocation(st)
+		inv.Status.InvokeCount = count
+		return inv
+	}
+	for _, tc := range []struct {
+		name          string
+		before, after *bkv1.PluginInvocation
+		want          bool
+	}{
+		{"the shim records POLL", marked("", 0), marked(bkv1.StatePoll, 1), true},
+		{"the shim records a final answer (archive down)", marked("", 0), marked(bkv1.StateSuccess, 1), true},
+		{"the manager's own later write is not", marked(bkv1.StatePoll, 1), marked(bkv1.StatePoll, 2), false},
+		{"an invocation the shim did not execute is not", plain("", 0), plain(bkv1.StatePoll, 1), false},
+	} {
+		if got := firstExecuteRecorded(tc.before, tc.after); got != tc.want {
+			t.Errorf("%s: firstExecuteRecorded = %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

@@ -1,4 +1,4 @@
-package invocation
+package pluginexec
 
 import (
 	"context"
@@ -28,15 +28,15 @@ func TestCallerSendsTheExecuteToken(t *testing.T) {
 		PluginVersion: "1.0.0", State: protocol.StateEmpty, InvokeCount: 1, Inputs: json.RawMessage(`{"name":"x"}`)}
 
 	for name, token := range map[string]func() string{"no token": nil, "wrong token": func() string { return "guess" }} {
-		c := &pluginCaller{http: newPooledHTTPClient(), maxAnswerBytes: 1 << 20, token: token}
-		_, err := c.execute(context.Background(), ts.URL, req, 5*time.Second)
-		var ce *callError
+		c := &Caller{HTTP: NewPooledHTTPClient(), MaxAnswerBytes: 1 << 20, Token: token}
+		_, err := c.Execute(context.Background(), ts.URL, req, 5*time.Second)
+		var ce *CallError
 		if !errors.As(err, &ce) || ce.Retryable || !strings.Contains(err.Error(), "401") {
 			t.Errorf("%s: err = %v, want a non-retryable 401", name, err)
 		}
 	}
-	c := &pluginCaller{http: newPooledHTTPClient(), maxAnswerBytes: 1 << 20, token: func() string { return "manager-token" }}
-	answer, err := c.execute(context.Background(), ts.URL, req, 5*time.Second)
+	c := &Caller{HTTP: NewPooledHTTPClient(), MaxAnswerBytes: 1 << 20, Token: func() string { return "manager-token" }}
+	answer, err := c.Execute(context.Background(), ts.URL, req, 5*time.Second)
 	if err != nil || answer.State != protocol.StateSuccess {
 		t.Fatalf("with the token: %+v, %v", answer, err)
 	}

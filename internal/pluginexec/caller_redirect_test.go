@@ -1,4 +1,4 @@
-package invocation
+package pluginexec
 
 import (
 	"errors"
@@ -29,17 +29,17 @@ func TestExecuteFollowsNoRedirect(t *testing.T) {
 		}))
 		// The client given may follow redirects (the default does): the
 		// caller must refuse them anyway.
-		c := &pluginCaller{http: withoutRedirects(&http.Client{}), maxAnswerBytes: 1 << 20}
+		c := &Caller{HTTP: WithoutRedirects(&http.Client{}), MaxAnswerBytes: 1 << 20}
 		req := &protocol.ExecuteRequest{ProtocolVersion: protocol.Version, TraceID: "t", PluginVersion: "1.0.0", CallbackKey: []byte("secret-key")}
-		_, err := c.execute(t.Context(), pod.URL, req, 5*time.Second)
+		_, err := c.Execute(t.Context(), pod.URL, req, 5*time.Second)
 		pod.Close()
 		target.Close()
 		if reached.Load() != 0 {
 			t.Fatalf("HTTP %d: the execute was re-sent to the redirect target", code)
 		}
-		var ce *callError
+		var ce *CallError
 		if !errors.As(err, &ce) || ce.Retryable {
-			t.Fatalf("HTTP %d: want a non-retryable callError, got %v", code, err)
+			t.Fatalf("HTTP %d: want a non-retryable CallError, got %v", code, err)
 		}
 		if !strings.Contains(err.Error(), pod.URL) || !strings.Contains(err.Error(), "redirect") {
 			t.Fatalf("HTTP %d: error should name the endpoint and the redirect: %v", code, err)

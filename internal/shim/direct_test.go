@@ -1,0 +1,252 @@
+//go:build envtest
+
+package shim_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/prometheus/client_golang/prometheus"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
+	"github.com/bkplugin/bk-plugin-operator/internal/archive"
+	"github.com/bkplugin/bk-plugin-operator/internal/shim"
+	"github.com/bkplugin/bk-plugin-operator/sdk/plugin"
+	"github.com/bkplugin/bk-plugin-operator/sdk/protocol"
+	"github.com/bkplugin/bk-plugin-operator/sdk/server"
+	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
+)
+
+// countedInputs: polls executes answer POLL before the last one succeeds.
+type countedInputs struct {
+	Polls int `json:"polls"`
+}
+
+type countedOutputs struct {
+	Executes int `json:"executes"`
+}
+
+// countedPlugin succeeds after inputs.polls polls, one second apart; its
+// pod counts executes by trace id (countingPod), so that a spec can tell
+// how often a call really ran.
+func countedPlugin() *plugin.Plugin {
+	p := plugin.MustNew(plugin.Meta{Code: "counted", Description: "Test plugin whose pod counts executes."})
+	plugin.MustAddVersion(p, plugin.Version[countedInputs, plugin.None, countedOutputs]{
+		Version: "1.0.0",
+		Execute: func(ctx *plugin.Context[countedInputs, plugin.None, countedOutputs]) error {
+			n := 0
+			if _, err := ctx.Storage.Get("n", &n); err != nil {
+				return err
+			}
+			n++
+			if err := ctx.Storage.Set("n", n); err != nil {
+				return err
+			}
+			ctx.Outputs.Executes = n
+			ctx.Log.Info("execute", "n", n)
+			if n <= ctx.Inputs.Polls {
+				ctx.WaitPoll(time.Second)
+			}
+			return nil
+		},
+	})
+	return p
+}
+
+// countingPod serves h and counts the executes it is sent, by trace id.
+type countingPod struct {
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+func (c *countingPod) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, protocol.ExecutePathPrefix) {
+			c.mu.Lock()
+			c.counts[r.Header.Get(protocol.HeaderTraceID)]++
+			c.mu.Unlock()
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (c *countingPod) executes(traceID string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.counts[traceID]
+}
+
+// putsRefused is an archive that cannot be written: the archive is down.
+type putsRefused struct{ archive.Archive }
+
+func (putsRefused) Put(context.Context, archive.Record) error {
+	return archive.ErrUnavailable
+}
+
+// The direct path (--sync-invoke=direct): the shim makes a synchronous
+// invoke's first execute itself, with the same protocol and results as the
+// manager, and writes a PluginInvocation only for work that goes on.
+var _ = Describe("the direct synchronous path (issue 21)", Ordered, func() {
+	var pod *countingPod
+
+	BeforeAll(func() {
+		if !directMode() {
+			Skip("the suite's shim runs --sync-invoke=" + syncInvoke)
+		}
+		pod = &countingPod{counts: map[string]int{}}
+		ts := serve(pod.wrap(server.Handler(countedPlugin())))
+		suite.WaitReady(suite.RegisterVersions(namespace, countedPlugin(), ts.URL))
+	})
+
+	invoke := func(url, traceID string, polls int) rawAnswer {
+		GinkgoHelper()
+		saved := shimURL
+		shimURL = url
+		defer func() { shimURL = saved }()
+		return rawCall(http.MethodPost, "/plugins/counted/bk_plugin/invoke/1.0.0",
+			`{"inputs":{"polls":`+strconv.Itoa(polls)+`},"context":{}}`,
+			map[string]string{stdapi.HeaderTraceID: traceID, "Content-Type": "application/json"})
+	}
+	state := func(a rawAnswer) float64 {
+		GinkgoHelper()
+		data, ok := a.Env["data"].(map[string]any)
+		Expect(ok).To(BeTrue(), "answer %s", a.Body)
+		return data["state"].(float64)
+	}
+
+	It("answers a call that ends at once from the archive's record, with no PluginInvocation", func() {
+		trace := newTraceID()
+		a := invoke(shimURL, trace, 0)
+		Expect(a.Status).To(Equal(http.StatusOK), a.Body)
+		Expect(state(a)).To(BeEquivalentTo(protocol.StateSuccess))
+		Expect(a.Env["data"].(map[string]any)["outputs"]).To(HaveKeyWithValue("executes", BeEquivalentTo(1)))
+
+		err := k8sClient.Get(suiteCtx, client.ObjectKey{Namespace: namespace, Name: trace}, &bkv1.PluginInvocation{})
+		Expect(apierrors.IsNotFound(err)).To(BeTrue(), "no PluginInvocation for a call that finished: %v", err)
+		rec, err := historyArchive.Get(suiteCtx, archive.Key{Namespace: namespace, TraceID: trace})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(rec.State).To(Equal(protocol.StateSuccess))
+		Expect(rec.InvokeCount).To(BeEquivalentTo(1))
+		Expect(rec.ResolvedVersion).To(Equal("1.0.0"))
+		page, err := historyArchive.Logs(suiteCtx, archive.Key{Namespace: namespace, TraceID: trace}, 0, 100)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(page.Lines).To(ContainElement(ContainSubstring("execute")), "the plugin's log lines are archived")
+		Expect(rec.Timeline).NotTo(BeEmpty())
+
+		By("schedule reads the archive; a retry answers it and never executes again")
+		s := rawCall(http.MethodGet, "/plugins/counted/bk_plugin/schedule/"+trace, "", nil)
+		Expect(s.Env["data"].(map[string]any)["state"]).To(BeEquivalentTo(protocol.StateSuccess))
+		again := invoke(shimURL, trace, 0)
+		Expect(state(again)).To(BeEquivalentTo(protocol.StateSuccess))
+		Expect(pod.executes(trace)).To(Equal(1))
+		other := invoke(shimURL, trace, 2)
+		Expect(other.Status).To(Equal(http.StatusConflict), "a trace id names one call: %s", other.Body)
+	})
+
+	It("creates a POLL call's PluginInvocation with its first answer, and the manager goes on without executing it again", func() {
+		trace := newTraceID()
+		a := invoke(shimURL, trace, 2)
+		Expect(state(a)).To(BeEquivalentTo(protocol.StatePoll), a.Body)
+		inv := getInvocation(trace)
+		Expect(inv.Status.InvokeCount).To(BeEquivalentTo(1))
+		Expect(inv.Status.State).To(Equal(bkv1.StatePoll))
+		Expect(inv.Annotations).To(HaveKey(bkv1.AnnotationFirstExecute))
+
+		Eventually(func() bkv1.InvocationState { return getInvocation(trace).Status.State }, 30*time.Second).Should(Equal(bkv1.StateSuccess))
+		final := getInvocation(trace)
+		Expect(final.Status.InvokeCount).To(BeEquivalentTo(3))
+		Expect(pod.executes(trace)).To(Equal(3), "every execute happened once: the shim's first, the manager's two polls")
+		Expect(string(final.Status.Outputs.Raw)).To(MatchJSON(`{"executes":3}`))
+	})
+
+	It("executes concurrent duplicates of one call once", func() {
+		trace := newTraceID()
+		var wg sync.WaitGroup
+		answers := make([]rawAnswer, 8)
+		for i := range answers {
+			wg.Add(1)
+			go func() {
+				defer GinkgoRecover()
+				defer wg.Done()
+				answers[i] = invoke(shimURL, trace, 0)
+			}()
+		}
+		wg.Wait()
+		for _, a := range answers {
+			Expect(state(a)).To(BeEquivalentTo(protocol.StateSuccess), a.Body)
+		}
+		Expect(pod.executes(trace)).To(Equal(1))
+	})
+
+	Context("with a shim of its own", func() {
+		start := func(o shim.Options) (string, func()) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			Expect(err).NotTo(HaveOccurred())
+			url := "http://" + ln.Addr().String()
+			o.Config, o.Namespace, o.CallbackKey, o.Listener = cfg, namespace, callbackKey, ln
+			o.Registry, o.InvokeTimeout, o.TrustIdentityHeaders, o.CallbackBaseURL = prometheus.NewRegistry(), invokeTimeout, true, url
+			srv, err := shim.New(o)
+			Expect(err).NotTo(HaveOccurred())
+			ctx, cancel := context.WithCancel(suiteCtx)
+			done := make(chan error, 1)
+			go func() { done <- srv.Run(ctx) }()
+			Eventually(func() int { return httpStatus(url + shim.ReadyzPath) }).Should(Equal(http.StatusOK))
+			return url, func() { cancel(); Eventually(done, 10*time.Second).Should(Receive()) }
+		}
+
+		It("executes again once when the shim died between the plugin's answer and the archive write (at least once)", func() {
+			var crashes atomic.Int32
+			url, stop := start(shim.Options{Archive: historyArchive, AfterDirectExecute: func(string) error {
+				if crashes.Add(1) == 1 {
+					return errors.New("simulated crash between execute and archive write")
+				}
+				return nil
+			}})
+			defer stop()
+			trace := newTraceID()
+			first := invoke(url, trace, 0)
+			Expect(first.Status).To(BeNumerically(">=", 500), "the crashed attempt answers nothing useful: %s", first.Body)
+			Expect(pod.executes(trace)).To(Equal(1))
+			_, err := historyArchive.Get(suiteCtx, archive.Key{Namespace: namespace, TraceID: trace})
+			Expect(err).To(MatchError(archive.ErrNotFound), "nothing was recorded")
+
+			retry := invoke(url, trace, 0)
+			Expect(state(retry)).To(BeEquivalentTo(protocol.StateSuccess), retry.Body)
+			Expect(pod.executes(trace)).To(Equal(2), "the retry executed again, once: the documented at-least-once case")
+			rec, err := historyArchive.Get(suiteCtx, archive.Key{Namespace: namespace, TraceID: trace})
+			Expect(err).NotTo(HaveOccurred())
+			Expect(rec.State).To(Equal(protocol.StateSuccess))
+
+			third := invoke(url, trace, 0)
+			Expect(state(third)).To(BeEquivalentTo(protocol.StateSuccess))
+			Expect(pod.executes(trace)).To(Equal(2), "once recorded, never again")
+		})
+
+		It("puts a finished call in the cluster when the archive cannot be written, for the manager to archive", func() {
+			url, stop := start(shim.Options{Archive: putsRefused{historyArchive}})
+			defer stop()
+			trace := newTraceID()
+			a := invoke(url, trace, 0)
+			Expect(state(a)).To(BeEquivalentTo(protocol.StateSuccess), a.Body)
+			inv := getInvocation(trace)
+			Expect(inv.Status.State).To(Equal(bkv1.StateSuccess))
+			Expect(inv.Status.InvokeCount).To(BeEquivalentTo(1))
+			Eventually(func() error {
+				_, err := historyArchive.Get(suiteCtx, archive.Key{Namespace: namespace, TraceID: trace})
+				return err
+			}, 30*time.Second).Should(Succeed(), "the manager archived it")
+			Expect(pod.executes(trace)).To(Equal(1), "the manager did not execute it again")
+		})
+	})
+})
