@@ -19,7 +19,7 @@ import (
 // formAPI returns the formapi step: its form's data source called the way
 // bk-sops calls it (a Django-style URL with a query), then a file uploaded
 // through a multipart dispatch, as bk-sops sends a form with a file.
-func formAPI(shim string) func(ctx context.Context, p *printer, c *client.Client) error {
+func formAPI(shim, token string) func(ctx context.Context, p *printer, c *client.Client) error {
 	return func(ctx context.Context, p *printer, c *client.Client) error {
 		url := "/bk_plugin/plugin_api/hosts/?biz_cc_id=2"
 		p.line("POST /plugins/formapi/bk_plugin/plugin_api_dispatch/  url %s", url)
@@ -56,6 +56,8 @@ func formAPI(shim string) func(ctx context.Context, p *printer, c *client.Client
 			return err
 		}
 		req.Header.Set("Content-Type", mw.FormDataContentType())
+		// The SDK client sends JSON only; this raw request authenticates as it does.
+		req.Header.Set("Authorization", "Bearer "+token)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			return err

@@ -54,7 +54,7 @@ func run(ctx context.Context, cfg config, w io.Writer) (err error) {
 		{"poller 1.0.0, polled 3 times 1 s apart (asynchronous invoke, then schedule)", poller},
 		{"callbacker 1.0.0, which waits for a third party's callback", callbacker},
 		{"deployer 1.0.0, described by a BK-CI task.json: rules, rely and a sensitive token", deployer},
-		{"formapi, a form's data source with a query and a file upload, as bk-sops calls them", formAPI(stack.Shim)},
+		{"formapi, a form's data source with a query and a file upload, as bk-sops calls them", formAPI(stack.Shim, stack.Token)},
 		{"notifier 1.0.0, the finish-callback mode: a POST to the platform instead of polling", notifier},
 	}
 	var failed []error
