@@ -248,9 +248,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer func() {
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if err := flush(fctx); err != nil {
+		if err := flush.AtExit(ctx); err != nil {
 			setupLog.Error(err, "flushing traces")
 		}
 	}()

@@ -147,9 +147,7 @@ func RunCommand(ctx context.Context, o CommandOptions) error {
 		return err
 	}
 	defer func() {
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if err := flush(fctx); err != nil {
+		if err := flush.AtExit(ctx); err != nil {
 			log.Error(err, "flushing traces")
 		}
 	}()

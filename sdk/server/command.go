@@ -95,9 +95,7 @@ func serveCommand(ctx context.Context, p *plugin.Plugin, args []string, stderr i
 		return err
 	}
 	defer func() {
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if err := flush(fctx); err != nil {
+		if err := flush.AtExit(ctx); err != nil {
 			logger.Warn("flushing traces failed", "error", err.Error())
 		}
 	}()

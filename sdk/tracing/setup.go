@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
@@ -32,6 +33,17 @@ type Options struct {
 
 // Shutdown flushes the spans not yet exported and stops the exporter.
 type Shutdown func(context.Context) error
+
+// FlushTimeout bounds how long a process's last flush of spans may take.
+const FlushTimeout = 5 * time.Second
+
+// AtExit flushes at a process's end: within FlushTimeout, on a context that
+// outlives ctx's cancellation (which is usually why the process is ending).
+func (s Shutdown) AtExit(ctx context.Context) error {
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), FlushTimeout)
+	defer cancel()
+	return s(fctx)
+}
 
 // Setup builds the process's Tracing from opts and the OTEL_* environment.
 // With no exporter asked for it returns the zero Tracing, which records no
