@@ -179,6 +179,9 @@ func newStack(t *testing.T) *stack {
 		"--archive", "sqlite://" + filepath.Join(s.dir, "history.db"),
 	}
 	s.shimArgs = []string{
+		// The manager's archive, as a deployment shares it: without it the
+		// shim opens its default SQLite file in the working directory.
+		"--archive", "sqlite://" + filepath.Join(s.dir, "history.db"),
 		"--addr", s.shimAddr,
 		"--namespace", namespace,
 		"--callback-key-file", s.keyFile,
