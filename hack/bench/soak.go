@@ -130,6 +130,20 @@ func (b *bench) soak(ctx context.Context, r *results) error {
 			}
 		}
 	}()
+	// Heap profiles of the manager when warm-up ends and when the load
+	// stops (--pprof-dir): `go tool pprof -base` of the two shows what
+	// grew while the live set stayed the same size.
+	warmUp := min(cfg.soakKeepFinished+30*time.Second, cfg.soakDuration/3)
+	profiled := make(chan struct{})
+	go func() {
+		defer close(profiled)
+		select {
+		case <-loadCtx.Done():
+			return
+		case <-time.After(warmUp):
+		}
+		b.st.saveProfile(ctx, cfg.pprofDir, "manager", "/debug/pprof/heap?gc=1", "soak-manager-warm.heap.pprof")
+	}()
 	stopProgress := ticker(func() {
 		mu.Lock()
 		lm := liveMax
@@ -188,6 +202,8 @@ loop:
 	stopProgress()
 	<-sampled
 	wall := time.Since(start)
+	<-profiled
+	b.st.saveProfile(ctx, cfg.pprofDir, "manager", "/debug/pprof/heap?gc=1", "soak-manager-end.heap.pprof")
 
 	res := soakResult{
 		Invocations: int(done.Load()), Failed: int(failed.Load()), NotSent: int(dropped.Load()), LiveMax: liveMax,
