@@ -73,7 +73,7 @@ type Reconciler struct {
 	// started, have their archive read before an execute (adopt.go).
 	written *writtenHere
 	polls   *pollSchedule
-	schemas   *versions.Cache
+	schemas *versions.Cache
 	// archiveGate bounds the Puts in flight and pauses them after a failure.
 	archiveGate *archiveGate
 	// events bounds the events recorded per plugin.
