@@ -5,6 +5,7 @@ package reliability
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"strings"
@@ -92,6 +93,7 @@ func killBetweenArchiveAndDelete(t *testing.T, s *stack, a archive.Archive, n in
 		t.Fatalf("no invocation archived: %v", err)
 	}
 	s.manager.kill()
+	killed := time.Now()
 	invs, err := s.invocations(ids)
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +110,9 @@ func killBetweenArchiveAndDelete(t *testing.T, s *stack, a archive.Archive, n in
 	s.waitGone(ids, 5*time.Minute)
 	recovered := time.Since(restart)
 	lost, dup := checkRows(t, a, ids)
-	rep := repeated(s.records(ids))
+	recs := s.records(ids)
+	rep := repeated(recs)
+	logRepeated(t, recs, killed)
 	t.Logf("archive kill: %d invocations, %d lost, %d duplicated rows, %d repeated executes", n, lost, dup, rep)
 	return row{fault: "manager kill -9 between archiving and deleting finished invocations", invocations: n,
 		lost: lost + dup, repeated: rep, early: -1, recover: recovered}
@@ -242,4 +246,28 @@ func checkRows(t *testing.T, a archive.Archive, ids []string) (lost, dup int) {
 		}
 	}
 	return lost, dup
+}
+
+// logRepeated says, for each trace id executed twice for one invoke count,
+// when its executes began relative to the kill, so that an execute the
+// manager was killed during (at least once, documented) is told from one
+// repeated after its answer was recorded somewhere.
+func logRepeated(t *testing.T, recs map[string][]record, killed time.Time) {
+	t.Helper()
+	for id, rs := range recs {
+		seen := map[int]bool{}
+		dup := false
+		for _, r := range rs {
+			dup = dup || seen[r.InvokeCount]
+			seen[r.InvokeCount] = true
+		}
+		if !dup {
+			continue
+		}
+		var at []string
+		for _, r := range rs {
+			at = append(at, fmt.Sprintf("#%d %+dms", r.InvokeCount, time.Unix(0, r.At).Sub(killed).Milliseconds()))
+		}
+		t.Logf("repeated %s: executes at %s from the kill", id, strings.Join(at, ", "))
+	}
 }
