@@ -99,12 +99,26 @@ func killBetweenArchiveAndDelete(t *testing.T, s *stack, a archive.Archive, n in
 		t.Fatal(err)
 	}
 	archivedAtKill := 0
+	// recorded: the answer was somewhere at the kill, in status or (the
+	// window between archiving and the status write) only in the archive.
+	recorded := map[string]bool{}
 	for _, inv := range invs {
 		if inv.Status.ArchivedTime != nil {
 			archivedAtKill++
 		}
+		if inv.Status.InvokeCount > 0 {
+			recorded[inv.Name] = true
+		}
 	}
-	t.Logf("killed the manager with %d of %d invocations archived and %d left in the cluster", archivedAtKill, n, len(invs))
+	onlyArchived := 0
+	for _, id := range ids {
+		if _, err := a.Get(context.Background(), archive.Key{Namespace: namespace, TraceID: id}); err == nil && !recorded[id] {
+			recorded[id] = true
+			onlyArchived++
+		}
+	}
+	t.Logf("killed the manager with %d of %d invocations archived (%d in the archive only, their status not written yet), %d answers recorded, %d left in the cluster",
+		archivedAtKill, n, onlyArchived, len(recorded), len(invs))
 	restart := time.Now()
 	s.restartManager()
 	s.waitGone(ids, 5*time.Minute)
@@ -113,7 +127,21 @@ func killBetweenArchiveAndDelete(t *testing.T, s *stack, a archive.Archive, n in
 	recs := s.records(ids)
 	rep := repeated(recs)
 	logRepeated(t, recs, killed)
-	t.Logf("archive kill: %d invocations, %d lost, %d duplicated rows, %d repeated executes", n, lost, dup, rep)
+	// An execute the manager was killed during, its answer recorded
+	// nowhere, runs again: at least once, documented. One whose answer was
+	// recorded, in status or only in the archive, must never run again.
+	inFlight := map[string][]record{}
+	for id, rs := range recs {
+		if !recorded[id] {
+			inFlight[id] = rs
+		}
+	}
+	repInFlight := repeated(inFlight)
+	if after := rep - repInFlight; after > 0 {
+		t.Errorf("%d executes ran again although their answer was recorded before the kill", after)
+	}
+	t.Logf("archive kill: %d invocations, %d lost, %d duplicated rows, %d repeated executes (%d killed in flight with no answer recorded, %d after the answer was recorded)",
+		n, lost, dup, rep, repInFlight, rep-repInFlight)
 	return row{fault: "manager kill -9 between archiving and deleting finished invocations", invocations: n,
 		lost: lost + dup, repeated: rep, early: -1, recover: recovered}
 }

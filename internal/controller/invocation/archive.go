@@ -48,6 +48,7 @@ func (r *Reconciler) archive(ctx context.Context, inv *bkv1.PluginInvocation, no
 	} else {
 		switch r.archiveGate.enter(r.Clock.Now()) {
 		case gateBusy:
+			r.Metrics.archiveBusy()
 			return archiveOutcome{retryAfter: archiveBusyRetry, kind: archiveBusy}, nil
 		case gateShut:
 			putErr = fmt.Errorf("%w: a write failed a moment ago; not tried", archive.ErrUnavailable)
