@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -92,6 +93,9 @@ func killBetweenArchiveAndDelete(t *testing.T, s *stack, a archive.Archive, n in
 	if err != nil {
 		t.Fatalf("no invocation archived: %v", err)
 	}
+	// How the archive attempts went so far: "busy" ones cost a fresh
+	// answer its single status write (a second one follows).
+	t.Logf("archive attempts before the kill: %s", s.managerMetric("bkplugin_archive_writes_total"))
 	s.manager.kill()
 	killed := time.Now()
 	invs, err := s.invocations(ids)
@@ -298,4 +302,28 @@ func logRepeated(t *testing.T, recs map[string][]record, killed time.Time) {
 		}
 		t.Logf("repeated %s: executes at %s from the kill", id, strings.Join(at, ", "))
 	}
+}
+
+// managerMetric returns the lines of the manager's metrics that name
+// metric, or why it could not read them.
+func (s *stack) managerMetric(metric string) string {
+	resp, err := http.Get("http://" + s.managerMetrics + "/metrics")
+	if err != nil {
+		return err.Error()
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err.Error()
+	}
+	var lines []string
+	for _, l := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(l, metric) {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) == 0 {
+		return fmt.Sprintf("none (HTTP %d)", resp.StatusCode)
+	}
+	return strings.Join(lines, "; ")
 }
