@@ -5,6 +5,8 @@ package reliability
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -91,25 +93,59 @@ func killBetweenArchiveAndDelete(t *testing.T, s *stack, a archive.Archive, n in
 	if err != nil {
 		t.Fatalf("no invocation archived: %v", err)
 	}
+	// How the archive attempts went so far: "busy" ones cost a fresh
+	// answer its single status write (a second one follows).
+	t.Logf("archive attempts before the kill: %s", s.managerMetric("bkplugin_archive_writes_total"))
 	s.manager.kill()
+	killed := time.Now()
 	invs, err := s.invocations(ids)
 	if err != nil {
 		t.Fatal(err)
 	}
 	archivedAtKill := 0
+	// recorded: the answer was somewhere at the kill, in status or (the
+	// window between archiving and the status write) only in the archive.
+	recorded := map[string]bool{}
 	for _, inv := range invs {
 		if inv.Status.ArchivedTime != nil {
 			archivedAtKill++
 		}
+		if inv.Status.InvokeCount > 0 {
+			recorded[inv.Name] = true
+		}
 	}
-	t.Logf("killed the manager with %d of %d invocations archived and %d left in the cluster", archivedAtKill, n, len(invs))
+	onlyArchived := 0
+	for _, id := range ids {
+		if _, err := a.Get(context.Background(), archive.Key{Namespace: namespace, TraceID: id}); err == nil && !recorded[id] {
+			recorded[id] = true
+			onlyArchived++
+		}
+	}
+	t.Logf("killed the manager with %d of %d invocations archived (%d in the archive only, their status not written yet), %d answers recorded, %d left in the cluster",
+		archivedAtKill, n, onlyArchived, len(recorded), len(invs))
 	restart := time.Now()
 	s.restartManager()
 	s.waitGone(ids, 5*time.Minute)
 	recovered := time.Since(restart)
 	lost, dup := checkRows(t, a, ids)
-	rep := repeated(s.records(ids))
-	t.Logf("archive kill: %d invocations, %d lost, %d duplicated rows, %d repeated executes", n, lost, dup, rep)
+	recs := s.records(ids)
+	rep := repeated(recs)
+	logRepeated(t, recs, killed)
+	// An execute the manager was killed during, its answer recorded
+	// nowhere, runs again: at least once, documented. One whose answer was
+	// recorded, in status or only in the archive, must never run again.
+	inFlight := map[string][]record{}
+	for id, rs := range recs {
+		if !recorded[id] {
+			inFlight[id] = rs
+		}
+	}
+	repInFlight := repeated(inFlight)
+	if after := rep - repInFlight; after > 0 {
+		t.Errorf("%d executes ran again although their answer was recorded before the kill", after)
+	}
+	t.Logf("archive kill: %d invocations, %d lost, %d duplicated rows, %d repeated executes (%d killed in flight with no answer recorded, %d after the answer was recorded)",
+		n, lost, dup, rep, repInFlight, rep-repInFlight)
 	return row{fault: "manager kill -9 between archiving and deleting finished invocations", invocations: n,
 		lost: lost + dup, repeated: rep, early: -1, recover: recovered}
 }
@@ -242,4 +278,52 @@ func checkRows(t *testing.T, a archive.Archive, ids []string) (lost, dup int) {
 		}
 	}
 	return lost, dup
+}
+
+// logRepeated says, for each trace id executed twice for one invoke count,
+// when its executes began relative to the kill, so that an execute the
+// manager was killed during (at least once, documented) is told from one
+// repeated after its answer was recorded somewhere.
+func logRepeated(t *testing.T, recs map[string][]record, killed time.Time) {
+	t.Helper()
+	for id, rs := range recs {
+		seen := map[int]bool{}
+		dup := false
+		for _, r := range rs {
+			dup = dup || seen[r.InvokeCount]
+			seen[r.InvokeCount] = true
+		}
+		if !dup {
+			continue
+		}
+		var at []string
+		for _, r := range rs {
+			at = append(at, fmt.Sprintf("#%d %+dms", r.InvokeCount, time.Unix(0, r.At).Sub(killed).Milliseconds()))
+		}
+		t.Logf("repeated %s: executes at %s from the kill", id, strings.Join(at, ", "))
+	}
+}
+
+// managerMetric returns the lines of the manager's metrics that name
+// metric, or why it could not read them.
+func (s *stack) managerMetric(metric string) string {
+	resp, err := http.Get("http://" + s.managerMetrics + "/metrics")
+	if err != nil {
+		return err.Error()
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err.Error()
+	}
+	var lines []string
+	for _, l := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(l, metric) {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) == 0 {
+		return fmt.Sprintf("none (HTTP %d)", resp.StatusCode)
+	}
+	return strings.Join(lines, "; ")
 }

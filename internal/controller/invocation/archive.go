@@ -48,6 +48,7 @@ func (r *Reconciler) archive(ctx context.Context, inv *bkv1.PluginInvocation, no
 	} else {
 		switch r.archiveGate.enter(r.Clock.Now()) {
 		case gateBusy:
+			r.Metrics.archiveBusy()
 			return archiveOutcome{retryAfter: archiveBusyRetry, kind: archiveBusy}, nil
 		case gateShut:
 			putErr = fmt.Errorf("%w: a write failed a moment ago; not tried", archive.ErrUnavailable)
@@ -66,14 +67,20 @@ func (r *Reconciler) archive(ctx context.Context, inv *bkv1.PluginInvocation, no
 	return out, nil
 }
 
-// archivedWith archives inv as it will be once st is written, after its
-// finish notification (whose answer status already holds), and returns st with the
-// archive's mark, so that finishing and archiving cost one status write,
-// not two. Crash-safe as archiving after the write is: the archive is an
-// upsert, and a status write that fails is redone (or the execute is, as
-// after any manager crash) and archived again over the same row. Any other
-// outcome returns st unchanged: reconcileFinished archives it after the
-// write, recording the archive's failure as it does.
+// archivedWith archives inv as it will be once st is written, and returns
+// st with the archive's mark, so that ending (or recording the finish
+// notification) and archiving cost one status write, not two. It is called
+// for a fresh answer that ends the invocation (write) and after a finish
+// notification (whose answer status already holds). Crash-safe: the
+// archive is an upsert, so a status write that fails and is redone
+// archives again over the same row; and a manager killed after the Put and
+// before the write leaves a status that still asks for the execute, which
+// the next process adopts from the archive instead of executing again
+// (adopt.go). When planFinished says not to archive yet (a finish
+// notification is due first) or the Put is not done (it failed, the gate
+// is busy or shut), st comes back unchanged: the answer is written alone
+// and reconcileFinished archives it after the write, recording the
+// archive's failure as it does.
 func (r *Reconciler) archivedWith(ctx context.Context, inv *bkv1.PluginInvocation, st bkv1.PluginInvocationStatus, now time.Time) bkv1.PluginInvocationStatus {
 	next := inv.DeepCopy()
 	next.Status = st

@@ -52,7 +52,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}, []string{"plugin"}),
 		archives: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bkplugin_archive_writes_total",
-			Help: "Attempts to write a finished invocation to the history archive, by outcome: archived, unavailable (the archive is down; retried) or refused (the record is invalid).",
+			Help: "Attempts to write a finished invocation to the history archive, by outcome: archived, unavailable (the archive is down; retried), refused (the record is invalid) or busy (not tried: every Put slot was taken; an answer then costs a second status write).",
 		}, []string{"outcome"}),
 		pending: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "bkplugin_archive_pending",
@@ -112,6 +112,14 @@ func (m *Metrics) archiveAttempt(key types.NamespacedName, outcome string) {
 	}
 	m.archives.WithLabelValues(outcome).Inc()
 	m.archivePending(key, outcome != archiveOK)
+}
+
+// archiveBusy counts an archive attempt not made because every Put slot
+// was taken. It is not a failure: nothing is pending because of it.
+func (m *Metrics) archiveBusy() {
+	if m != nil {
+		m.archives.WithLabelValues(archiveBusy).Inc()
+	}
 }
 
 // archivePending marks key pending or not.

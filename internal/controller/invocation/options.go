@@ -106,4 +106,10 @@ type Options struct {
 	// dead, so that the PluginVersion reconciler probes it at once
 	// (versions.Reprobe); the manager shares one with that reconciler.
 	Reprobe *versions.Reprobe
+	// ProcessStart is when this manager process started; zero means when
+	// the reconciler is set up. An invocation created before it may have
+	// been archived by an earlier process that died before writing its
+	// status, so its first execute here reads the archive first
+	// (adopt.go). Tests set it to pretend a restart.
+	ProcessStart time.Time
 }

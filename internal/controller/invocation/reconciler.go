@@ -68,8 +68,12 @@ type Reconciler struct {
 	// unwritten keeps answers whose status write failed, to write them
 	// again without another execute.
 	unwritten *unwrittenAnswers
-	polls     *pollSchedule
-	schemas   *versions.Cache
+	// written holds the invocations this process wrote the status of or
+	// found nothing of in the archive; the others, when created before it
+	// started, have their archive read before an execute (adopt.go).
+	written *writtenHere
+	polls   *pollSchedule
+	schemas *versions.Cache
 	// archiveGate bounds the Puts in flight and pauses them after a failure.
 	archiveGate *archiveGate
 	// events bounds the events recorded per plugin.
@@ -96,6 +100,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 			r.expect.forget(req.NamespacedName)
 			r.polls.forget(req.NamespacedName)
 			r.unwritten.forget(req.NamespacedName)
+			r.written.forget(req.NamespacedName)
 			r.gates.forget(req.NamespacedName)
 			r.Metrics.archivePending(req.NamespacedName, false)
 			return reconcile.Result{}, nil
@@ -154,6 +159,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		}
 		t := r.retryAttempt(inv, plv, applyFailure(inv, s.reason, s.message, now), now)
 		return r.write(ctx, inv, traceID, plv.Spec.Version, t, now)
+	}
+
+	// 5a. An execute an earlier manager process made, archived and died
+	// before recording is adopted from the archive, not made again.
+	if res, adopted, err := r.adoptArchived(ctx, inv, traceID, now); adopted {
+		return res, err
 	}
 
 	// 5b. The version's limits: a slot of its active invocations, an
@@ -318,11 +329,18 @@ func (r *Reconciler) execute(ctx context.Context, inv *bkv1.PluginInvocation, pl
 func (r *Reconciler) write(ctx context.Context, inv *bkv1.PluginInvocation, traceID, version string, t transition, now time.Time) (reconcile.Result, error) {
 	key := client.ObjectKeyFromObject(inv)
 	st := finalStatus(inv, traceID, version, t, now)
-	// A fresh answer is written before it is archived, never after: archiving
-	// first would save a status write but widen the window in which a manager
-	// crash loses the answer and executes again (the reliability harness saw
-	// 9 of 50 re-executed). Only a finish notification, whose answer is
-	// already in status, archives in the same write (finish_notification.go).
+	if st.State.Terminal() && !inv.Status.State.Terminal() {
+		// An answer that ends the invocation is archived first and written
+		// with the archive's mark in one status write (archivedWith), unless
+		// a finish notification is due first or the Put fails, when the
+		// answer is written alone and reconcileFinished archives it later.
+		// Archiving first opens a window, Put done and status not written,
+		// in which a manager killed would once have executed again on restart
+		// (the reliability harness saw 9 of 50): the next process reads the
+		// archive before executing an invocation it has not written and
+		// adopts the archived end instead (adopt.go).
+		st = r.archivedWith(ctx, inv, st, now)
+	}
 	due := pollDue(&st)
 
 	written, err := r.persistStatus(ctx, inv, st)
@@ -398,6 +416,7 @@ func (r *Reconciler) persistStatus(ctx context.Context, inv *bkv1.PluginInvocati
 		return nil, classifyStatusWriteError(err)
 	}
 	r.expect.wrote(key, obj.UID, &st)
+	r.written.mark(key, obj.UID)
 	return obj, nil
 }
 
@@ -589,6 +608,10 @@ func (r *Reconciler) applyDefaults() {
 	r.caller = &pluginexec.Caller{HTTP: o.HTTPClient, MaxAnswerBytes: pluginexec.MaxAnswerBytesFor(o.MaxStatusBytes), Token: o.ExecuteToken}
 	r.expect = newWriteExpectations()
 	r.unwritten = newUnwrittenAnswers()
+	r.written = newWrittenHere()
+	if o.ProcessStart.IsZero() {
+		o.ProcessStart = r.Clock.Now()
+	}
 	r.polls = newPollSchedule()
 	r.schemas = versions.NewCache()
 	r.events = newEventLimiter(o.EventsPerMinute, o.EventBurst)

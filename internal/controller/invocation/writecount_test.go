@@ -4,6 +4,7 @@ package invocation_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,10 +13,16 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"testing"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -149,8 +156,10 @@ func (c *writeCounter) of(inv *bkv1.PluginInvocation) []string {
 // create (the caller's) plus the manager's writes. Reaching POLL or
 // CALLBACK costs one status write carrying the first execute's answer and
 // nothing else (no life-cycle event); a SUCCESS costs one status write
-// that carries the answer and the archive mark together, before the
-// deletion --keep-finished later.
+// that carries the answer and the archive mark together (archived first,
+// reconciler.go write), before the deletion --keep-finished later. With a
+// finish notification the answer is written first, then the notification's
+// outcome and the archive mark in a second write.
 var _ = Describe("API-server writes per invocation", Ordered, func() {
 	var ns string
 	var counter *writeCounter
@@ -207,17 +216,73 @@ var _ = Describe("API-server writes per invocation", Ordered, func() {
 		Expect(settled(inv)).To(Equal([]string{"PUT plugininvocations/status"}))
 	})
 
-	It("ends SUCCESS, archived, with two status writes and no event", func() {
-		// The answer first, then the archive's mark: archiving before the
-		// answer is written would widen the window a manager crash
-		// re-executes in (reconciler.go, write).
-		inv := invoke(ns, "hello", "1.0.0", `{"name":"writes"}`, asShim("hello"))
-		waitState(inv, bkv1.StateSuccess)
+	// archivedEventually waits until inv is marked archived.
+	archivedEventually := func(inv *bkv1.PluginInvocation) {
+		GinkgoHelper()
 		Eventually(func(g Gomega) {
 			got := &bkv1.PluginInvocation{}
 			g.Expect(k8sClient.Get(suiteCtx, client.ObjectKeyFromObject(inv), got)).To(Succeed())
 			g.Expect(got.Status.ArchivedTime).NotTo(BeNil())
 		}).Should(Succeed())
+	}
+
+	It("ends SUCCESS, archived, with one status write and no event", func() {
+		// Archived first, then the answer and the archive's mark in one
+		// write; a manager killed in between adopts the archived end on
+		// restart instead of executing again (adopt.go).
+		inv := invoke(ns, "hello", "1.0.0", `{"name":"writes"}`, asShim("hello"))
+		waitState(inv, bkv1.StateSuccess)
+		archivedEventually(inv)
+		Expect(settled(inv)).To(Equal([]string{"PUT plugininvocations/status"}))
+	})
+
+	It("ends SUCCESS with a finish notification, notified and archived, with two status writes and no event", func() {
+		var notified atomic.Int32
+		sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			notified.Add(1)
+			w.WriteHeader(http.StatusNoContent)
+		}))
+		DeferCleanup(sink.Close)
+		inv := invoke(ns, "hello", "1.0.0", `{"name":"writes"}`, asShim("hello"), func(i *bkv1.PluginInvocation) {
+			i.Spec.FinishNotification = &bkv1.FinishNotification{URL: sink.URL}
+		})
+		waitState(inv, bkv1.StateSuccess)
+		archivedEventually(inv)
 		Expect(settled(inv)).To(Equal([]string{"PUT plugininvocations/status", "PUT plugininvocations/status"}))
+		Expect(notified.Load()).To(BeEquivalentTo(1))
 	})
 })
+
+// TestWriteCounterCountsEvents shows that the write count above can see an
+// event: an Event POST about an invocation, as client-go sends it (JSON or
+// protobuf), is counted against the invocation its body names, so a
+// manager that emitted one would fail the "no event" expectations.
+func TestWriteCounterCountsEvents(t *testing.T) {
+	apiServer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	defer apiServer.Close()
+	const traceID = "0123456789abcdef0123456789abcdef"
+	inv := &bkv1.PluginInvocation{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: traceID}}
+	for _, contentType := range []string{"application/json", "application/vnd.kubernetes.protobuf"} {
+		t.Run(contentType, func(t *testing.T) {
+			counter := newWriteCounter()
+			cfg := counter.wrap(&rest.Config{Host: apiServer.URL, ContentConfig: rest.ContentConfig{ContentType: contentType}})
+			cs, err := kubernetes.NewForConfig(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev := &eventsv1.Event{
+				ObjectMeta: metav1.ObjectMeta{Namespace: "ns", GenerateName: traceID + "."},
+				EventTime:  metav1.NowMicro(), ReportingController: "bkplugin.io/manager", ReportingInstance: "manager-0",
+				Action: "Execute", Reason: bkv1.ReasonPluginFailed, Type: "Warning", Note: "the plugin failed",
+				Regarding: corev1.ObjectReference{APIVersion: bkv1.GroupVersion.String(), Kind: "PluginInvocation", Namespace: "ns", Name: traceID},
+			}
+			// The fake API server refuses it; the counter saw it go out.
+			_, _ = cs.EventsV1().Events("ns").Create(context.Background(), ev, metav1.CreateOptions{})
+			if got := counter.of(inv); len(got) != 1 || got[0] != "POST events" {
+				t.Fatalf("writes counted about %s: %q, want one POST events", traceID, got)
+			}
+		})
+	}
+}
