@@ -3,7 +3,9 @@ package tracing
 import (
 	"net/http"
 
+	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // A Tracing without a TracerProvider records no span, but a caller's
@@ -31,9 +33,20 @@ func (h propagatingHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type propagatingTransport struct {
 	next       http.RoundTripper
 	propagator propagation.TextMapPropagator
+	// defaults is set when propagator is the default one (Tracing's
+	// Propagator unset).
+	defaults bool
 }
 
 func (t propagatingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.defaults {
+		// W3C Trace Context and Baggage write nothing for a context
+		// with neither: the request goes out as it is, uncopied.
+		ctx := req.Context()
+		if !trace.SpanContextFromContext(ctx).IsValid() && baggage.FromContext(ctx).Len() == 0 {
+			return t.next.RoundTrip(req)
+		}
+	}
 	// A RoundTripper must not change the request it is given: the
 	// headers are copied before the trace context is added.
 	out := *req

@@ -74,7 +74,7 @@ func (t Tracing) Transport(rt http.RoundTripper) http.RoundTripper {
 	if t.TracerProvider == nil {
 		// Nothing is recorded: only the trace context has to pass
 		// (propagate.go).
-		return propagatingTransport{next: rt, propagator: t.Propagators()}
+		return propagatingTransport{next: rt, propagator: t.Propagators(), defaults: t.Propagator == nil}
 	}
 	return otelhttp.NewTransport(rt, otelhttp.WithTracerProvider(t.Provider()), otelhttp.WithPropagators(t.Propagators()))
 }

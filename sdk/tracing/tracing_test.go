@@ -158,3 +158,23 @@ func TestZeroTracingTransportLeavesTheRequestAlone(t *testing.T) {
 		t.Errorf("the caller's request got traceparent %q", h)
 	}
 }
+
+// Without a trace context the zero Tracing's transport adds no header;
+// baggage alone still crosses.
+func TestZeroTracingTransportWithoutTrace(t *testing.T) {
+	var got http.Header
+	backend := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { got = r.Header.Clone() }))
+	defer backend.Close()
+	var tr Tracing
+	req, _ := http.NewRequest(http.MethodGet, backend.URL, nil)
+	mustDo(t, tr.Client(nil), req)
+	if got.Get("traceparent") != "" || got.Get("baggage") != "" {
+		t.Errorf("a request without a trace got traceparent %q, baggage %q", got.Get("traceparent"), got.Get("baggage"))
+	}
+	ctx := tr.Extract(context.Background(), http.Header{"Baggage": {"tenant=t1"}})
+	req, _ = http.NewRequestWithContext(ctx, http.MethodGet, backend.URL, nil)
+	mustDo(t, tr.Client(nil), req)
+	if got.Get("baggage") != "tenant=t1" {
+		t.Errorf("baggage = %q, want the context's", got.Get("baggage"))
+	}
+}
