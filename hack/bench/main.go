@@ -109,7 +109,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&cfg.latenessInterval, "lateness-interval", 60*time.Second, "their poll interval (whole seconds); pollers/interval is the executes/s due")
 	fs.DurationVar(&cfg.latenessWindow, "lateness-window", 60*time.Second, "how long lateness is recorded once all are polling")
 	fs.StringVar(&waiting, "waiting", waiting, "comma-separated totals of waiting invocations for the scale phase (env BENCH_SCALE)")
-	fs.StringVar(&cfg.pprofDir, "pprof-dir", "", "when set, write CPU profiles of the manager and the shim during the invoke and schedule phases, heap profiles after scale and when the soak warms up and ends, into this folder")
+	fs.StringVar(&cfg.pprofDir, "pprof-dir", "", "when set, write CPU profiles of the manager and the shim during the invoke, direct and schedule phases (and of the hello plugin during invoke and direct), heap profiles after scale and when the soak warms up and ends, into this folder")
 	fs.Float64Var(&cfg.soakRate, "soak-rate", 0, "invokes of hello per second in the soak phase; 0 sizes it from the baseline (--soak-fraction)")
 	fs.Float64Var(&cfg.soakFraction, "soak-fraction", 0.3, "the soak phase's invokes per second, as a fraction of the baseline's create+status pairs/s")
 	fs.DurationVar(&cfg.soakDuration, "soak-duration", 10*time.Minute, "how long the soak phase invokes (shorten it for a quick check)")

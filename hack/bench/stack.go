@@ -27,7 +27,7 @@ type stack struct {
 	logsDir    string
 	metricsURL string // the manager's /metrics
 	managerPID int
-	pprofURLs  map[string]string // "manager", "shim" -> http://addr
+	pprofURLs  map[string]string // "manager", "shim", helloPprof -> http://addr
 	// extraPIDs are processes the bench started beside the stack, by name.
 	extraPIDs map[string]int
 	http      *http.Client
@@ -35,7 +35,7 @@ type stack struct {
 
 // startStack runs bin/localstack and waits for its READY line.
 func startStack(ctx context.Context, cfg config) (*stack, error) {
-	ports, err := freePorts(4)
+	ports, err := freePorts(5)
 	if err != nil {
 		return nil, err
 	}
@@ -59,8 +59,9 @@ func startStack(ctx context.Context, cfg config) (*stack, error) {
 		"--manager-arg=--min-poll-interval=1ms",
 	}
 	if cfg.pprofDir != "" {
-		args = append(args, "--manager-arg=--pprof-addr="+addr(2), "--shim-arg=--pprof-addr="+addr(3))
-		st.pprofURLs["manager"], st.pprofURLs["shim"] = "http://"+addr(2), "http://"+addr(3)
+		args = append(args, "--manager-arg=--pprof-addr="+addr(2), "--shim-arg=--pprof-addr="+addr(3),
+			"--plugin-arg="+helloPprof+"=--pprof-addr="+addr(4))
+		st.pprofURLs["manager"], st.pprofURLs["shim"], st.pprofURLs[helloPprof] = "http://"+addr(2), "http://"+addr(3), "http://"+addr(4)
 	}
 	if cfg.phases["soak"] && cfg.soakKeepFinished > 0 {
 		args = append(args, "--manager-arg=--keep-finished="+cfg.soakKeepFinished.String())
@@ -200,8 +201,12 @@ func phaseShim(phase string) string {
 	return "shim"
 }
 
-// profileCPU takes CPU profiles of the manager and the shim for d, in the
-// background; wait on the returned channel.
+// helloPprof names the hello plugin's pprof address in pprofURLs.
+const helloPprof = "hello"
+
+// profileCPU takes CPU profiles of the manager and the shim (and, in the
+// invoke phases, the hello plugin) for d, in the background; wait on the
+// returned channel.
 func (st *stack) profileCPU(ctx context.Context, dir, phase string, d time.Duration) <-chan struct{} {
 	done := make(chan struct{})
 	if dir == "" {
@@ -211,15 +216,22 @@ func (st *stack) profileCPU(ctx context.Context, dir, phase string, d time.Durat
 	_ = os.MkdirAll(dir, 0o755)
 	go func() {
 		defer close(done)
-		ch := make(chan struct{}, 2)
-		for _, who := range []string{"manager", phaseShim(phase)} {
+		profiled := []string{"manager", phaseShim(phase)}
+		if phase == "invoke" || phase == "direct" {
+			// The invoke phases call the hello plugin: its server's share
+			// of the CPU per invoke is the plugin's.
+			profiled = append(profiled, helloPprof)
+		}
+		ch := make(chan struct{}, len(profiled))
+		for _, who := range profiled {
 			go func() {
 				st.saveProfile(ctx, dir, who, fmt.Sprintf("/debug/pprof/profile?seconds=%d", int(d.Seconds())), fmt.Sprintf("%s-%s.cpu.pprof", phase, who))
 				ch <- struct{}{}
 			}()
 		}
-		<-ch
-		<-ch
+		for range profiled {
+			<-ch
+		}
 	}()
 	return done
 }

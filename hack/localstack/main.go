@@ -24,6 +24,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/bkplugin/bk-plugin-operator/internal/cmdutil"
@@ -57,6 +59,20 @@ type config struct {
 	// shim's command lines; a flag given again overrides the stack's own
 	// (hack/bench moves the manager's metrics address and turns on pprof).
 	managerArgs, shimArgs cmdutil.StringList
+	// pluginArgs are appended to one example plugin's serve command line,
+	// given as NAME=ARG (hack/bench turns on the hello plugin's pprof).
+	pluginArgs cmdutil.StringList
+}
+
+// pluginArgsOf are the --plugin-arg values for the plugin name.
+func (c config) pluginArgsOf(name string) []string {
+	var out []string
+	for _, a := range c.pluginArgs {
+		if n, arg, ok := strings.Cut(a, "="); ok && n == name {
+			out = append(out, arg)
+		}
+	}
+	return out
 }
 
 func main() {
@@ -87,8 +103,14 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&cfg.stopTimeout, "stop-timeout", defaultStopTimeout, "how long each process may take to stop before it is killed")
 	fs.Var(&cfg.managerArgs, "manager-arg", "an extra argument of the manager, after the stack's own (repeatable)")
 	fs.Var(&cfg.shimArgs, "shim-arg", "an extra argument of the shim, after the stack's own (repeatable)")
+	fs.Var(&cfg.pluginArgs, "plugin-arg", "NAME=ARG: an extra argument of example plugin NAME's serve, after the stack's own (repeatable), such as hello=--pprof-addr=127.0.0.1:6061")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
+	}
+	for _, a := range cfg.pluginArgs {
+		if n, _, ok := strings.Cut(a, "="); !ok || !slices.Contains(examplePlugins, n) {
+			return config{}, fmt.Errorf("--plugin-arg %q: want NAME=ARG with NAME one of %s", a, strings.Join(examplePlugins, ", "))
+		}
 	}
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected arguments %q", fs.Args())

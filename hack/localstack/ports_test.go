@@ -46,3 +46,25 @@ func TestParseFlagsNeedsAssets(t *testing.T) {
 		t.Fatalf("no assets: got %v, want advice to run hack/setup-envtest.sh", err)
 	}
 }
+
+// --plugin-arg passes arguments to one example plugin's serve; a name the
+// stack does not run is refused, not ignored.
+func TestPluginArgs(t *testing.T) {
+	dir := t.TempDir()
+	base := []string{"--bin-dir", dir, "--assets", dir, "--crd-dir", dir}
+	cfg, err := parseFlags(append(base, "--plugin-arg", "hello=--pprof-addr=127.0.0.1:6061", "--plugin-arg", "hello=-v", "--plugin-arg", "poller=--x"), new(strings.Builder))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(cfg.pluginArgsOf("hello"), " "); got != "--pprof-addr=127.0.0.1:6061 -v" {
+		t.Errorf("hello's args = %q", got)
+	}
+	if got := cfg.pluginArgsOf("deployer"); len(got) != 0 {
+		t.Errorf("deployer's args = %q, want none", got)
+	}
+	for _, bad := range []string{"nosuch=--x", "hello"} {
+		if _, err := parseFlags(append(base, "--plugin-arg", bad), new(strings.Builder)); err == nil || !strings.Contains(err.Error(), "--plugin-arg") {
+			t.Errorf("--plugin-arg %q: got %v, want an error naming the flag", bad, err)
+		}
+	}
+}

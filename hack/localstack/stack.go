@@ -157,7 +157,8 @@ func (s *stack) start(ctx context.Context) (string, error) {
 	for i, name := range examplePlugins {
 		addr := loopback(ports[i])
 		pluginURLs[name] = "http://" + addr
-		if err := s.startChild(name, name, []string{"serve", "--addr", addr, "--shutdown-delay", "0s", "--execute-token-file", executeTokenFile}, nil); err != nil {
+		args := append([]string{"serve", "--addr", addr, "--shutdown-delay", "0s", "--execute-token-file", executeTokenFile}, cfg.pluginArgsOf(name)...)
+		if err := s.startChild(name, name, args, nil); err != nil {
 			return "", err
 		}
 		checks = append(checks, check{name, httpOK(hc, pluginURLs[name]+"/readyz")})

@@ -83,6 +83,10 @@ type directExec struct {
 	// afterExecute, when set, runs between a plugin's answer and its
 	// recording (Options.AfterDirectExecute).
 	afterExecute func(traceID string) error
+	// afterCreate, when set, runs between the create of a POLL or CALLBACK
+	// call's PluginInvocation and the write of its first answer
+	// (Options.AfterDirectCreate).
+	afterCreate func(traceID string) error
 }
 
 // directInvoke is an invoke the direct path runs: the call, its version and
@@ -273,6 +277,14 @@ func (s *invocations) finishExecute(ctx context.Context, r *directRun, answer *p
 	cr, err := s.createFirst(ctx, r, s.now().Add(bkv1.FirstExecuteGraceSeconds*time.Second))
 	if err != nil {
 		return invokeOutcome{}, err
+	}
+	if s.direct.afterCreate != nil {
+		if err := s.direct.afterCreate(r.d.call.TraceID); err != nil {
+			// As if the shim died here: the invocation exists without
+			// its first answer, and the manager executes it once the
+			// hold passes (at least once).
+			return invokeOutcome{}, err
+		}
 	}
 	if cr.Status.InvokeCount == 0 {
 		if cr, err = s.recordFirst(ctx, cr, st, secretOutputs); err != nil {

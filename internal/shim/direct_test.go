@@ -4,6 +4,7 @@ package shim_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
@@ -233,6 +234,41 @@ var _ = Describe("the direct synchronous path (issue 21)", Ordered, func() {
 			Expect(pod.executes(trace)).To(Equal(2), "once recorded, never again")
 		})
 
+		// Issue 21: a shim that dies between the create of a POLL call's
+		// PluginInvocation and the status write of its first answer leaves
+		// an invocation with no status. The manager must not leave it stuck:
+		// once the shim's hold (bkplugin.io/first-execute) passes it
+		// executes the call itself, which runs it again (the plugin's
+		// storage of the unrecorded first execute is lost with it): the
+		// documented at-least-once case.
+		It("executes a POLL call itself once the shim's hold passes when the shim died between the create and the first answer's write (at least once)", func() {
+			url, stop := start(shim.Options{Archive: historyArchive, AfterDirectCreate: func(string) error {
+				return errors.New("simulated crash between the create and the status write")
+			}})
+			defer stop()
+			trace := newTraceID()
+			first := invoke(url, trace, 1)
+			Expect(first.Status).To(BeNumerically(">=", 500), "the crashed attempt answers nothing useful: %s", first.Body)
+			Expect(pod.executes(trace)).To(Equal(1))
+			inv := getInvocation(trace)
+			Expect(inv.Status.InvokeCount).To(BeZero(), "the first answer was never written")
+			Expect(inv.Annotations).To(HaveKey(bkv1.AnnotationFirstExecute))
+			hold, err := time.Parse(time.RFC3339, inv.Annotations[bkv1.AnnotationFirstExecute])
+			Expect(err).NotTo(HaveOccurred())
+
+			By("the manager waits for the shim until the hold, not longer")
+			Consistently(func() int { return pod.executes(trace) }, time.Until(hold)-2*time.Second, 500*time.Millisecond).Should(Equal(1),
+				"the manager does not execute while the shim holds the first execute")
+			Eventually(func() bkv1.InvocationState { return getInvocation(trace).Status.State }, time.Until(hold)+30*time.Second, 200*time.Millisecond).
+				Should(Equal(bkv1.StateSuccess), "the invocation is not stuck: the manager took it over")
+			final := getInvocation(trace)
+			// The manager starts from empty storage: its first execute
+			// polls, its second succeeds; with the shim's, three in all.
+			Expect(pod.executes(trace)).To(Equal(3), "the shim's unrecorded execute, then the manager's two")
+			Expect(final.Status.InvokeCount).To(BeEquivalentTo(2))
+			Expect(string(final.Status.Outputs.Raw)).To(MatchJSON(`{"executes":2}`))
+		})
+
 		It("puts a finished call in the cluster when the archive cannot be written, for the manager to archive", func() {
 			url, stop := start(shim.Options{Archive: putsRefused{historyArchive}})
 			defer stop()
@@ -248,5 +284,87 @@ var _ = Describe("the direct synchronous path (issue 21)", Ordered, func() {
 			}, 30*time.Second).Should(Succeed(), "the manager archived it")
 			Expect(pod.executes(trace)).To(Equal(1), "the manager did not execute it again")
 		})
+	})
+})
+
+// callbackOutputs are countedCallbackPlugin's outputs.
+type callbackOutputs struct {
+	CallbackURL string          `json:"callback_url,omitempty"`
+	Received    json.RawMessage `json:"received,omitempty"`
+}
+
+// countedCallbackPlugin prepares a callback on its first execute and waits
+// for it; the callback's execute ends SUCCESS with its data.
+func countedCallbackPlugin() *plugin.Plugin {
+	p := plugin.MustNew(plugin.Meta{Code: "countedcb", Description: "Test plugin: waits for one callback; its pod counts executes."})
+	plugin.MustAddVersion(p, plugin.Version[plugin.None, plugin.None, callbackOutputs]{
+		Version: "1.0.0",
+		Execute: func(ctx *plugin.Context[plugin.None, plugin.None, callbackOutputs]) error {
+			if ctx.State != plugin.StateCallback {
+				cb, err := ctx.PrepareCallback()
+				if err != nil {
+					return err
+				}
+				ctx.Outputs.CallbackURL = cb.URL
+				ctx.WaitCallback()
+				return nil
+			}
+			ctx.Outputs.Received = ctx.Callback.Data
+			return nil
+		},
+	})
+	return p
+}
+
+// Issue 21: a call whose first execute answers CALLBACK (made by the shim in
+// direct mode, by the manager in cluster mode) ends when the third party
+// posts the callback through the shim with the token the plugin was given,
+// and the manager executes it exactly once more.
+var _ = Describe("a CALLBACK first answer, then the real callback (issue 21)", Ordered, func() {
+	var pod *countingPod
+
+	BeforeAll(func() {
+		pod = &countingPod{counts: map[string]int{}}
+		ts := serve(pod.wrap(server.Handler(countedCallbackPlugin())))
+		suite.WaitReady(suite.RegisterVersions(namespace, countedCallbackPlugin(), ts.URL))
+	})
+
+	It("ends SUCCESS with the callback's data, executed once more by the manager", func() {
+		trace := newTraceID()
+		a := rawCall(http.MethodPost, stdapi.InvokePath("countedcb", "1.0.0"), `{"inputs":{},"context":{}}`,
+			map[string]string{stdapi.HeaderTraceID: trace, "Content-Type": "application/json"})
+		Expect(a.Status).To(Equal(http.StatusOK), a.Body)
+		data := a.Env["data"].(map[string]any)
+		Expect(data["state"]).To(BeEquivalentTo(protocol.StateCallback), a.Body)
+		cbURL, _ := data["outputs"].(map[string]any)["callback_url"].(string)
+		Expect(cbURL).To(HavePrefix(shimURL + "/plugins/countedcb/bk_plugin/callback/"))
+		Expect(pod.executes(trace)).To(Equal(1))
+
+		inv := getInvocation(trace)
+		Expect(inv.Status.State).To(Equal(bkv1.StateCallback))
+		Expect(inv.Status.InvokeCount).To(BeEquivalentTo(1))
+		if directMode() {
+			Expect(inv.Annotations).To(HaveKey(bkv1.AnnotationFirstExecute), "the shim made the first execute")
+		}
+
+		By("the third party posts through the shim's callback route with the plugin's token")
+		parts := strings.Split(strings.TrimSuffix(cbURL, "/"), "/")
+		token := parts[len(parts)-1]
+		cb := rawCall(http.MethodPost, stdapi.CallbackPath("countedcb", token), `{"job":"done","n":7}`,
+			map[string]string{"Content-Type": "application/json"})
+		Expect(cb.Status).To(Equal(http.StatusOK), cb.Body)
+		Expect(cb.Env).To(HaveKeyWithValue("result", true))
+
+		Eventually(func() bkv1.InvocationState { return getInvocation(trace).Status.State }, 30*time.Second, 100*time.Millisecond).
+			Should(Equal(bkv1.StateSuccess))
+		final := getInvocation(trace)
+		Expect(final.Status.InvokeCount).To(BeEquivalentTo(2))
+		Expect(string(final.Status.Outputs.Raw)).To(MatchJSON(`{"callback_url":"` + cbURL + `","received":{"job":"done","n":7}}`))
+		Consistently(func() int { return pod.executes(trace) }, 2*time.Second, 200*time.Millisecond).Should(Equal(2),
+			"the first execute, then the manager's one for the callback")
+
+		s := rawCall(http.MethodGet, stdapi.SchedulePath("countedcb", trace), "", nil)
+		Expect(s.Env["data"].(map[string]any)["state"]).To(BeEquivalentTo(protocol.StateSuccess), s.Body)
+		Expect(s.Env["data"].(map[string]any)["outputs"]).To(HaveKeyWithValue("received", map[string]any{"job": "done", "n": float64(7)}))
 	})
 })

@@ -168,6 +168,13 @@ type Options struct {
 	// as a shim dying at that point would. For tests of the at-least-once
 	// case.
 	AfterDirectExecute func(traceID string) error
+	// AfterDirectCreate, when set, runs on the direct path between the
+	// create of a POLL or CALLBACK call's PluginInvocation and the status
+	// write of its first answer; an error abandons the call there, as a
+	// shim dying at that point would, leaving the invocation to the
+	// manager once its hold (bkv1.AnnotationFirstExecute) passes. For
+	// tests of that at-least-once case.
+	AfterDirectCreate func(traceID string) error
 	// Tracing traces each request (a child of the caller's W3C traceparent),
 	// carries the trace to the manager on the invocations it creates
 	// (bkv1.AnnotationTraceparent) and to plugin pods on the calls it makes;

@@ -17,6 +17,9 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 	bkclient "github.com/bkplugin/bk-plugin-operator/sdk/client"
@@ -370,6 +373,28 @@ func invokeNotifier(inputs string, callbackURL string, data string) rawAnswer {
 }
 
 var _ = Describe("parity: the finish-callback mode (PY runtime/executor.py, runtime/callbacker.py)", func() {
+	// This spec once saw the finish notification POSTed twice (issue 21).
+	// The cause is in the manager, not here: Reconciler.reconcileFinished
+	// (internal/controller/invocation/finish_notification.go) posts when
+	// notificationDue holds for the copy of the invocation it read from the
+	// informer cache, and the guard against acting on a copy older than its
+	// own last write (writeExpectations.stale, expectations.go) compares
+	// only invokeCount, attempt and terminal, not the Notified condition.
+	// The shim's invoke-answered-pending annotation (markAnsweredPending)
+	// can land just as the notifier's 100ms poll ends the call: the
+	// reconcile that notifies then conflicts, rereads and writes Notified,
+	// the annotation's update event (AnnotationChangedPredicate) requeues
+	// the invocation, and the next reconcile reads a cached copy that has
+	// the annotation but not yet the Notified write, passes the stale
+	// check, and POSTs again; its persistStatus writes over the conflict
+	// too (the fresh object's invokeCount, state and attempt are
+	// unchanged). Run 40 times in a row this spec failed so once in 3
+	// tries on a loaded machine; the pending spec "does not POST again
+	// when the invocation is touched while it notifies" below provokes the
+	// same race and failed on its 2nd run. Fix (manager, not here):
+	// writeExpectations must also remember that the last write carried
+	// Notified (and treat a cached copy without it as stale), or notify
+	// must reread the invocation (APIReader) before it POSTs.
 	It("POSTs exactly data once a later execute ends SUCCESS, and schedule already answers 4", func() {
 		rcv := newFinishReceiver(answerJSON(200, `{"result": true, "message": "success"}`))
 		a := invokeNotifier(`{"polls":1}`, rcv.srv.URL+"/taskflow/api/v4/nodes/callback/tok/", `{"node":"n1"}`)
@@ -385,6 +410,39 @@ var _ = Describe("parity: the finish-callback mode (PY runtime/executor.py, runt
 		s := rawCall(http.MethodGet, stdapi.SchedulePath("notifier", traceID), "", nil)
 		Expect(dataOf(s)).To(HaveKeyWithValue("state", BeNumerically("==", 4)))
 		Consistently(rcv.received, 2*time.Second, 200*time.Millisecond).Should(HaveLen(1), "exactly one POST")
+	})
+
+	// The race of the spec above made likely: the receiver changes an
+	// annotation of the invocation while the manager's notification is in
+	// flight, so an update event requeues the invocation during the
+	// reconcile that notifies. Pending: the manager POSTs twice today
+	// (writeExpectations.stale does not cover the Notified condition, see
+	// above); enable it with the fix in internal/controller/invocation.
+	PIt("does not POST again when the invocation is touched while it notifies", func() {
+		var mu sync.Mutex
+		var bodies []string
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			mu.Lock()
+			bodies = append(bodies, string(b))
+			n := len(bodies)
+			mu.Unlock()
+			if n == 1 {
+				// An annotation change while the POST is answered: the
+				// AnnotationChangedPredicate wakes the reconciler again.
+				name := r.Header.Get(protocol.HeaderTraceID)
+				patch := []byte(`{"metadata":{"annotations":{"test.bkplugin.io/poke":"1"}}}`)
+				Expect(k8sClient.Patch(suiteCtx, &bkv1.PluginInvocation{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}},
+					client.RawPatch(types.MergePatchType, patch))).To(Succeed())
+			}
+			answerJSON(200, `{"result": true}`)(w)
+		}))
+		DeferCleanup(srv.Close)
+		received := func() int { mu.Lock(); defer mu.Unlock(); return len(bodies) }
+		a := invokeNotifier(`{"polls":1}`, srv.URL+"/cb/", `{"node":"n1"}`)
+		Expect(dataOf(a)).To(HaveKeyWithValue("state", BeNumerically("==", 2)), a.Body)
+		Eventually(received, 30*time.Second).Should(Equal(1))
+		Consistently(received, 3*time.Second, 100*time.Millisecond).Should(Equal(1), "exactly one POST")
 	})
 
 	It("POSTs the same data when the job ends FAIL, and schedule answers 5", func() {

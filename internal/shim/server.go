@@ -144,6 +144,7 @@ func New(opts Options) (*Server, error) {
 			callback: pluginexec.CallbackOptions{BaseURL: opts.CallbackBaseURL, Key: signingKey(opts, keys), TokenTTL: opts.CallbackTokenTTL},
 			limits:   opts.ExecuteLimits, clusterDomain: opts.ClusterDomain, resolveService: opts.ResolveService,
 			locks: newKeyedLocks(), afterExecute: opts.AfterDirectExecute,
+			afterCreate: opts.AfterDirectCreate,
 		},
 	}
 	s.logs = &logs{reader: kube, past: s.past, namespace: opts.Namespace, versions: s.versions, pods: p, http: opts.HTTPClient}

@@ -29,10 +29,20 @@ type versionService struct {
 }
 
 // list returns the versions of plugin code, or 404 when it has none.
+//
+// They are the informer cache's own objects (client.UnsafeDisableDeepCopy,
+// as the manager's listVersions): every invoke, schedule and detail
+// resolves a version, and deep-copying each version's schemas and
+// task.json for it was a copy per version per request. Nothing in the
+// shim writes to a PluginVersion it got here: resolving, scope checks,
+// the compiled-schema cache, task.json checks, the execute request and
+// the meta/detail answers only read them (allowScopeMap clones what it
+// hands out), and TestVersionServiceLeavesCacheAlone checks it. Code that
+// needs to change one must DeepCopy it first.
 func (v *versionService) list(ctx context.Context, code string) ([]bkv1.PluginVersion, error) {
 	var list bkv1.PluginVersionList
 	if err := v.reader.List(ctx, &list, client.InNamespace(v.namespace),
-		client.MatchingFields{versions.IndexPluginVersionPlugin: code}); err != nil {
+		client.MatchingFields{versions.IndexPluginVersionPlugin: code}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, kubeErr(err, "list versions of plugin %s", code)
 	}
 	if len(list.Items) == 0 {
@@ -70,7 +80,8 @@ func (v *versionService) resolveFor(ctx context.Context, code, requested, traceI
 // plugins lists every plugin of the namespace with its versions.
 func (v *versionService) plugins(ctx context.Context) (stdapi.PluginList, error) {
 	var list bkv1.PluginVersionList
-	if err := v.reader.List(ctx, &list, client.InNamespace(v.namespace)); err != nil {
+	// The cache's own objects, only read (see list).
+	if err := v.reader.List(ctx, &list, client.InNamespace(v.namespace), client.UnsafeDisableDeepCopy); err != nil {
 		return stdapi.PluginList{}, kubeErr(err, "list plugin versions")
 	}
 	byCode := map[string][]bkv1.PluginVersion{}

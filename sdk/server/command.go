@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -23,7 +24,7 @@ import (
 // Main is the whole main function of a plugin binary: it runs the command
 // in os.Args and exits, with status 2 for a usage error and 1 for a failure.
 //
-//	<plugin> [serve] [--addr :8080] [--shutdown-delay 5s] ...
+//	<plugin> [serve] [--addr :8080] [--shutdown-delay 5s] [--pprof-addr 127.0.0.1:6060] ...
 //	<plugin> manifest --service NAME [--port N] [--namespace NS]
 //	<plugin> manifest --url URL
 //	<plugin> manifest --check-against FILE [--versions V,...]
@@ -78,10 +79,22 @@ func serveCommand(ctx context.Context, p *plugin.Plugin, args []string, stderr i
 	tokenFile := fs.String("execute-token-file", os.Getenv(protocol.ExecuteTokenEnv), "file holding the manager's execute token; executes without it get 401 (env "+protocol.ExecuteTokenEnv+")")
 	insecureDefault, _ := strconv.ParseBool(os.Getenv(protocol.InsecureNoExecuteTokenEnv))
 	insecure := fs.Bool("insecure-no-execute-token", insecureDefault, "LAPTOPS ONLY: with no --execute-token-file, serve executes from anyone (env "+protocol.InsecureNoExecuteTokenEnv+"=true); without either, every execute gets 401")
+	pprofAddr := fs.String("pprof-addr", "", "serve net/http/pprof on this address, a listener of its own (off when empty); for profiling, never expose it")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, nil))
+	if *pprofAddr != "" {
+		if err := checkPprofAddr(*pprofAddr, *addr); err != nil {
+			return err
+		}
+		ln, err := net.Listen("tcp", *pprofAddr)
+		if err != nil {
+			return fmt.Errorf("listen for pprof on %s: %w", *pprofAddr, err)
+		}
+		servePprof(ctx, ln)
+		logger.Info("serving pprof", "addr", ln.Addr().String())
+	}
 	switch {
 	case *tokenFile != "":
 	case *insecure:

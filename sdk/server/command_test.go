@@ -37,6 +37,9 @@ func TestCommandUsageErrors(t *testing.T) {
 		{"manifest", "--service", "a", "--port", "-1"},
 		{"manifest", "--service", "a", "extra"},
 		{"serve", "--no-such-flag"},
+		{"serve", "--addr", "127.0.0.1:8080", "--pprof-addr", "127.0.0.1:8080"},
+		{"serve", "--addr", ":8080", "--pprof-addr", "0.0.0.0:8080"},
+		{"serve", "--pprof-addr", "no-port"},
 		{"frobnicate"},
 	} {
 		var out, errOut bytes.Buffer

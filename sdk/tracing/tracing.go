@@ -51,6 +51,12 @@ func (t Tracing) Tracer() trace.Tracer { return t.Provider().Tracer(ScopeName) }
 // metrics) get no span: they come every few seconds and say nothing about
 // a trace.
 func (t Tracing) Handler(h http.Handler, operation string, skip func(*http.Request) bool) http.Handler {
+	if t.TracerProvider == nil {
+		// Nothing is recorded: only the trace context has to pass
+		// (propagate.go). otelhttp would still build each request's span
+		// and metric attributes for nobody.
+		return propagatingHandler{next: h, propagator: t.Propagators()}
+	}
 	opts := []otelhttp.Option{otelhttp.WithTracerProvider(t.Provider()), otelhttp.WithPropagators(t.Propagators())}
 	if skip != nil {
 		opts = append(opts, otelhttp.WithFilter(func(r *http.Request) bool { return !skip(r) }))
@@ -64,6 +70,11 @@ func (t Tracing) Handler(h http.Handler, operation string, skip func(*http.Reque
 func (t Tracing) Transport(rt http.RoundTripper) http.RoundTripper {
 	if rt == nil {
 		rt = http.DefaultTransport
+	}
+	if t.TracerProvider == nil {
+		// Nothing is recorded: only the trace context has to pass
+		// (propagate.go).
+		return propagatingTransport{next: rt, propagator: t.Propagators(), defaults: t.Propagator == nil}
 	}
 	return otelhttp.NewTransport(rt, otelhttp.WithTracerProvider(t.Provider()), otelhttp.WithPropagators(t.Propagators()))
 }

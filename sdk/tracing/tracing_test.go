@@ -140,3 +140,41 @@ func names(spans tracetest.SpanStubs) []string {
 	}
 	return out
 }
+
+// The zero Tracing's transport adds the trace context to the request it
+// sends, never to the caller's: a RoundTripper must not change its request.
+func TestZeroTracingTransportLeavesTheRequestAlone(t *testing.T) {
+	var got string
+	backend := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { got = r.Header.Get("traceparent") }))
+	defer backend.Close()
+	var tr Tracing
+	ctx := tr.Extract(context.Background(), http.Header{"Traceparent": {"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}})
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, backend.URL, nil)
+	mustDo(t, tr.Client(nil), req)
+	if got != "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" {
+		t.Errorf("backend saw traceparent %q, want the context's", got)
+	}
+	if h := req.Header.Get("traceparent"); h != "" {
+		t.Errorf("the caller's request got traceparent %q", h)
+	}
+}
+
+// Without a trace context the zero Tracing's transport adds no header;
+// baggage alone still crosses.
+func TestZeroTracingTransportWithoutTrace(t *testing.T) {
+	var got http.Header
+	backend := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { got = r.Header.Clone() }))
+	defer backend.Close()
+	var tr Tracing
+	req, _ := http.NewRequest(http.MethodGet, backend.URL, nil)
+	mustDo(t, tr.Client(nil), req)
+	if got.Get("traceparent") != "" || got.Get("baggage") != "" {
+		t.Errorf("a request without a trace got traceparent %q, baggage %q", got.Get("traceparent"), got.Get("baggage"))
+	}
+	ctx := tr.Extract(context.Background(), http.Header{"Baggage": {"tenant=t1"}})
+	req, _ = http.NewRequestWithContext(ctx, http.MethodGet, backend.URL, nil)
+	mustDo(t, tr.Client(nil), req)
+	if got.Get("baggage") != "tenant=t1" {
+		t.Errorf("baggage = %q, want the context's", got.Get("baggage"))
+	}
+}
