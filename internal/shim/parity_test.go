@@ -374,27 +374,14 @@ func invokeNotifier(inputs string, callbackURL string, data string) rawAnswer {
 
 var _ = Describe("parity: the finish-callback mode (PY runtime/executor.py, runtime/callbacker.py)", func() {
 	// This spec once saw the finish notification POSTed twice (issue 21).
-	// The cause is in the manager, not here: Reconciler.reconcileFinished
-	// (internal/controller/invocation/finish_notification.go) posts when
-	// notificationDue holds for the copy of the invocation it read from the
-	// informer cache, and the guard against acting on a copy older than its
-	// own last write (writeExpectations.stale, expectations.go) compares
-	// only invokeCount, attempt and terminal, not the Notified condition.
-	// The shim's invoke-answered-pending annotation (markAnsweredPending)
-	// can land just as the notifier's 100ms poll ends the call: the
-	// reconcile that notifies then conflicts, rereads and writes Notified,
-	// the annotation's update event (AnnotationChangedPredicate) requeues
-	// the invocation, and the next reconcile reads a cached copy that has
-	// the annotation but not yet the Notified write, passes the stale
-	// check, and POSTs again; its persistStatus writes over the conflict
-	// too (the fresh object's invokeCount, state and attempt are
-	// unchanged). Run 40 times in a row this spec failed so once in 3
-	// tries on a loaded machine; the pending spec "does not POST again
-	// when the invocation is touched while it notifies" below provokes the
-	// same race and failed on its 2nd run. Fix (manager, not here):
-	// writeExpectations must also remember that the last write carried
-	// Notified (and treat a cached copy without it as stale), or notify
-	// must reread the invocation (APIReader) before it POSTs.
+	// The cause was in the manager: a reconcile that notified conflicted
+	// with the shim's invoke-answered-pending annotation, reread and wrote
+	// Notified; the annotation's update event requeued the invocation, and
+	// the next reconcile read a cached copy without Notified that passed
+	// writeExpectations.stale (it compared only attempt, invoke count and
+	// terminal) and POSTed again. Expectations now require the Notified and
+	// archived marks written (internal/controller/invocation/expectations.go);
+	// the next spec provokes the race.
 	It("POSTs exactly data once a later execute ends SUCCESS, and schedule already answers 4", func() {
 		rcv := newFinishReceiver(answerJSON(200, `{"result": true, "message": "success"}`))
 		a := invokeNotifier(`{"polls":1}`, rcv.srv.URL+"/taskflow/api/v4/nodes/callback/tok/", `{"node":"n1"}`)
@@ -415,10 +402,9 @@ var _ = Describe("parity: the finish-callback mode (PY runtime/executor.py, runt
 	// The race of the spec above made likely: the receiver changes an
 	// annotation of the invocation while the manager's notification is in
 	// flight, so an update event requeues the invocation during the
-	// reconcile that notifies. Pending: the manager POSTs twice today
-	// (writeExpectations.stale does not cover the Notified condition, see
-	// above); enable it with the fix in internal/controller/invocation.
-	PIt("does not POST again when the invocation is touched while it notifies", func() {
+	// reconcile that notifies. It POSTed twice on its 2nd run before the
+	// expectations covered the Notified mark.
+	It("does not POST again when the invocation is touched while it notifies", func() {
 		var mu sync.Mutex
 		var bodies []string
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
