@@ -45,6 +45,8 @@ const (
 	neighbourMaxInFlight = 5
 	neighbourRate        = 10
 	neighbourConcurrency = 10
+	// neighbourWarmUp invokes of hello precede the measurements.
+	neighbourWarmUp = 50
 	// targetNeighbourRatio: hello's p99 under the flood within 1.5x its
 	// p99 without it.
 	targetNeighbourRatio = 1.5
@@ -55,8 +57,11 @@ type neighbourResult struct {
 	Flood        int
 	HelloInvokes int
 	QuietP99Ms   float64
-	FloodP99Ms   float64
-	Ratio        float64
+	// QuietAfterP99Ms is hello alone again after the floods: the quiet
+	// p99's drift within the run.
+	QuietAfterP99Ms float64
+	FloodP99Ms      float64
+	Ratio           float64
 	// UncappedP99Ms is hello's p99 beside a flood of the same size of a
 	// version with no limits; UncappedRatio is it over QuietP99Ms.
 	UncappedP99Ms float64
@@ -137,7 +142,12 @@ func (b *bench) neighbour(ctx context.Context, r *results) error {
 	res.Flood, res.FloodSizeReason = neighbourFloodSize(b.cfg.neighbourFlood, r.BaselinePairsPerS)
 	r.Neighbour = res
 
-	// 1. hello alone.
+	// 1. hello alone, after a warm-up: the phase's first invokes of hello
+	// pay for cold connections and caches, which would inflate the quiet
+	// p99 and flatter the ratios.
+	if _, err := b.helloLatencies(ctx, "hello, warm-up", neighbourWarmUp); err != nil {
+		return err
+	}
 	quiet, err := b.helloLatencies(ctx, "hello, no flood", res.HelloInvokes)
 	if err != nil {
 		return err
@@ -188,6 +198,14 @@ func (b *bench) neighbour(ctx context.Context, r *results) error {
 	if err := b.deleteInvocations(ctx, slowCode); err != nil {
 		return err
 	}
+	// hello alone again: how far the quiet p99 drifts within the run (a
+	// machine shared with other work) tells how much of a ratio is noise.
+	after, err := b.helloLatencies(ctx, "hello, no flood, after the floods", res.HelloInvokes)
+	if err != nil {
+		return err
+	}
+	res.QuietAfterP99Ms = ms(percentile(after, 0.99))
+	progress("neighbour: hello p99 %.1f ms alone after the floods (%.1f ms before)", res.QuietAfterP99Ms, res.QuietP99Ms)
 
 	// 4. The rate: executes/s the plugin pod saw for a version limited to 10/s.
 	const rateInvocations = 60
@@ -297,6 +315,7 @@ func (n *neighbourResult) rows(row func(name, value, ratio, target string, met *
 		row("neighbour flood size", n.FloodSizeReason, "", "", nil)
 	}
 	row(fmt.Sprintf("neighbour hello p99 ms, no flood (c=%d, n=%d)", neighbourConcurrency, n.HelloInvokes), fmt.Sprintf("%.1f", n.QuietP99Ms), "1.00", "", nil)
+	row("neighbour hello p99 ms, no flood, after the floods (drift)", fmt.Sprintf("%.1f", n.QuietAfterP99Ms), fmt.Sprintf("%.2f", n.QuietAfterP99Ms/max(n.QuietP99Ms, 0.001)), "", nil)
 	row(fmt.Sprintf("neighbour hello p99 ms beside %d slow invocations", n.Flood), fmt.Sprintf("%.1f", n.FloodP99Ms),
 		fmt.Sprintf("%.2f", n.Ratio), fmt.Sprintf("<= %.1f x no flood", targetNeighbourRatio), yes(n.Ratio <= targetNeighbourRatio))
 	row(fmt.Sprintf("neighbour hello p99 ms beside %d uncapped slow invocations (fair queue alone)", n.Flood), fmt.Sprintf("%.1f", n.UncappedP99Ms),
@@ -313,6 +332,7 @@ func (n *neighbourResult) fields(f map[string]float64, round func(float64) float
 	f["neighbour_flood"] = float64(n.Flood)
 	f["neighbour_hello_p99_ms"] = round(n.FloodP99Ms)
 	f["neighbour_quiet_hello_p99_ms"] = round(n.QuietP99Ms)
+	f["neighbour_quiet_after_hello_p99_ms"] = round(n.QuietAfterP99Ms)
 	f["neighbour_p99_ratio"] = math.Round(n.Ratio*100) / 100
 	f["neighbour_max_in_flight"] = float64(n.MaxInFlight)
 	f["neighbour_uncapped_hello_p99_ms"] = round(n.UncappedP99Ms)
