@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 )
 
@@ -25,6 +26,11 @@ type fairQueue struct {
 	groupOf     func(reconcile.Request) string
 	maxPerGroup int
 	limiter     workqueue.TypedRateLimiter[reconcile.Request]
+	// metrics is nil when the queue exports none; guarded by mu.
+	metrics *queueMetrics
+	// stop ends the unfinished-work updates at shutdown.
+	stop     chan struct{}
+	stopOnce sync.Once
 
 	mu   sync.Mutex
 	cond *sync.Cond
@@ -49,17 +55,62 @@ type fairQueue struct {
 	shuttingDown bool
 }
 
-// newFairQueue makes a fair queue; groupOf names an item's group (its
-// namespace and plugin) and maxPerGroup bounds the workers one group holds.
-func newFairQueue(groupOf func(reconcile.Request) string, maxPerGroup int, limiter workqueue.TypedRateLimiter[reconcile.Request]) *fairQueue {
+// fairQueueOptions configure a fair queue.
+type fairQueueOptions struct {
+	// GroupOf names an item's group (its namespace and plugin).
+	GroupOf func(reconcile.Request) string
+	// MaxPerGroup bounds the workers one group holds (at least 1).
+	MaxPerGroup int
+	// Limiter gives AddRateLimited its delays.
+	Limiter workqueue.TypedRateLimiter[reconcile.Request]
+	// Metrics, when set, are the queue's metrics (fair_queue_metrics.go).
+	Metrics *queueMetrics
+	// UnfinishedPeriod is how often the unfinished-work gauges are set;
+	// zero means unfinishedWorkPeriod.
+	UnfinishedPeriod time.Duration
+	// Clock times the unfinished-work updates; nil means the real clock.
+	Clock clock.WithTicker
+}
+
+// newFairQueue makes a fair queue.
+func newFairQueue(o fairQueueOptions) *fairQueue {
 	q := &fairQueue{
-		groupOf: groupOf, maxPerGroup: max(maxPerGroup, 1), limiter: limiter,
+		groupOf: o.GroupOf, maxPerGroup: max(o.MaxPerGroup, 1), limiter: o.Limiter, metrics: o.Metrics,
+		stop:  make(chan struct{}),
 		ready: map[string][]reconcile.Request{}, dirty: map[reconcile.Request]struct{}{},
 		processing: map[reconcile.Request]string{}, busy: map[string]int{},
 		groups: map[reconcile.Request]string{}, after: map[reconcile.Request]time.Time{},
 	}
 	q.cond = sync.NewCond(&q.mu)
+	if q.metrics != nil {
+		c := o.Clock
+		if c == nil {
+			c = clock.RealClock{}
+		}
+		period := o.UnfinishedPeriod
+		if period <= 0 {
+			period = unfinishedWorkPeriod
+		}
+		go q.updateUnfinishedWork(c, period)
+	}
 	return q
+}
+
+// updateUnfinishedWork sets the unfinished-work gauges every period until
+// the queue shuts down, as client-go's queue does.
+func (q *fairQueue) updateUnfinishedWork(c clock.WithTicker, period time.Duration) {
+	t := c.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-q.stop:
+			return
+		case <-t.C():
+			q.mu.Lock()
+			q.metrics.updateUnfinished()
+			q.mu.Unlock()
+		}
+	}
 }
 
 // groupFor returns item's group, asking groupOf outside the lock on the
@@ -87,6 +138,7 @@ func (q *fairQueue) Add(item reconcile.Request) {
 		return
 	}
 	q.dirty[item] = struct{}{}
+	q.metrics.add(item)
 	if _, ok := q.processing[item]; ok {
 		// Queued again when its worker is done.
 		return
@@ -101,6 +153,7 @@ func (q *fairQueue) push(g string, item reconcile.Request) {
 	}
 	q.ready[g] = append(q.ready[g], item)
 	q.count++
+	q.metrics.groupDepth(g, len(q.ready[g]))
 	q.cond.Signal()
 }
 
@@ -124,6 +177,7 @@ func (q *fairQueue) Get() (reconcile.Request, bool) {
 			g := q.ring[i]
 			items := q.ready[g]
 			item := items[0]
+			q.metrics.groupDepth(g, len(items)-1)
 			if len(items) == 1 {
 				delete(q.ready, g)
 				q.ring = append(q.ring[:i], q.ring[i+1:]...)
@@ -139,6 +193,7 @@ func (q *fairQueue) Get() (reconcile.Request, bool) {
 			delete(q.dirty, item)
 			q.processing[item] = g
 			q.busy[g]++
+			q.metrics.get(item)
 			return item, false
 		}
 		q.cond.Wait()
@@ -154,6 +209,7 @@ func (q *fairQueue) Done(item reconcile.Request) {
 		return
 	}
 	delete(q.processing, item)
+	q.metrics.done(item)
 	if q.busy[g]--; q.busy[g] <= 0 {
 		delete(q.busy, g)
 	}
@@ -179,6 +235,7 @@ func (q *fairQueue) AddAfter(item reconcile.Request, d time.Duration) {
 		q.mu.Unlock()
 		return
 	}
+	q.metrics.retry()
 	if prev, ok := q.after[item]; ok && !prev.After(at) {
 		q.mu.Unlock()
 		return
@@ -208,7 +265,14 @@ func (q *fairQueue) NumRequeues(item reconcile.Request) int { return q.limiter.N
 func (q *fairQueue) ShutDown() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	q.shutDownLocked()
+}
+
+// shutDownLocked marks the queue shut down, wakes its workers and stops
+// the metrics' updates; the caller holds mu.
+func (q *fairQueue) shutDownLocked() {
 	q.shuttingDown = true
+	q.stopOnce.Do(func() { close(q.stop) })
 	q.cond.Broadcast()
 }
 
@@ -216,8 +280,7 @@ func (q *fairQueue) ShutDown() {
 func (q *fairQueue) ShutDownWithDrain() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.shuttingDown = true
-	q.cond.Broadcast()
+	q.shutDownLocked()
 	for len(q.processing) > 0 {
 		q.cond.Wait()
 	}

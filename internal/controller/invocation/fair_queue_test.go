@@ -55,7 +55,7 @@ func req(name string) reconcile.Request {
 func byPrefix(r reconcile.Request) string { return strings.SplitN(r.Name, "-", 2)[0] }
 
 func newTestQueue(maxPerGroup int) *fairQueue {
-	return newFairQueue(byPrefix, maxPerGroup, workqueue.DefaultTypedControllerRateLimiter[reconcile.Request]())
+	return newFairQueue(fairQueueOptions{GroupOf: byPrefix, MaxPerGroup: maxPerGroup, Limiter: workqueue.DefaultTypedControllerRateLimiter[reconcile.Request]()})
 }
 
 func TestFairQueueRoundRobin(t *testing.T) {

@@ -18,6 +18,11 @@ type Metrics struct {
 	suppressed  *prometheus.CounterVec
 	// deferrals counts executes the version's limits deferred (limits_metrics.go).
 	deferrals *prometheus.CounterVec
+	// workqueue are controller-runtime's workqueue_* vectors, which the
+	// fair queue feeds, and queueDepth its depth per plugin
+	// (fair_queue_metrics.go).
+	workqueue  *workqueueVectors
+	queueDepth *prometheus.GaugeVec
 
 	// pendingKeys are the finished invocations whose last archive attempt
 	// failed; the pending gauge is their number.
@@ -63,13 +68,19 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "Invocation events not recorded because the plugin's invocations used up their event budget (Options.EventsPerMinute), by plugin; the invocations' status still says what happened.",
 		}, []string{"plugin"}),
 		deferrals:   newDeferrals(),
+		queueDepth:  newQueueDepthByPlugin(),
 		pendingKeys: map[types.NamespacedName]struct{}{},
 	}
-	for _, c := range []prometheus.Collector{m.transitions, m.executes, m.pollLate, m.retries, m.archives, m.pending, m.suppressed, m.deferrals} {
+	for _, c := range []prometheus.Collector{m.transitions, m.executes, m.pollLate, m.retries, m.archives, m.pending, m.suppressed, m.deferrals, m.queueDepth} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
 	}
+	wq, err := workqueueMetricsIn(reg)
+	if err != nil {
+		return nil, err
+	}
+	m.workqueue = wq
 	return m, nil
 }
 
