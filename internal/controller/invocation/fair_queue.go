@@ -13,10 +13,14 @@ import (
 // queues are FIFO (or priority by event kind) over all keys: a flood of one
 // plugin's invocations fills the queue ahead of every other plugin's, and
 // slow executes of that plugin hold every worker. fairQueue keeps one FIFO
-// per plugin, hands out items round-robin across plugins with ready items,
-// and never lets one plugin hold more than maxPerGroup workers, so another
-// plugin's invocation waits at most for a free worker, not for the flood.
-// The choice is nextGroup, pure and table-tested.
+// per plugin and hands a free worker to the plugin with ready items that
+// holds the fewest workers (round robin among equals), and never lets one
+// plugin hold more than maxPerGroup workers. So another plugin's
+// invocation waits at most for a free worker, not for the flood, and a
+// plugin that needs more than the workers the bound leaves free gets them
+// as the flood's workers finish (max-min fairness: under two saturating
+// plugins each ends up with half). The choice is nextGroup, pure and
+// table-tested.
 
 // fairQueue is a workqueue.TypedRateLimitingInterface over reconcile
 // requests, fair across groups (plugins). Like client-go's queue, an item is
@@ -293,23 +297,35 @@ func (q *fairQueue) ShuttingDown() bool {
 	return q.shuttingDown
 }
 
-// nextGroup is the fairness choice: the index in ring, starting at start and
-// going round, of the first group whose workers in use (busy) are under
-// maxPerGroup. ring holds only groups with queued items. ok is false when
-// every such group is at its bound (or none has items): the worker waits.
+// nextGroup is the fairness choice: the index in ring of the group, among
+// those whose workers in use (busy) are under maxPerGroup, that holds the
+// fewest workers; of equals the first going round from start. ring holds
+// only groups with queued items. ok is false when every such group is at
+// its bound (or none has items): the worker waits.
+//
+// Fewest workers first, not plain round robin: with round robin a flood at
+// its bound takes back every other worker it frees, so another plugin
+// never holds more than the workers the bound leaves free, and when it
+// needs more (hello at c=10 beside a flood holding 24 of 32) its
+// invocations queue behind their own plugin's work.
 func nextGroup(ring []string, start int, busy map[string]int, maxPerGroup int) (int, bool) {
 	n := len(ring)
 	if n == 0 {
 		return 0, false
 	}
 	start = ((start % n) + n) % n
+	best, found := 0, false
 	for k := range n {
 		i := (start + k) % n
-		if busy[ring[i]] < maxPerGroup {
-			return i, true
+		b := busy[ring[i]]
+		if b >= maxPerGroup {
+			continue
+		}
+		if !found || b < busy[ring[best]] {
+			best, found = i, true
 		}
 	}
-	return 0, false
+	return best, found
 }
 
 // defaultMaxPerPlugin is the workers one plugin may hold of workers in all:
