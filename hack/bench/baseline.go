@@ -38,6 +38,10 @@ func (b *bench) baseline(ctx context.Context, r *results) error {
 	// two writes one after the other, can take at the same concurrency.
 	var mu sync.Mutex
 	var lat []time.Duration
+	// What a pair costs the API server and etcd, the floor of what an
+	// invoke that makes the same writes can cost them.
+	apiBefore, cpuErr := b.st.cpuTimes(apiProcesses)
+	var made atomic.Int64
 	pairs, err := b.timed(ctx, "baseline create+status-update pairs", b.cfg.baselineDuration, conc, func(ctx context.Context, w int) error {
 		start := time.Now()
 		inv := newInvocation(baselineNamespace, "hello", "1.0.0", `{"name":"world"}`)
@@ -49,6 +53,7 @@ func (b *bench) baseline(ctx context.Context, r *results) error {
 			return fmt.Errorf("update status: %w", err)
 		}
 		last[w] = inv
+		made.Add(1)
 		mu.Lock()
 		lat = append(lat, time.Since(start))
 		mu.Unlock()
@@ -58,6 +63,11 @@ func (b *bench) baseline(ctx context.Context, r *results) error {
 		return err
 	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	if apiAfter, err := b.st.cpuTimes(apiProcesses); err == nil && cpuErr == nil {
+		r.pairCPUSum += apiAfter.minus(apiBefore).perCallMs(int(made.Load()))
+		r.pairCPURuns++
+		r.BaselinePairAPICPUMs = r.pairCPUSum / float64(r.pairCPURuns)
+	}
 	r.baselineRuns++
 	r.pairsSum += pairs
 	r.BaselinePairsPerS = r.pairsSum / float64(r.baselineRuns)
@@ -80,6 +90,10 @@ func (b *bench) baseline(ctx context.Context, r *results) error {
 	progress("baseline: %.0f pairs/s (p50 %.1f ms, p99 %.1f ms), %.0f status updates/s", pairs, r.BaselinePairP50Ms, r.BaselinePairP99Ms, updates)
 	return nil
 }
+
+// apiProcesses are the API server and its store, whose CPU per write the
+// baseline measures.
+var apiProcesses = []string{"kube-apiserver", "etcd"}
 
 // invocationStatus is a status of the size the manager writes for a hello
 // invocation: state, outputs, storage, times and the Succeeded condition.

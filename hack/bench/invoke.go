@@ -32,6 +32,11 @@ func (b *bench) invoke(ctx context.Context, r *results) error {
 	}
 	r.InvokePerS, r.InvokeP50Ms, r.InvokeP95Ms, r.InvokeP99Ms = run.perS, run.p50Ms, run.p95Ms, run.p99Ms
 	r.InvokeClusterCPUMs = run.cpu.perCallMs(run.n)
+	api := cpuUse{}
+	for _, name := range apiProcesses {
+		api[name] = run.cpu[name]
+	}
+	r.InvokeClusterAPICPUMs = api.perCallMs(run.n)
 	progress("invoke (cluster path): %.0f/s, p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, CPU %.2f ms per invoke (%s)",
 		r.InvokePerS, r.InvokeP50Ms, r.InvokeP95Ms, r.InvokeP99Ms, r.InvokeClusterCPUMs, run.cpu.String(run.n))
 	return nil

@@ -21,6 +21,12 @@ type results struct {
 	// InvokeClusterCPUMs is the CPU per cluster-path invoke, summed over
 	// the shim, hello, the manager, kube-apiserver and etcd.
 	InvokeClusterCPUMs float64
+	// InvokeClusterAPICPUMs is the part of it kube-apiserver and etcd
+	// used; BaselinePairAPICPUMs what they used per baseline pair (the
+	// mean over the baseline runs). Their ratio bounds invoke_per_pair
+	// when the API server is the limit.
+	InvokeClusterAPICPUMs float64
+	BaselinePairAPICPUMs  float64
 	// The direct path (a second shim with --sync-invoke=direct).
 	InvokeDirectPerS  float64
 	InvokeDirectP99Ms float64
@@ -50,6 +56,8 @@ type results struct {
 	// Sums over the baseline\'s runs.
 	baselineRuns         int
 	pairsSum, updatesSum float64
+	pairCPUSum           float64
+	pairCPURuns          int
 }
 
 type scalePoint struct {
@@ -124,6 +132,10 @@ func (r *results) print(w io.Writer, cfg config) error {
 		p := ratio(r.InvokeP99Ms, r.BaselinePairP99Ms)
 		row("invoke p99 ms, cluster path", fmt.Sprintf("%.1f", r.InvokeP99Ms), fmt.Sprintf("%.2f of pair p99", p), fmt.Sprintf("<= %.1f x pair p99", targetInvokeP99Ratio), yes(p <= targetInvokeP99Ratio))
 		row("invoke CPU ms per call, cluster path (all processes)", fmt.Sprintf("%.2f", r.InvokeClusterCPUMs), "", "", nil)
+		if r.BaselinePairAPICPUMs > 0 {
+			row("kube-apiserver+etcd CPU ms per invoke / per baseline pair", fmt.Sprintf("%.2f / %.2f", r.InvokeClusterAPICPUMs, r.BaselinePairAPICPUMs),
+				fmt.Sprintf("%.2f pairs", ratio(r.InvokeClusterAPICPUMs, r.BaselinePairAPICPUMs)), "", nil)
+		}
 	}
 	if cfg.phases["direct"] {
 		if r.DirectNote != "" {
@@ -202,17 +214,19 @@ func (r *results) print(w io.Writer, cfg config) error {
 		return math.Round(v*100) / 100
 	}
 	fields := map[string]float64{
-		"baseline_pairs_per_s":    round(r.BaselinePairsPerS),
-		"baseline_updates_per_s":  round(r.BaselineUpdatesPerS),
-		"invoke_per_s":            round(r.InvokePerS),
-		"invoke_p99_ms":           round(r.InvokeP99Ms),
-		"invoke_per_pair":         round2(ratio(r.InvokePerS, r.BaselinePairsPerS)),
-		"invoke_p99_per_pair_p99": round2(ratio(r.InvokeP99Ms, r.BaselinePairP99Ms)),
-		"invoke_cluster_cpu_ms":   round2(r.InvokeClusterCPUMs),
-		"schedule_per_s":          round(r.SchedulePerS),
-		"callback_rtt_p99_ms":     round(r.CallbackP99Ms),
-		"poll_lateness_p99_ms":    round(r.PollLatenessP99Ms),
-		"rss_bytes_per_waiting":   round(perWaiting),
+		"baseline_pairs_per_s":      round(r.BaselinePairsPerS),
+		"baseline_updates_per_s":    round(r.BaselineUpdatesPerS),
+		"invoke_per_s":              round(r.InvokePerS),
+		"invoke_p99_ms":             round(r.InvokeP99Ms),
+		"invoke_per_pair":           round2(ratio(r.InvokePerS, r.BaselinePairsPerS)),
+		"invoke_p99_per_pair_p99":   round2(ratio(r.InvokeP99Ms, r.BaselinePairP99Ms)),
+		"invoke_cluster_cpu_ms":     round2(r.InvokeClusterCPUMs),
+		"invoke_cluster_api_cpu_ms": round2(r.InvokeClusterAPICPUMs),
+		"baseline_pair_api_cpu_ms":  round2(r.BaselinePairAPICPUMs),
+		"schedule_per_s":            round(r.SchedulePerS),
+		"callback_rtt_p99_ms":       round(r.CallbackP99Ms),
+		"poll_lateness_p99_ms":      round(r.PollLatenessP99Ms),
+		"rss_bytes_per_waiting":     round(perWaiting),
 	}
 	if cfg.phases["direct"] && r.DirectNote == "" {
 		fields["invoke_direct_per_s"] = round(r.InvokeDirectPerS)

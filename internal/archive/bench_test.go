@@ -59,3 +59,36 @@ func BenchmarkPutParallel(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkGetParallel is the shim's read of archived invocations (a
+// schedule or an invoke retried after the invocation left the cluster):
+// 50 readers at once, as make bench's soak phase reads them, over 500 rows.
+//
+//	go test -tags envtest ./internal/archive -run '^$' -bench GetParallel
+func BenchmarkGetParallel(b *testing.B) {
+	const rows = 500
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			a := open(b, be.dsn(b), archive.Options{})
+			ctx := context.Background()
+			for i := range rows {
+				if err := a.Put(ctx, record("default", fmt.Sprintf("bench%09d", i), i)); err != nil {
+					b.Fatalf("Put: %v", err)
+				}
+			}
+			var next atomic.Int64
+			b.SetParallelism(25)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					i := int(next.Add(1)) % rows
+					if _, err := a.Get(ctx, archive.Key{Namespace: "default", TraceID: fmt.Sprintf("bench%09d", i)}); err != nil {
+						b.Errorf("Get: %v", err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "reads/s")
+		})
+	}
+}

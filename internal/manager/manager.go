@@ -31,6 +31,7 @@ import (
 	"github.com/bkplugin/bk-plugin-operator/internal/controller/retirement"
 	"github.com/bkplugin/bk-plugin-operator/internal/controller/server"
 	"github.com/bkplugin/bk-plugin-operator/internal/controller/version"
+	"github.com/bkplugin/bk-plugin-operator/internal/restmapping"
 	"github.com/bkplugin/bk-plugin-operator/internal/retire"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
 	bkwebhook "github.com/bkplugin/bk-plugin-operator/internal/webhook"
@@ -236,6 +237,9 @@ func Run(ctx context.Context, o Options) error {
 		})
 	}
 	mgrOpts.Cache = cache.Options{DefaultTransform: cache.TransformStripManagedFields(), ByObject: server.CacheByObject()}
+	// Every cached read of a namespace's objects asks the mapper for the
+	// kind's scope; a memoized mapper answers from memory (restmapping).
+	mgrOpts.MapperProvider = restmapping.NewDynamic
 	if len(o.Namespaces) > 0 {
 		mgrOpts.Cache.DefaultNamespaces = map[string]cache.Config{}
 		for _, ns := range o.Namespaces {

@@ -97,8 +97,11 @@ var _ = Describe("finished invocations read through to the archive", func() {
 			Expect(rawCall(http.MethodGet, stdapi.SchedulePath("poller", trace), "", nil).Status).To(Equal(http.StatusOK))
 			return archiveReads("get", "found")
 		}).Should(BeNumerically(">", found))
+		gets := shimInvocationGets.Load()
 		archived := readAnswers("poller", "1.0.0", trace, inputs)
 		Expect(archived).To(Equal(live))
+		Expect(shimInvocationGets.Load()).To(Equal(gets),
+			"reading an archived invocation asked the API server: a finished invocation is never in the cache, and history must not load the cluster")
 		Expect(archiveReads("logs", "found")).To(BeNumerically(">", 0))
 
 		By("the repeated invoke ran nothing and created no PluginInvocation")

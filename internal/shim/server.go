@@ -14,12 +14,14 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 	"github.com/bkplugin/bk-plugin-operator/internal/callbackkey"
 	"github.com/bkplugin/bk-plugin-operator/internal/pluginexec"
+	"github.com/bkplugin/bk-plugin-operator/internal/restmapping"
 	"github.com/bkplugin/bk-plugin-operator/internal/shim/apidoc"
 	"github.com/bkplugin/bk-plugin-operator/internal/shim/ui"
 	"github.com/bkplugin/bk-plugin-operator/internal/versions"
@@ -75,7 +77,19 @@ func New(opts Options) (*Server, error) {
 	if err := bkv1.AddToScheme(scheme); err != nil {
 		return nil, fmt.Errorf("shim: build scheme: %w", err)
 	}
+	// One memoized mapper for the cache and the client: every cached read
+	// of the namespace's objects asks it for the kind's scope (restmapping).
+	httpClient, err := rest.HTTPClientFor(opts.Config)
+	if err != nil {
+		return nil, fmt.Errorf("shim: create HTTP client: %w", err)
+	}
+	mapper, err := restmapping.NewDynamic(opts.Config, httpClient)
+	if err != nil {
+		return nil, fmt.Errorf("shim: create REST mapper: %w", err)
+	}
 	c, err := cache.New(opts.Config, cache.Options{
+		HTTPClient:        httpClient,
+		Mapper:            mapper,
 		Scheme:            scheme,
 		DefaultNamespaces: map[string]cache.Config{opts.Namespace: {}},
 		// Reading anything the shim does not cache on purpose (events) from
@@ -86,7 +100,7 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("shim: create informer cache: %w", err)
 	}
-	kube, err := client.New(opts.Config, client.Options{Scheme: scheme})
+	kube, err := client.New(opts.Config, client.Options{Scheme: scheme, HTTPClient: httpClient, Mapper: mapper})
 	if err != nil {
 		return nil, fmt.Errorf("shim: create Kubernetes client: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -81,6 +82,10 @@ var (
 	// from: a real SQLite file.
 	historyArchive archive.Archive
 
+	// shimInvocationGets counts the suite shim's GETs of single
+	// PluginInvocations at the API server (its client's transport).
+	shimInvocationGets atomic.Int64
+
 	// allLogs holds every line the shim, the manager and the plugin pods
 	// logged, so that specs can check no sensitive value reached a log.
 	allLogs = &syncbuf.Buffer{}
@@ -117,8 +122,17 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 	// The shim runs with exactly the RBAC controller-gen generates for it,
 	// so a missing marker fails here and not in a cluster.
+	shimConfig := suite.UserWithRole(filepath.Join("config", "rbac", "shim", "role.yaml"), "bk-plugin-shim")
+	shimConfig.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+			if req.Method == http.MethodGet && strings.Contains(req.URL.Path, "/plugininvocations/") {
+				shimInvocationGets.Add(1)
+			}
+			return rt.RoundTrip(req)
+		})
+	})
 	srv, err := shim.New(shim.Options{
-		Config:               suite.UserWithRole(filepath.Join("config", "rbac", "shim", "role.yaml"), "bk-plugin-shim"),
+		Config:               shimConfig,
 		Namespace:            namespace,
 		CallbackKey:          callbackKey,
 		PreviousCallbackKeys: [][]byte{previousKey},
@@ -252,3 +266,9 @@ func (g *executeGate) wrap(h http.Handler) http.Handler {
 		h.ServeHTTP(w, r)
 	})
 }
+
+// roundTripFunc is an http.RoundTripper of a function.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+// RoundTrip implements http.RoundTripper.
+func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
