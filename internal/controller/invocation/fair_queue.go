@@ -169,7 +169,8 @@ func (q *fairQueue) Len() int {
 }
 
 // Get blocks until an item of a group under its worker bound is queued,
-// and hands out the oldest item of the next such group in the round robin.
+// and hands out the oldest item of the group nextGroup chooses: the one
+// holding the fewest workers, round robin among equals.
 func (q *fairQueue) Get() (reconcile.Request, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
