@@ -199,6 +199,7 @@ func (q *fairQueue) Get() (reconcile.Request, bool) {
 			q.processing[item] = g
 			q.busy[g]++
 			q.metrics.get(item)
+			q.metrics.groupWorkers(g, q.busy[g])
 			return item, false
 		}
 		q.cond.Wait()
@@ -218,6 +219,7 @@ func (q *fairQueue) Done(item reconcile.Request) {
 	if q.busy[g]--; q.busy[g] <= 0 {
 		delete(q.busy, g)
 	}
+	q.metrics.groupWorkers(g, q.busy[g])
 	if _, again := q.dirty[item]; again && !q.shuttingDown {
 		q.push(g, item)
 	} else if _, waits := q.after[item]; !waits {

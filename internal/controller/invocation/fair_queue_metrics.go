@@ -160,6 +160,15 @@ func newQueueDepthByPlugin() *prometheus.GaugeVec {
 	}, []string{"namespace", "plugin"})
 }
 
+// newQueueWorkersByPlugin is the per-plugin gauge of workers in use: how
+// the fair queue shares the workers out.
+func newQueueWorkersByPlugin() *prometheus.GaugeVec {
+	return prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "bkplugin_invocation_queue_workers",
+		Help: "Workers of the manager's fair work queue reconciling a plugin's invocations now, by namespace and plugin; a plugin's series is removed when it holds none.",
+	}, []string{"namespace", "plugin"})
+}
+
 // queueMetrics are one fair queue's metrics, fed as client-go's queue feeds
 // its own: adds and depth on an add that was not queued already, queue
 // duration and depth on a hand-out, work duration on done, retries on each
@@ -171,13 +180,13 @@ type queueMetrics struct {
 	latency, workDuration workqueue.HistogramMetric
 	unfinished, longest   workqueue.SettableGaugeMetric
 	addTimes, startTimes  map[reconcile.Request]time.Time
-	byGroup               *prometheus.GaugeVec
+	byGroup, busyByGroup  *prometheus.GaugeVec
 }
 
 // newQueueMetrics makes the metrics of the queue called name from p, with
-// the per-plugin depth in byGroup (nil: none). A nil p gives nil: no
-// metrics, and every method is a no-op on nil.
-func newQueueMetrics(p workqueue.MetricsProvider, byGroup *prometheus.GaugeVec, name string, c clock.PassiveClock) *queueMetrics {
+// the per-plugin depth in byGroup and workers in use in busyByGroup (nil:
+// none). A nil p gives nil: no metrics, and every method is a no-op on nil.
+func newQueueMetrics(p workqueue.MetricsProvider, byGroup, busyByGroup *prometheus.GaugeVec, name string, c clock.PassiveClock) *queueMetrics {
 	if p == nil {
 		return nil
 	}
@@ -186,7 +195,7 @@ func newQueueMetrics(p workqueue.MetricsProvider, byGroup *prometheus.GaugeVec, 
 		latency: p.NewLatencyMetric(name), workDuration: p.NewWorkDurationMetric(name),
 		unfinished: p.NewUnfinishedWorkSecondsMetric(name), longest: p.NewLongestRunningProcessorSecondsMetric(name),
 		addTimes: map[reconcile.Request]time.Time{}, startTimes: map[reconcile.Request]time.Time{},
-		byGroup: byGroup,
+		byGroup: byGroup, busyByGroup: busyByGroup,
 	}
 }
 
@@ -247,6 +256,20 @@ func (m *queueMetrics) groupDepth(group string, n int) {
 		return
 	}
 	m.byGroup.WithLabelValues(ns, plugin).Set(float64(n))
+}
+
+// groupWorkers records that group now holds n workers; a group with none
+// has its series removed.
+func (m *queueMetrics) groupWorkers(group string, n int) {
+	if m == nil || m.busyByGroup == nil {
+		return
+	}
+	ns, plugin, _ := strings.Cut(group, "/")
+	if n <= 0 {
+		m.busyByGroup.DeleteLabelValues(ns, plugin)
+		return
+	}
+	m.busyByGroup.WithLabelValues(ns, plugin).Set(float64(n))
 }
 
 // updateUnfinished sets the in-progress gauges from the items being

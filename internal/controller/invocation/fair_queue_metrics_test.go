@@ -63,7 +63,7 @@ func metricsQueue(t *testing.T, reg prometheus.Registerer, name string) (*fairQu
 		GroupOf: func(r reconcile.Request) string { return r.Namespace + "/" + byPrefix(r) }, MaxPerGroup: 4,
 		// Delays far beyond the test: a delayed add never lands in it.
 		Limiter: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](time.Hour, time.Hour),
-		Metrics: newQueueMetrics(m.workqueue.provider(), m.queueDepth, name, clk),
+		Metrics: newQueueMetrics(m.workqueue.provider(), m.queueDepth, m.queueWorkers, name, clk),
 		// A ticker that never fires on its own: the test steps the clock.
 		UnfinishedPeriod: time.Hour, Clock: clk,
 	})
@@ -107,6 +107,8 @@ func TestFairQueueMetricsMove(t *testing.T) {
 	if _, _, ok := series(t, reg, "bkplugin_invocation_queue_depth", hello); ok {
 		t.Error("hello's queue is empty: its depth series should be gone")
 	}
+	expect("bkplugin_invocation_queue_workers", flood, 1)
+	expect("bkplugin_invocation_queue_workers", hello, 1)
 	if n, sum, _ := series(t, reg, "workqueue_queue_duration_seconds", ctl); n != 2 || sum != 4 {
 		t.Errorf("queue duration: %v observations summing %vs, want 2 of 2s", n, sum)
 	}
@@ -127,7 +129,11 @@ func TestFairQueueMetricsMove(t *testing.T) {
 	expect("workqueue_retries_total", ctl, 2)
 
 	q.Done(b)
+	if _, _, ok := series(t, reg, "bkplugin_invocation_queue_workers", hello); ok {
+		t.Error("hello holds no worker: its workers series should be gone")
+	}
 	c, _ := q.Get()
+	expect("bkplugin_invocation_queue_workers", flood, 1)
 	q.Done(c)
 	expect("workqueue_depth", ctl, 0)
 	if _, _, ok := series(t, reg, "bkplugin_invocation_queue_depth", flood); ok {
@@ -176,7 +182,7 @@ func TestWorkqueueMetricsFoundInControllerRuntime(t *testing.T) {
 	clk := clocktesting.NewFakeClock(time.Now())
 	q := newFairQueue(fairQueueOptions{
 		GroupOf: byPrefix, MaxPerGroup: 1, Limiter: workqueue.DefaultTypedControllerRateLimiter[reconcile.Request](),
-		Metrics: newQueueMetrics(v.provider(), nil, name, clk), UnfinishedPeriod: time.Hour, Clock: clk,
+		Metrics: newQueueMetrics(v.provider(), nil, nil, name, clk), UnfinishedPeriod: time.Hour, Clock: clk,
 	})
 	defer q.ShutDown()
 	q.Add(req("a-1"))

@@ -50,7 +50,7 @@ func (r *Reconciler) newQueue(cache client.Reader) func(string, workqueue.TypedR
 	return func(name string, rl workqueue.TypedRateLimiter[reconcile.Request]) workqueue.TypedRateLimitingInterface[reconcile.Request] {
 		var qm *queueMetrics
 		if m := r.Metrics; m != nil && m.workqueue != nil {
-			qm = newQueueMetrics(m.workqueue.provider(), m.queueDepth, name, clock.RealClock{})
+			qm = newQueueMetrics(m.workqueue.provider(), m.queueDepth, m.queueWorkers, name, clock.RealClock{})
 		}
 		return newFairQueue(fairQueueOptions{GroupOf: pluginGroupOf(cache), MaxPerGroup: r.Options.MaxWorkersPerPlugin, Limiter: rl, Metrics: qm})
 	}
