@@ -19,8 +19,8 @@ type Metrics struct {
 	// deferrals counts executes the version's limits deferred (limits_metrics.go).
 	deferrals *prometheus.CounterVec
 	// workqueue are controller-runtime's workqueue_* vectors, which the
-	// fair queue feeds, and queueDepth its depth per plugin
-	// (fair_queue_metrics.go).
+	// fair queue feeds; queueDepth and queueWorkers are its depth and its
+	// workers in use per plugin (fair_queue_metrics.go).
 	workqueue                *workqueueVectors
 	queueDepth, queueWorkers *prometheus.GaugeVec
 
