@@ -3,6 +3,8 @@ package invocation
 import (
 	"sync"
 
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
@@ -28,6 +30,38 @@ type expectedStatus struct {
 	// which starts its invoke count again.
 	attempt  int32
 	terminal bool
+	// notified and archived are the finished invocation's milestones,
+	// written with the same invoke count: a cached copy from before the
+	// Notified write looked current, and the reconciler posted the finish
+	// notification a second time (the shim suite saw it).
+	notified, archived bool
+}
+
+// expectedOf is what a written status promises a later cached copy holds.
+func expectedOf(uid types.UID, st *bkv1.PluginInvocationStatus) expectedStatus {
+	return expectedStatus{uid: uid, invokeCount: st.InvokeCount, attempt: max(st.Attempt, 1), terminal: st.State.Terminal(),
+		notified: notificationSettled(st), archived: st.ArchivedTime != nil}
+}
+
+// notificationSettled reports whether st records the finish notification
+// as sent or given up (Notified True or False; Unknown while it retries).
+func notificationSettled(st *bkv1.PluginInvocationStatus) bool {
+	c := apimeta.FindStatusCondition(st.Conditions, bkv1.ConditionNotified)
+	return c != nil && c.Status != metav1.ConditionUnknown
+}
+
+// olderThan reports whether cached lacks something want was written with.
+func (want expectedStatus) olderThan(cached *bkv1.PluginInvocationStatus) bool {
+	attempt := max(cached.Attempt, 1)
+	switch {
+	case attempt != want.attempt:
+		return attempt < want.attempt
+	case cached.InvokeCount != want.invokeCount:
+		return cached.InvokeCount < want.invokeCount
+	}
+	return (want.terminal && !cached.State.Terminal()) ||
+		(want.notified && !notificationSettled(cached)) ||
+		(want.archived && cached.ArchivedTime == nil)
 }
 
 func newWriteExpectations() *writeExpectations {
@@ -38,7 +72,7 @@ func newWriteExpectations() *writeExpectations {
 func (e *writeExpectations) wrote(key types.NamespacedName, uid types.UID, st *bkv1.PluginInvocationStatus) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.seen[key] = expectedStatus{uid: uid, invokeCount: st.InvokeCount, attempt: max(st.Attempt, 1), terminal: st.State.Terminal()}
+	e.seen[key] = expectedOf(uid, st)
 }
 
 // stale reports whether cached is older than the last status written for
@@ -54,9 +88,7 @@ func (e *writeExpectations) stale(key types.NamespacedName, uid types.UID, cache
 		delete(e.seen, key)
 		return false
 	}
-	attempt := max(cached.Attempt, 1)
-	if attempt < want.attempt || (attempt == want.attempt && cached.InvokeCount < want.invokeCount) ||
-		(want.terminal && !cached.State.Terminal()) {
+	if want.olderThan(cached) {
 		return true
 	}
 	delete(e.seen, key)
