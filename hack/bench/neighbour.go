@@ -28,19 +28,25 @@ import (
 // invocations (executes of 500 ms) while hello is invoked at c=10, against
 // hello at c=10 with no flood in the same run; the flood's version is
 // capped at 5 executes in flight, and another version of the slow plugin
-// runs under 10 executes/s. The slow plugin is served by this process, so
+// runs under 10 executes/s. A second flood, of a version with no limits at
+// all, measures fairness alone: only the manager's fair queue and its
+// --max-workers-per-plugin stand between it and hello. The slow plugin is served by this process, so
 // that what its pods saw (executes in flight, request times) is measured
 // where it happens, not inferred from the manager's metrics.
 
 const (
 	slowCode = "slowbench"
 	// slowFloodVersion is capped at neighbourMaxInFlight executes in flight;
-	// slowRateVersion at neighbourRate executes/s (burst 1).
+	// slowRateVersion at neighbourRate executes/s (burst 1);
+	// slowUncappedVersion has no limits.
 	slowFloodVersion     = "1.0.0"
 	slowRateVersion      = "1.1.0"
+	slowUncappedVersion  = "1.2.0"
 	neighbourMaxInFlight = 5
 	neighbourRate        = 10
 	neighbourConcurrency = 10
+	// neighbourWarmUp invokes of hello precede the measurements.
+	neighbourWarmUp = 50
 	// targetNeighbourRatio: hello's p99 under the flood within 1.5x its
 	// p99 without it.
 	targetNeighbourRatio = 1.5
@@ -48,16 +54,28 @@ const (
 
 // neighbourResult are the phase's figures.
 type neighbourResult struct {
-	Flood           int
-	HelloInvokes    int
-	QuietP99Ms      float64
+	Flood        int
+	HelloInvokes int
+	QuietP99Ms   float64
+	// QuietAfterP99Ms is hello alone again after the floods: the quiet
+	// p99's drift within the run.
+	QuietAfterP99Ms float64
 	FloodP99Ms      float64
 	Ratio           float64
-	MaxInFlight     int
-	FloodExecutes   int
-	RateExecutes    int
-	RatePerS        float64
-	FloodSizeReason string
+	// UncappedP99Ms is hello's p99 beside a flood of the same size of a
+	// version with no limits; UncappedRatio is it over QuietP99Ms.
+	UncappedP99Ms float64
+	UncappedRatio float64
+	// UncappedMaxInFlight is what the uncapped flood reached (the workers
+	// one plugin may hold bound it); UncappedExecutes how many it served
+	// while hello was measured.
+	UncappedMaxInFlight int
+	UncappedExecutes    int
+	MaxInFlight         int
+	FloodExecutes       int
+	RateExecutes        int
+	RatePerS            float64
+	FloodSizeReason     string
 }
 
 type slowInputs struct {
@@ -97,7 +115,7 @@ func (p *slowPod) snapshot(version string) (maxInFlight int, starts []time.Time)
 // and succeeds.
 func (p *slowPod) plugin() *plugin.Plugin {
 	pl := plugin.MustNew(plugin.Meta{Code: slowCode, Description: "Bench plugin: executes that take sleep_ms."})
-	for _, v := range []string{slowFloodVersion, slowRateVersion} {
+	for _, v := range []string{slowFloodVersion, slowRateVersion, slowUncappedVersion} {
 		plugin.MustAddVersion(pl, plugin.Version[slowInputs, plugin.None, plugin.None]{
 			Version: v,
 			Execute: func(ctx *plugin.Context[slowInputs, plugin.None, plugin.None]) error {
@@ -124,7 +142,12 @@ func (b *bench) neighbour(ctx context.Context, r *results) error {
 	res.Flood, res.FloodSizeReason = neighbourFloodSize(b.cfg.neighbourFlood, r.BaselinePairsPerS)
 	r.Neighbour = res
 
-	// 1. hello alone.
+	// 1. hello alone, after a warm-up: the phase's first invokes of hello
+	// pay for cold connections and caches, which would inflate the quiet
+	// p99 and flatter the ratios.
+	if _, err := b.helloLatencies(ctx, "hello, warm-up", neighbourWarmUp); err != nil {
+		return err
+	}
 	quiet, err := b.helloLatencies(ctx, "hello, no flood", res.HelloInvokes)
 	if err != nil {
 		return err
@@ -154,7 +177,37 @@ func (b *bench) neighbour(ctx context.Context, r *results) error {
 		return err
 	}
 
-	// 3. The rate: executes/s the plugin pod saw for a version limited to 10/s.
+	// 3. Fairness alone: the same flood of a version with no limits, so
+	// that nothing but the fair queue keeps hello's invocations moving.
+	if err := b.createInvocations(ctx, "create the flood of uncapped slow invocations", res.Flood, func(int) *bkv1.PluginInvocation {
+		return newInvocation(benchNamespace, slowCode, slowUncappedVersion, `{"sleep_ms":500}`)
+	}); err != nil {
+		return err
+	}
+	uncapped, err := b.helloLatencies(ctx, "hello beside the uncapped flood", res.HelloInvokes)
+	if err != nil {
+		return err
+	}
+	res.UncappedP99Ms = ms(percentile(uncapped, 0.99))
+	res.UncappedRatio = res.UncappedP99Ms / max(res.QuietP99Ms, 0.001)
+	var uncappedStarts []time.Time
+	res.UncappedMaxInFlight, uncappedStarts = pod.snapshot(slowUncappedVersion)
+	res.UncappedExecutes = len(uncappedStarts)
+	progress("neighbour: hello p99 %.1f ms beside %d uncapped slow invocations (x%.2f); their executes in flight at most %d, %d served so far",
+		res.UncappedP99Ms, res.Flood, res.UncappedRatio, res.UncappedMaxInFlight, res.UncappedExecutes)
+	if err := b.deleteInvocations(ctx, slowCode); err != nil {
+		return err
+	}
+	// hello alone again: how far the quiet p99 drifts within the run (a
+	// machine shared with other work) tells how much of a ratio is noise.
+	after, err := b.helloLatencies(ctx, "hello, no flood, after the floods", res.HelloInvokes)
+	if err != nil {
+		return err
+	}
+	res.QuietAfterP99Ms = ms(percentile(after, 0.99))
+	progress("neighbour: hello p99 %.1f ms alone after the floods (%.1f ms before)", res.QuietAfterP99Ms, res.QuietP99Ms)
+
+	// 4. The rate: executes/s the plugin pod saw for a version limited to 10/s.
 	const rateInvocations = 60
 	if err := b.createInvocations(ctx, "create invocations of the rate-limited version", rateInvocations, func(int) *bkv1.PluginInvocation {
 		return newInvocation(benchNamespace, slowCode, slowRateVersion, `{}`)
@@ -210,6 +263,8 @@ func (b *bench) registerSlow(ctx context.Context, pl *plugin.Plugin, url string)
 			plvs[i].Spec.Limits = &bkv1.ExecutionLimits{MaxExecutesInFlight: ptr.To[int32](neighbourMaxInFlight)}
 		case slowRateVersion:
 			plvs[i].Spec.Limits = &bkv1.ExecutionLimits{ExecutesPerSecond: ptr.To[int32](neighbourRate), Burst: ptr.To[int32](1)}
+		case slowUncappedVersion:
+			// No limits: fairness alone protects hello.
 		}
 		if err := b.kube.Create(ctx, &plvs[i]); err != nil {
 			return fmt.Errorf("create PluginVersion %s: %w", plvs[i].Name, err)
@@ -260,8 +315,12 @@ func (n *neighbourResult) rows(row func(name, value, ratio, target string, met *
 		row("neighbour flood size", n.FloodSizeReason, "", "", nil)
 	}
 	row(fmt.Sprintf("neighbour hello p99 ms, no flood (c=%d, n=%d)", neighbourConcurrency, n.HelloInvokes), fmt.Sprintf("%.1f", n.QuietP99Ms), "1.00", "", nil)
+	row("neighbour hello p99 ms, no flood, after the floods (drift)", fmt.Sprintf("%.1f", n.QuietAfterP99Ms), fmt.Sprintf("%.2f", n.QuietAfterP99Ms/max(n.QuietP99Ms, 0.001)), "", nil)
 	row(fmt.Sprintf("neighbour hello p99 ms beside %d slow invocations", n.Flood), fmt.Sprintf("%.1f", n.FloodP99Ms),
 		fmt.Sprintf("%.2f", n.Ratio), fmt.Sprintf("<= %.1f x no flood", targetNeighbourRatio), yes(n.Ratio <= targetNeighbourRatio))
+	row(fmt.Sprintf("neighbour hello p99 ms beside %d uncapped slow invocations (fair queue alone)", n.Flood), fmt.Sprintf("%.1f", n.UncappedP99Ms),
+		fmt.Sprintf("%.2f", n.UncappedRatio), fmt.Sprintf("<= %.1f x no flood", targetNeighbourRatio), yes(n.UncappedRatio <= targetNeighbourRatio))
+	row(fmt.Sprintf("neighbour uncapped slow executes in flight at most (%d served)", n.UncappedExecutes), fmt.Sprintf("%d", n.UncappedMaxInFlight), "", "", nil)
 	row(fmt.Sprintf("neighbour slow executes in flight at most (cap %d, %d served)", neighbourMaxInFlight, n.FloodExecutes), fmt.Sprintf("%d", n.MaxInFlight),
 		"", fmt.Sprintf("<= %d", neighbourMaxInFlight), yes(n.MaxInFlight <= neighbourMaxInFlight))
 	row(fmt.Sprintf("neighbour executes/s under a %d/s limit (%d executes)", neighbourRate, n.RateExecutes), fmt.Sprintf("%.2f", n.RatePerS),
@@ -273,7 +332,11 @@ func (n *neighbourResult) fields(f map[string]float64, round func(float64) float
 	f["neighbour_flood"] = float64(n.Flood)
 	f["neighbour_hello_p99_ms"] = round(n.FloodP99Ms)
 	f["neighbour_quiet_hello_p99_ms"] = round(n.QuietP99Ms)
+	f["neighbour_quiet_after_hello_p99_ms"] = round(n.QuietAfterP99Ms)
 	f["neighbour_p99_ratio"] = math.Round(n.Ratio*100) / 100
 	f["neighbour_max_in_flight"] = float64(n.MaxInFlight)
+	f["neighbour_uncapped_hello_p99_ms"] = round(n.UncappedP99Ms)
+	f["neighbour_uncapped_p99_ratio"] = math.Round(n.UncappedRatio*100) / 100
+	f["neighbour_uncapped_max_in_flight"] = float64(n.UncappedMaxInFlight)
 	f["neighbour_rate_executes_per_s"] = round(n.RatePerS)
 }

@@ -31,8 +31,10 @@ const repo = "../.."
 // the only place client_golang exposes it.
 var descName = regexp.MustCompile(`fqName: "([^"]+)"`)
 
-// metricName matches our metrics' names in PromQL.
-var metricName = regexp.MustCompile(`\bbkplugin_[a-zA-Z0-9_:]*`)
+// metricName matches our metrics' names in PromQL, and the workqueue_*
+// names the manager's fair queue feeds (invocation.NewMetrics registers
+// them in a registry that lacks them, as a test's does).
+var metricName = regexp.MustCompile(`\b(?:bkplugin|workqueue)_[a-zA-Z0-9_:]*`)
 
 // exported returns the series names reg's collectors produce: a counter or
 // gauge's name, a histogram's _bucket, _sum and _count.

@@ -28,6 +28,10 @@ func TestNextGroup(t *testing.T) {
 		{"skips a group at its bound", []string{"flood", "hello"}, 0, map[string]int{"flood": 3}, 3, 1, true},
 		{"all at their bound: wait", []string{"flood"}, 0, map[string]int{"flood": 3}, 3, 0, false},
 		{"a group under its bound after one at it", []string{"a", "b", "c"}, 1, map[string]int{"b": 1, "c": 1}, 1, 0, true},
+		{"fewest workers first, whatever the turn", []string{"flood", "hello"}, 0, map[string]int{"flood": 23, "hello": 8}, 24, 1, true},
+		{"equals: the turn decides", []string{"a", "b", "c"}, 1, map[string]int{"a": 2, "b": 2, "c": 2}, 4, 1, true},
+		{"equals after the turn: wraps round", []string{"a", "b", "c"}, 2, map[string]int{"a": 1, "b": 2, "c": 2}, 4, 0, true},
+		{"fewest, skipping one at its bound", []string{"a", "b", "c"}, 0, map[string]int{"a": 3, "b": 0, "c": 1}, 3, 1, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -55,7 +59,7 @@ func req(name string) reconcile.Request {
 func byPrefix(r reconcile.Request) string { return strings.SplitN(r.Name, "-", 2)[0] }
 
 func newTestQueue(maxPerGroup int) *fairQueue {
-	return newFairQueue(byPrefix, maxPerGroup, workqueue.DefaultTypedControllerRateLimiter[reconcile.Request]())
+	return newFairQueue(fairQueueOptions{GroupOf: byPrefix, MaxPerGroup: maxPerGroup, Limiter: workqueue.DefaultTypedControllerRateLimiter[reconcile.Request]()})
 }
 
 func TestFairQueueRoundRobin(t *testing.T) {
@@ -166,5 +170,32 @@ func TestFairQueueShutDown(t *testing.T) {
 	q.Add(req("a-2"))
 	if q.Len() != 0 {
 		t.Error("Add after ShutDown queued an item")
+	}
+}
+
+// TestFairQueueFreedWorkerGoesToTheLeastServed: a worker the flood frees
+// goes to the plugin holding fewer workers, even when round robin would
+// hand it back to the flood; so another plugin is not held to the workers
+// the flood's bound leaves free.
+func TestFairQueueFreedWorkerGoesToTheLeastServed(t *testing.T) {
+	q := newTestQueue(3) // 4 workers, 3 of them the most one plugin holds
+	for i := range 10 {
+		q.Add(req(fmt.Sprintf("flood-%d", i)))
+	}
+	var flood []reconcile.Request
+	for range 3 {
+		item, _ := q.Get()
+		flood = append(flood, item)
+	}
+	q.Add(req("hello-1"))
+	q.Add(req("hello-2"))
+	if item, _ := q.Get(); item.Name != "hello-1" {
+		t.Fatalf("the fourth worker got %s, want hello-1", item.Name)
+	}
+	// Every worker is busy: 3 on the flood, 1 on hello. The flood's turn
+	// comes next in the round, but hello holds fewer workers.
+	q.Done(flood[0])
+	if item, _ := q.Get(); item.Name != "hello-2" {
+		t.Fatalf("the worker the flood freed went to %s, want hello-2", item.Name)
 	}
 }

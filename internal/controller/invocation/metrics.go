@@ -18,6 +18,11 @@ type Metrics struct {
 	suppressed  *prometheus.CounterVec
 	// deferrals counts executes the version's limits deferred (limits_metrics.go).
 	deferrals *prometheus.CounterVec
+	// workqueue are controller-runtime's workqueue_* vectors, which the
+	// fair queue feeds; queueDepth and queueWorkers are its depth and its
+	// workers in use per plugin (fair_queue_metrics.go).
+	workqueue                *workqueueVectors
+	queueDepth, queueWorkers *prometheus.GaugeVec
 
 	// pendingKeys are the finished invocations whose last archive attempt
 	// failed; the pending gauge is their number.
@@ -62,14 +67,21 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "bkplugin_invocation_events_suppressed_total",
 			Help: "Invocation events not recorded because the plugin's invocations used up their event budget (Options.EventsPerMinute), by plugin; the invocations' status still says what happened.",
 		}, []string{"plugin"}),
-		deferrals:   newDeferrals(),
-		pendingKeys: map[types.NamespacedName]struct{}{},
+		deferrals:    newDeferrals(),
+		queueDepth:   newQueueDepthByPlugin(),
+		queueWorkers: newQueueWorkersByPlugin(),
+		pendingKeys:  map[types.NamespacedName]struct{}{},
 	}
-	for _, c := range []prometheus.Collector{m.transitions, m.executes, m.pollLate, m.retries, m.archives, m.pending, m.suppressed, m.deferrals} {
+	for _, c := range []prometheus.Collector{m.transitions, m.executes, m.pollLate, m.retries, m.archives, m.pending, m.suppressed, m.deferrals, m.queueDepth, m.queueWorkers} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
 	}
+	wq, err := workqueueMetricsIn(reg)
+	if err != nil {
+		return nil, err
+	}
+	m.workqueue = wq
 	return m, nil
 }
 

@@ -14,7 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/retry"
-	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -504,7 +503,6 @@ func (r *Reconciler) SetupWithManager(mgr manager.Manager) error {
 	if r.APIReader == nil {
 		r.APIReader = mgr.GetAPIReader()
 	}
-	groupOf := pluginGroupOf(mgr.GetCache())
 	return builder.ControllerManagedBy(mgr).
 		For(&bkv1.PluginInvocation{}, builder.WithPredicates(predicate.Or(
 			// Status writes are the reconciler's own and it requeues itself
@@ -523,9 +521,7 @@ func (r *Reconciler) SetupWithManager(mgr manager.Manager) error {
 			MaxConcurrentReconciles: r.Options.MaxConcurrentReconciles,
 			// Fair across plugins: one plugin's flood neither fills the
 			// queue ahead of the others nor holds every worker.
-			NewQueue: func(_ string, rl workqueue.TypedRateLimiter[reconcile.Request]) workqueue.TypedRateLimitingInterface[reconcile.Request] {
-				return newFairQueue(groupOf, r.Options.MaxWorkersPerPlugin, rl)
-			},
+			NewQueue: r.newQueue(mgr.GetCache()),
 		}).
 		Named("plugininvocation").
 		Complete(r)
