@@ -73,7 +73,7 @@ type rssSample struct {
 // finished invocation's schedule, read from the archive, must stay within 2x
 // a live one's.
 //
-// The rate is --soak-fraction (0.3) of the baseline's create+status
+// The rate is --soak-fraction (0.2) of the baseline's create+status
 // pairs/s, unless --soak-rate gives it.
 func (b *bench) soak(ctx context.Context, r *results) error {
 	cfg := b.cfg
