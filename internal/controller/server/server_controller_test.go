@@ -281,7 +281,7 @@ var _ = Describe("PluginServer", func() {
 			return apierrors.IsNotFound(err)
 		}).Should(BeTrue())
 		Eventually(get(&appsv1.Deployment{}, ns, "hello")).Should(HaveField("Spec.Replicas", HaveValue(BeEquivalentTo(1))))
-		Expect(eventReasons(ns, "hello")()).To(ContainElement(server.EventReasonRollout))
+		Eventually(eventReasons(ns, "hello")).Should(ContainElement(server.EventReasonRollout))
 	})
 
 	It("makes versions Ready as the Deployment's pods become available, and not Ready when they go", func() {
@@ -338,7 +338,9 @@ var _ = Describe("PluginServer", func() {
 			HaveField("Spec.Selector", Equal(map[string]string{"app": "theirs"})),
 			HaveField("ObjectMeta.OwnerReferences", BeEmpty()),
 		))
-		Expect(eventReasons(ns, "hello")()).To(ContainElement(server.EventReasonConflict))
+		// Events are sent in the background and may wait on client-side
+		// throttling (CI saw a 1 s wait): the condition above can come first.
+		Eventually(eventReasons(ns, "hello")).Should(ContainElement(server.EventReasonConflict))
 	})
 
 	It("is deleted at once when no invocation uses it, leaving its objects to the garbage collector", func() {
@@ -401,7 +403,7 @@ var _ = Describe("Retiring", func() {
 		Expect(k8sClient.Delete(suiteCtx, plv)).To(Succeed())
 		Eventually(versionCondition(plv, bkv1.ConditionRetiring)).Should(withStatus(metav1.ConditionTrue, bkv1.RetireReasonInUse))
 		Eventually(gone(plv)).Should(BeTrue())
-		Expect(eventReasons(ns, plv.Name)()).To(ContainElement(bkv1.RetireReasonGracePeriodOver))
+		Eventually(eventReasons(ns, plv.Name)).Should(ContainElement(bkv1.RetireReasonGracePeriodOver))
 	})
 
 	It("holds a deleted server while invocations of the versions it serves run, and keeps serving them", func() {
