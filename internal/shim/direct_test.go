@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -16,7 +15,6 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"github.com/prometheus/client_golang/prometheus"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -192,18 +190,10 @@ var _ = Describe("the direct synchronous path (issue 21)", Ordered, func() {
 
 	Context("with a shim of its own", func() {
 		start := func(o shim.Options) (string, func()) {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			Expect(err).NotTo(HaveOccurred())
-			url := "http://" + ln.Addr().String()
-			o.Config, o.Namespace, o.CallbackKey, o.Listener = cfg, namespace, callbackKey, ln
-			o.Registry, o.InvokeTimeout, o.TrustIdentityHeaders, o.CallbackBaseURL = prometheus.NewRegistry(), invokeTimeout, true, url
-			srv, err := shim.New(o)
-			Expect(err).NotTo(HaveOccurred())
-			ctx, cancel := context.WithCancel(suiteCtx)
-			done := make(chan error, 1)
-			go func() { done <- srv.Run(ctx) }()
-			Eventually(func() int { return httpStatus(url + shim.ReadyzPath) }).Should(Equal(http.StatusOK))
-			return url, func() { cancel(); Eventually(done, 10*time.Second).Should(Receive()) }
+			o.Config, o.Namespace, o.CallbackKey = cfg, namespace, callbackKey
+			o.InvokeTimeout, o.TrustIdentityHeaders = invokeTimeout, true
+			url, stop := startShim(o, true)
+			return url, func() { _ = stop() }
 		}
 
 		It("executes again once when the shim died between the plugin's answer and the archive write (at least once)", func() {

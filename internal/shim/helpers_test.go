@@ -4,18 +4,22 @@ package shim_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/prometheus/client_golang/prometheus"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 	"github.com/bkplugin/bk-plugin-operator/internal/archive"
+	"github.com/bkplugin/bk-plugin-operator/internal/shim"
 	bkclient "github.com/bkplugin/bk-plugin-operator/sdk/client"
 	"github.com/bkplugin/bk-plugin-operator/sdk/plugin"
 	"github.com/bkplugin/bk-plugin-operator/sdk/stdapi"
@@ -162,4 +166,34 @@ func stopperPlugin() *plugin.Plugin {
 		},
 	})
 	return p
+}
+
+// startShim runs a shim of a spec's own with o on a fresh loopback
+// listener (o.Listener is set; o.Registry too when nil; o.CallbackBaseURL
+// to the shim's own address when selfCallbacks) and waits until it is
+// ready. stop cancels it and returns what Run returned.
+func startShim(o shim.Options, selfCallbacks bool) (url string, stop func() error) {
+	GinkgoHelper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	Expect(err).NotTo(HaveOccurred())
+	url = "http://" + ln.Addr().String()
+	o.Listener = ln
+	if selfCallbacks {
+		o.CallbackBaseURL = url
+	}
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+	}
+	srv, err := shim.New(o)
+	Expect(err).NotTo(HaveOccurred())
+	ctx, cancel := context.WithCancel(suiteCtx)
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	Eventually(func() int { return httpStatus(url + shim.ReadyzPath) }).Should(Equal(http.StatusOK))
+	return url, func() error {
+		cancel()
+		var err error
+		Eventually(done, 10*time.Second).Should(Receive(&err))
+		return err
+	}
 }

@@ -3,8 +3,6 @@
 package shim_test
 
 import (
-	"context"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,7 +11,6 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"github.com/prometheus/client_golang/prometheus"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
 	"github.com/bkplugin/bk-plugin-operator/internal/callbackkey"
@@ -34,8 +31,7 @@ var _ = Describe("callback key rotation and token TTL (issue 15)", Ordered, func
 	const maxTTL = time.Hour
 	var (
 		url, keyFile string
-		stop         context.CancelFunc
-		done         chan error
+		stop         func() error
 
 		mu    sync.Mutex
 		clock = time.Now()
@@ -101,24 +97,11 @@ var _ = Describe("callback key rotation and token TTL (issue 15)", Ordered, func
 			Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return clock },
 		})
 		Expect(err).NotTo(HaveOccurred())
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		Expect(err).NotTo(HaveOccurred())
-		url = "http://" + ln.Addr().String()
-		srv, err := shim.New(shim.Options{
-			Config: cfg, Namespace: namespace, CallbackKeys: ring, CallbackTokenMaxTTL: maxTTL,
-			Registry: prometheus.NewRegistry(), Listener: ln, InvokeTimeout: invokeTimeout,
-		})
-		Expect(err).NotTo(HaveOccurred())
-		var ctx context.Context
-		ctx, stop = context.WithCancel(suiteCtx)
-		done = make(chan error, 1)
-		go func() { done <- srv.Run(ctx) }()
-		Eventually(func() int { return httpStatus(url + shim.ReadyzPath) }).Should(Equal(http.StatusOK))
+		url, stop = startShim(shim.Options{
+			Config: cfg, Namespace: namespace, CallbackKeys: ring, CallbackTokenMaxTTL: maxTTL, InvokeTimeout: invokeTimeout,
+		}, false)
 	})
-	AfterAll(func() {
-		stop()
-		Eventually(done).Should(Receive(BeNil()))
-	})
+	AfterAll(func() { Expect(stop()).To(Succeed()) })
 
 	It("accepts the new key at once and the old one for the grace period only, with no restart", func() {
 		By("before the rotation: the file's key")

@@ -3,16 +3,13 @@
 package shim_test
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"github.com/prometheus/client_golang/prometheus"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	bkv1 "github.com/bkplugin/bk-plugin-operator/api/v1alpha1"
@@ -105,18 +102,9 @@ var _ = Describe("operations", func() {
 	})
 
 	It("requires a bearer token when configured, except for callbacks and probes, and shuts down gracefully", func() {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		Expect(err).NotTo(HaveOccurred())
-		url := "http://" + ln.Addr().String()
-		srv, err := shim.New(shim.Options{
+		url, stop := startShim(shim.Options{
 			Config: cfg, Namespace: namespace, CallbackKey: callbackKey, AuthTokens: []string{"first", "second"},
-			Registry: prometheus.NewRegistry(), Listener: ln,
-		})
-		Expect(err).NotTo(HaveOccurred())
-		ctx, stop := context.WithCancel(suiteCtx)
-		done := make(chan error, 1)
-		go func() { done <- srv.Run(ctx) }()
-		Eventually(func() int { return httpStatus(url + shim.ReadyzPath) }).Should(Equal(http.StatusOK))
+		}, false)
 
 		anon, err := bkclient.New(url, bkclient.Options{})
 		Expect(err).NotTo(HaveOccurred())
@@ -135,8 +123,7 @@ var _ = Describe("operations", func() {
 		Expect(err).To(MatchError(ContainSubstring("400")))
 		Expect(httpStatus(url + shim.HealthzPath)).To(Equal(http.StatusOK))
 
-		stop()
-		Eventually(done).Should(Receive(BeNil()))
+		Expect(stop()).To(Succeed())
 		Expect(httpStatus(url+shim.HealthzPath)).To(Equal(0), "stopped listening")
 	})
 })

@@ -3,10 +3,8 @@
 package shim_test
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -15,7 +13,6 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -34,8 +31,7 @@ import (
 var _ = Describe("verified identity (issue 15)", Ordered, func() {
 	var (
 		url  string
-		stop context.CancelFunc
-		done chan error
+		stop func() error
 		hdr  = func(kv ...string) map[string]string {
 			m := map[string]string{}
 			for i := 0; i < len(kv); i += 2 {
@@ -68,26 +64,14 @@ var _ = Describe("verified identity (issue 15)", Ordered, func() {
 	}
 
 	BeforeAll(func() {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		Expect(err).NotTo(HaveOccurred())
-		url = "http://" + ln.Addr().String()
-		srv, err := shim.New(shim.Options{
+		url, stop = startShim(shim.Options{
 			Config: cfg, Namespace: namespace, CallbackKey: callbackKey,
-			Tokens:      identity.NewTokens(map[string]string{"job-token": "bk_job", "anon-token": ""}),
-			GatewayKeys: identity.StaticGatewayKeys(map[string]*rsa.PublicKey{"bk-plugin": &trustGatewayKey.PublicKey}),
-			Registry:    prometheus.NewRegistry(), Listener: ln, InvokeTimeout: invokeTimeout,
-		})
-		Expect(err).NotTo(HaveOccurred())
-		var ctx context.Context
-		ctx, stop = context.WithCancel(suiteCtx)
-		done = make(chan error, 1)
-		go func() { done <- srv.Run(ctx) }()
-		Eventually(func() int { return httpStatus(url + shim.ReadyzPath) }).Should(Equal(http.StatusOK))
+			Tokens:        identity.NewTokens(map[string]string{"job-token": "bk_job", "anon-token": ""}),
+			GatewayKeys:   identity.StaticGatewayKeys(map[string]*rsa.PublicKey{"bk-plugin": &trustGatewayKey.PublicKey}),
+			InvokeTimeout: invokeTimeout,
+		}, false)
 	})
-	AfterAll(func() {
-		stop()
-		Eventually(done).Should(Receive(BeNil()))
-	})
+	AfterAll(func() { Expect(stop()).To(Succeed()) })
 
 	const scopedInvoke = "/plugins/scoped/bk_plugin/invoke/1.0.0"
 	const body = `{"inputs":{},"context":{}}`

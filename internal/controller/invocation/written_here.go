@@ -6,10 +6,12 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 )
 
-// writtenHere remembers the invocations whose status this manager process
-// has written, or whose archive it has read and found nothing to adopt in
-// (adopt.go): their status is as new as anything an earlier process left,
-// so their executes need no look at the archive. It lives in memory only,
+// writtenHere remembers the invocations created before this process
+// started whose archive it has already read and found nothing to adopt in
+// (adopt.go): from then on their status is as new as anything an earlier
+// process left, so their executes need no look at the archive. Invocations
+// created after the start need none at all (needsArchiveCheck), so only
+// the old ones are ever marked. It lives in memory only,
 // which is the point: a new process starts with none. An entry is dropped
 // when its invocation is deleted.
 type writtenHere struct {
